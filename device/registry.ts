@@ -1,0 +1,54 @@
+/**
+ * The transport registry: maps the kind in a device spec (`sim`, later `serial`,
+ * `firmata`, `replay`) to the file that implements it. Adding a transport is adding a
+ * file under `transports/` and a line here.
+ */
+import type { ForceCalibration } from '../calibration/calibration.ts';
+import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
+import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
+import type { Transport } from './transport.ts';
+
+/** What the CLI knows that a transport may need. */
+export interface TransportContext {
+  /** Position of this device among the `--device` flags, from 0. */
+  readonly instance: number;
+  /** `--seed`, if given: the simulator's seed (plus `instance`). */
+  readonly seed: number | undefined;
+}
+
+/** A transport together with the calibration it comes with, if it knows one. */
+export interface CreatedTransport {
+  readonly transport: Transport;
+  /** A calibration the transport itself guarantees (the simulator's exact curve), or null. */
+  readonly calibration: ForceCalibration | null;
+}
+
+interface TransportKind {
+  readonly usage: string;
+  /** Validates the spec and builds the transport; throws `DeviceSpecError` naming what is wrong. */
+  create(spec: DeviceSpec, context: TransportContext): CreatedTransport;
+}
+
+const TRANSPORT_KINDS: Record<string, TransportKind> = {
+  sim: {
+    usage: 'sim[:treatment|over-pressure|kneading|idle][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711]',
+    create(spec, context) {
+      const transport = new SimulatorTransport(parseSimulatorSpec(spec, context));
+      return { transport, calibration: transport.calibration };
+    },
+  },
+};
+
+/** One line per transport kind, for `--help`. */
+export function deviceSpecUsage(): string[] {
+  return Object.values(TRANSPORT_KINDS).map((kind) => kind.usage);
+}
+
+export function createTransport(specText: string, context: TransportContext): CreatedTransport {
+  const spec = parseDeviceSpec(specText);
+  const kind = TRANSPORT_KINDS[spec.kind];
+  if (kind === undefined) {
+    throw new DeviceSpecError(`device spec "${specText}": unknown device kind "${spec.kind}" (known: ${Object.keys(TRANSPORT_KINDS).join(', ')})`);
+  }
+  return kind.create(spec, context);
+}

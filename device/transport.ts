@@ -1,0 +1,71 @@
+/**
+ * The transport interface: the first stage of the pipeline. A transport turns one
+ * massager (simulated, our firmware on a serial port, a Firmata board, a replay) into a
+ * stream of raw samples on the device's own clock, plus a status that says how healthy
+ * the link is. Everything downstream is blind to which implementation produced a sample.
+ *
+ *   const transport = createTransport(parseDeviceSpec('sim:treatment'), { seed: 7 });
+ *   transport.start({ onSamples: (batch) => ..., onStatus: (status) => ... });
+ *   ...
+ *   await transport.stop();
+ */
+
+import { z } from 'zod';
+
+export const sensorKindSchema = z.enum(['fsr', 'hx711']);
+export type SensorKind = z.infer<typeof sensorKindSchema>;
+
+export interface RawSample {
+  readonly deviceId: string;
+  /** Samples taken since the device started, unwrapped (never wraps, may skip on loss). */
+  readonly seq: number;
+  /** Device time in microseconds, unwrapped and monotonic. */
+  readonly deviceTimeUs: number;
+  /** Raw counts as the sensor reports them (0..1023 for `fsr`, signed 24-bit for `hx711`). */
+  readonly raw: number;
+}
+
+const count = z.number().int().nonnegative();
+
+/**
+ * The link's health as the transport sees it. A schema, not just a type: the dashboard
+ * receives it over socket.io and validates it with the same definition.
+ */
+export const transportStatusSchema = z.strictObject({
+  state: z.enum(['connecting', 'connected', 'disconnected', 'stopped']),
+  deviceId: z.string().min(1),
+  sensor: sensorKindSchema,
+  /** Where sample times come from: the device's own clock, or (Firmata) the host's. */
+  clock: z.enum(['device', 'host']),
+  /** Firmware name and version as the device reports it, or the simulator's own. */
+  firmware: z.string(),
+  /** The rate the device was asked to sample at. */
+  nominalRateHz: z.number().positive(),
+  /** Samples received since the transport started. */
+  samples: count,
+  /** Samples the device took but the host never received (sequence gaps). */
+  lostSamples: count,
+  /** Lines or frames dropped as malformed, by reason. */
+  droppedLines: z.record(z.string(), count),
+  lastError: z.string().nullable(),
+});
+export type TransportStatus = z.infer<typeof transportStatusSchema>;
+export type LinkState = TransportStatus['state'];
+
+export interface TransportListener {
+  /** Samples in device-time order; a batch is never empty. */
+  onSamples(batch: readonly RawSample[]): void;
+  /** Called whenever the status changes in a way other than the sample counter. */
+  onStatus(status: TransportStatus): void;
+}
+
+export interface Transport {
+  /** The spec this transport was made from, in canonical form (e.g. `sim:treatment?rate=100`). */
+  readonly spec: string;
+  /** The current status, sample counter included. */
+  status(): TransportStatus;
+  /** Begins producing samples; resolves once the device is attached or a retry loop runs. */
+  start(listener: TransportListener): Promise<void>;
+  /** Stops producing samples and releases the device; idempotent. */
+  stop(): Promise<void>;
+}

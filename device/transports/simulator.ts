@@ -1,0 +1,206 @@
+/**
+ * The simulated massager: a transport with no hardware, for `npm start` on a machine with
+ * nothing but Node, for demos and for tests. It samples the force model on an exact
+ * device clock (sample n at n / rate seconds), converts force to raw counts through the
+ * sensor's default curve (so the rest of the pipeline sees what a real FSR would send),
+ * and delivers samples paced to the wall clock (or faster, with `speed`).
+ *
+ *   sim[:SCENARIO][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711]
+ */
+import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
+import { ForceModel } from '../simulator/force-model.ts';
+import { SeededRandom } from '../simulator/random.ts';
+import { SCENARIOS, SHOULDERS_BAND, type ScenarioName } from '../simulator/scenarios.ts';
+import type { RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
+import type { TransportContext } from '../registry.ts';
+
+export const SIMULATOR_FIRMWARE = 'knotmeter-sim 1';
+const TICK_MS = 10;
+/** In `speed=max` mode, samples generated per turn of the event loop. */
+const UNPACED_CHUNK = 2000;
+/** Loss comes in bursts, as on a real link: mean burst length in samples. */
+const MEAN_LOSS_BURST = 5;
+
+export interface SimulatorOptions {
+  readonly scenario: ScenarioName;
+  readonly sensor: SensorKind;
+  readonly rateHz: number;
+  readonly seed: number;
+  /** Probability that a given sample is lost on the way (0 = none). */
+  readonly lossRate: number;
+  /** Wall-clock pacing: 1 = real time, 10 = ten times faster, null = as fast as possible. */
+  readonly speed: number | null;
+  readonly deviceId: string;
+}
+
+export function parseSimulatorSpec(spec: DeviceSpec, context: TransportContext): SimulatorOptions {
+  rejectUnknownOptions(spec, ['rate', 'seed', 'loss', 'speed', 'sensor']);
+  const scenario = spec.target ?? 'treatment';
+  if (!isScenario(scenario)) {
+    throw new DeviceSpecError(`device spec "${spec.text}": unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
+  }
+  const sensorText = spec.options.get('sensor') ?? 'fsr';
+  if (sensorText !== 'fsr' && sensorText !== 'hx711') {
+    throw new DeviceSpecError(`device spec "${spec.text}": sensor=${sensorText} is not fsr or hx711`);
+  }
+  const maxRateHz = sensorText === 'hx711' ? 80 : 1000;
+  const rateHz = numberOption(spec, 'rate', 10, maxRateHz, Math.min(100, maxRateHz));
+  const seed = Math.trunc(numberOption(spec, 'seed', 0, 0xffff_ffff, (context.seed ?? randomSeed()) + context.instance));
+  const lossRate = numberOption(spec, 'loss', 0, 0.5, 0);
+  const speed = spec.options.get('speed') === 'max' ? null : numberOption(spec, 'speed', 0.1, 1000, 1);
+  const deviceId = simulatedDeviceId(`${scenario}/${seed}/${context.instance}`);
+  return { scenario, sensor: sensorText, rateHz, seed, lossRate, speed, deviceId };
+}
+
+function isScenario(name: string): name is ScenarioName {
+  return (SCENARIOS as readonly string[]).includes(name);
+}
+
+function randomSeed(): number {
+  return Math.floor(Math.random() * 0xffff_0000);
+}
+
+/** 8 lowercase hex digits like a real device id (FNV-1a of what makes this device unique). */
+function simulatedDeviceId(identity: string): string {
+  let hash = 0x811c9dc5;
+  for (const char of identity) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** The pure part: samples with their sequence numbers and device times, losses applied. */
+export class SimulatedSampleSource {
+  readonly #options: SimulatorOptions;
+  readonly #model: ForceModel;
+  readonly #calibration: ForceCalibration;
+  readonly #lossRandom: SeededRandom;
+  #seq = 0;
+  #lossBurstLeft = 0;
+  lostSamples = 0;
+
+  constructor(options: SimulatorOptions) {
+    this.#options = options;
+    this.#model = new ForceModel({ scenario: options.scenario, seed: options.seed, rateHz: options.rateHz, band: SHOULDERS_BAND });
+    this.#calibration = exactCalibration(options.sensor);
+    this.#lossRandom = new SeededRandom(options.seed ^ 0x5eed_1055);
+  }
+
+  get calibration(): ForceCalibration {
+    return this.#calibration;
+  }
+
+  /** The next `count` samples the device takes, minus those lost on the way. */
+  take(count: number): RawSample[] {
+    const samples: RawSample[] = [];
+    for (let taken = 0; taken < count; taken++) {
+      const seq = this.#seq++;
+      const raw = this.#calibration.toRaw(this.#model.next());
+      if (this.#isLost()) {
+        this.lostSamples++;
+        continue;
+      }
+      samples.push({ deviceId: this.#options.deviceId, seq, deviceTimeUs: Math.round((seq * 1e6) / this.#options.rateHz), raw });
+    }
+    return samples;
+  }
+
+  get samplesTaken(): number {
+    return this.#seq;
+  }
+
+  #isLost(): boolean {
+    if (this.#options.lossRate === 0) return false;
+    if (this.#lossBurstLeft > 0) {
+      this.#lossBurstLeft--;
+      return true;
+    }
+    if (!this.#lossRandom.chance(this.#options.lossRate / MEAN_LOSS_BURST)) return false;
+    this.#lossBurstLeft = this.#lossRandom.integer(0, 2 * MEAN_LOSS_BURST - 2);
+    return true;
+  }
+}
+
+export class SimulatorTransport implements Transport {
+  readonly spec: string;
+  readonly #options: SimulatorOptions;
+  readonly #source: SimulatedSampleSource;
+  #listener: TransportListener | null = null;
+  #stopPacing: (() => void) | null = null;
+  #startedAtMs = 0;
+  #state: TransportStatus['state'] = 'stopped';
+  #samplesDelivered = 0;
+
+  constructor(options: SimulatorOptions) {
+    this.#options = options;
+    this.#source = new SimulatedSampleSource(options);
+    const speed = options.speed === null ? 'max' : String(options.speed);
+    this.spec = `sim:${options.scenario}?rate=${options.rateHz}&seed=${options.seed}&sensor=${options.sensor}&loss=${options.lossRate}&speed=${speed}`;
+  }
+
+  get calibration(): ForceCalibration {
+    return this.#source.calibration;
+  }
+
+  status(): TransportStatus {
+    return {
+      state: this.#state,
+      deviceId: this.#options.deviceId,
+      sensor: this.#options.sensor,
+      clock: 'device',
+      firmware: SIMULATOR_FIRMWARE,
+      nominalRateHz: this.#options.rateHz,
+      samples: this.#samplesDelivered,
+      lostSamples: this.#source.lostSamples,
+      droppedLines: {},
+      lastError: null,
+    };
+  }
+
+  start(listener: TransportListener): Promise<void> {
+    if (this.#listener !== null) throw new Error(`simulator ${this.#options.deviceId} is already started`);
+    this.#listener = listener;
+    this.#state = 'connected';
+    listener.onStatus(this.status());
+    this.#startedAtMs = performance.now();
+    if (this.#options.speed === null) {
+      this.#runUnpaced();
+    } else {
+      const interval = setInterval(() => this.#deliverDueSamples(), TICK_MS);
+      this.#stopPacing = () => clearInterval(interval);
+    }
+    return Promise.resolve();
+  }
+
+  stop(): Promise<void> {
+    this.#stopPacing?.();
+    this.#stopPacing = null;
+    if (this.#listener !== null && this.#state !== 'stopped') {
+      this.#state = 'stopped';
+      this.#listener.onStatus(this.status());
+    }
+    this.#listener = null;
+    return Promise.resolve();
+  }
+
+  #deliverDueSamples(): void {
+    const elapsedS = ((performance.now() - this.#startedAtMs) / 1000) * (this.#options.speed ?? 1);
+    const due = Math.floor(elapsedS * this.#options.rateHz) - this.#source.samplesTaken;
+    if (due > 0) this.#deliver(this.#source.take(due));
+  }
+
+  #runUnpaced(): void {
+    let immediate: NodeJS.Immediate;
+    const step = (): void => {
+      this.#deliver(this.#source.take(UNPACED_CHUNK));
+      immediate = setImmediate(step);
+    };
+    immediate = setImmediate(step);
+    this.#stopPacing = () => clearImmediate(immediate);
+  }
+
+  #deliver(batch: RawSample[]): void {
+    if (batch.length === 0 || this.#listener === null) return;
+    this.#samplesDelivered += batch.length;
+    this.#listener.onSamples(batch);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The server's command line: `npm start -- [flags]`. Every flag is validated here; a
+ * mistake becomes a `UsageError` naming the flag and what it needs (the CLI exits 2).
+ */
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { deviceSpecUsage } from '../device/registry.ts';
+import { LOG_LEVELS, type LogLevel } from './log.ts';
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface ServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly devices: readonly string[];
+  readonly seed: number | undefined;
+  readonly logLevel: LogLevel;
+  readonly help: boolean;
+}
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8080;
+export const DEFAULT_DEVICE = 'sim';
+
+export function serverUsage(): string {
+  return [
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC]... [--seed N] [--log-level LEVEL]',
+    '',
+    'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
+    'readings to the dashboard and to any socket.io client.',
+    '',
+    'Flags:',
+    `  --host ADDRESS     address to listen on (default ${DEFAULT_HOST}; use 0.0.0.0 to serve a tablet on the LAN)`,
+    `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
+    `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
+    ...deviceSpecUsage().map((usage) => `                       ${usage}`),
+    '  --seed N           seed for simulated devices (device i uses N + i); random if absent',
+    `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
+    '  --help             print this and exit',
+  ].join('\n');
+}
+
+const integerText = (flag: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag} needs a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `${flag} needs a whole number from ${min} to ${max}`);
+
+const flagSchemas = {
+  host: z.string().trim().min(1, '--host needs an address, e.g. 127.0.0.1'),
+  port: integerText('--port', 0, 65_535),
+  seed: integerText('--seed', 0, 0xffff_ffff),
+  logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
+};
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const reason = result.error.issues[0]?.message ?? 'is not valid';
+  throw new UsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
+}
+
+export function parseServerArgs(argv: readonly string[]): ServerOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        host: { type: 'string' },
+        port: { type: 'string' },
+        device: { type: 'string', multiple: true },
+        seed: { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  const { values } = parsed;
+  return {
+    host: values.host === undefined ? DEFAULT_HOST : checked(flagSchemas.host, values.host, '--host'),
+    port: values.port === undefined ? DEFAULT_PORT : checked(flagSchemas.port, values.port, '--port'),
+    devices: values.device ?? [DEFAULT_DEVICE],
+    seed: values.seed === undefined ? undefined : checked(flagSchemas.seed, values.seed, '--seed'),
+    logLevel: values['log-level'] === undefined ? 'info' : checked(flagSchemas.logLevel, values['log-level'], '--log-level'),
+    help: values.help ?? false,
+  };
+}
+
+/** Node's parseArgs messages, reworded to name the flag and point at --help. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  const positional = /Unexpected argument '([^']+)'/.exec(message);
+  if (positional) return `unexpected argument "${positional[1]}": every setting is a flag (see --help)`;
+  return message;
+}
