@@ -1,7 +1,7 @@
 /**
  * The live broadcaster: the socket.io end of the pipeline. Readings are batched per
- * device and flushed every 50 ms as volatile messages (a slow client misses samples,
- * never the server's memory); the device list and status go reliably. A client that
+ * device and flushed every 50 ms, all devices in one volatile message (a slow client
+ * misses samples, never the server's memory); the device list and status go reliably. A client that
  * connects gets the device list, every status and the last 30 s of readings at once,
  * so a reloaded or reconnected dashboard is whole immediately.
  */
@@ -67,8 +67,9 @@ export class LiveBroadcaster implements PipelineListener {
     else pending.push(readings);
   }
 
-  /** Sends what has accumulated since the last flush, one message per device. */
+  /** Sends what has accumulated since the last flush: one message, a batch per device. */
   flush(): void {
+    const batches: ReadingsBatch[] = [];
     for (const [deviceId, pending] of this.#pending) {
       if (pending.length === 0) continue;
       const batch: ReadingsBatch = {
@@ -79,8 +80,9 @@ export class LiveBroadcaster implements PipelineListener {
       };
       pending.length = 0;
       this.#recentFor(deviceId).add(batch);
-      this.io.volatile.emit('readings', batch);
+      batches.push(batch);
     }
+    if (batches.length > 0) this.io.volatile.emit('readings', batches);
   }
 
   async close(): Promise<void> {
@@ -101,6 +103,6 @@ export class LiveBroadcaster implements PipelineListener {
   #welcome(socket: LiveSocket): void {
     socket.emit('devices', [...this.#devices.values()]);
     for (const status of this.#statuses.values()) socket.emit('status', status);
-    for (const [deviceId, recent] of this.#recent) socket.emit('history', recent.joined(deviceId));
+    socket.emit('history', [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId)));
   }
 }

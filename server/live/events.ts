@@ -7,8 +7,8 @@
  * A client on the default namespace and path receives, with no request of its own:
  * `devices` at once and whenever the list changes, `status` for every device at once,
  * on every change and once a second, and `readings` batches (volatile: a slow client
- * may miss some; at most 50 ms of samples each), after one `history` per device with
- * the last 30 s.
+ * may miss some; one message per 50 ms carrying a batch per device), after one
+ * `history` with every device's last 30 s.
  */
 import { z } from 'zod';
 import { sensorKindSchema, transportStatusSchema } from '../../device/transport.ts';
@@ -53,9 +53,13 @@ export type ReadingsBatch = z.infer<typeof readingsBatchSchema>;
 export const serverEventSchemas = {
   devices: deviceListSchema,
   status: deviceStatusSchema,
-  readings: readingsBatchSchema,
-  /** Sent once on connection per device: the last 30 s, oldest first. */
-  history: readingsBatchSchema,
+  /**
+   * Every device's new readings in one message (volatile: one message per flush, so a
+   * busy connection drops a whole flush rather than starving the devices sent last).
+   */
+  readings: z.array(readingsBatchSchema),
+  /** Sent once on connection: the last 30 s of every device, oldest first. */
+  history: z.array(readingsBatchSchema),
 } as const;
 
 type Handlers<Schemas extends Record<string, z.ZodType>> = {

@@ -1,0 +1,38 @@
+/**
+ * Builds the dashboard with Vite into dashboard/dist. `--if-stale` (what `npm start`
+ * runs first) builds only when dist is missing or older than any dashboard source or
+ * the event schemas it shares with the server, so a fresh clone just works and a
+ * second start is instant.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'vite';
+
+const dashboardDir = fileURLToPath(new URL('.', import.meta.url));
+const builtIndex = join(dashboardDir, 'dist', 'index.html');
+/** Everything the bundle is made from, outside node_modules. */
+const sources = [join(dashboardDir, 'src'), join(dashboardDir, 'index.html'), join(dashboardDir, 'vite.config.ts'), join(dashboardDir, '..', 'server', 'live'), join(dashboardDir, '..', 'device', 'transport.ts'), join(dashboardDir, '..', 'package-lock.json')];
+
+function newestModificationMs(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stats = statSync(path);
+  if (!stats.isDirectory()) return stats.mtimeMs;
+  return Math.max(stats.mtimeMs, ...readdirSync(path).map((entry) => newestModificationMs(join(path, entry))));
+}
+
+export function dashboardIsStale(): boolean {
+  if (!existsSync(builtIndex)) return true;
+  const builtMs = statSync(builtIndex).mtimeMs;
+  return sources.some((source) => newestModificationMs(source) > builtMs);
+}
+
+export async function buildDashboard(): Promise<void> {
+  await build({ configFile: join(dashboardDir, 'vite.config.ts'), logLevel: 'warn' });
+}
+
+const ifStale = process.argv.includes('--if-stale');
+if (!ifStale || dashboardIsStale()) {
+  process.stderr.write('Building the dashboard…\n');
+  await buildDashboard();
+}

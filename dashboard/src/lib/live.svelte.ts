@@ -1,0 +1,129 @@
+/**
+ * The dashboard's live state: one socket.io connection to the server and a `DeviceView`
+ * per device. Every message is validated with the same schema the server sends it with;
+ * a message that fails is dropped and counted, never half-applied. socket.io reconnects
+ * by itself when the server restarts; the server then re-sends devices, status and the
+ * last 30 s, so the view is whole again at once.
+ */
+import { io, type Socket } from 'socket.io-client';
+import type { z } from 'zod';
+import {
+  serverEventSchemas,
+  type ClientToServerEvents,
+  type DeviceInfo,
+  type DeviceStatus,
+  type ReadingsBatch,
+  type ServerToClientEvents,
+} from '../../../server/live/events.ts';
+import { ReadingBuffer } from './reading-buffer.ts';
+
+export const CHART_WINDOW_MS = 30_000;
+/** Keep a little more than the chart shows so its left edge never shows a gap. */
+const BUFFER_WINDOW_MS = CHART_WINDOW_MS + 2000;
+/** No readings for this long while the link says connected: shown as "no data". */
+const STALE_AFTER_MS = 1500;
+
+export class DeviceView {
+  info: DeviceInfo;
+  status = $state.raw<DeviceStatus | null>(null);
+  /** The newest force, newtons; updated per batch (about 20 times a second). */
+  forceN = $state<number | null>(null);
+  /** Wall-clock ms of the last batch, for staleness. */
+  lastReadingAtMs = $state(0);
+  readonly buffer = new ReadingBuffer(BUFFER_WINDOW_MS);
+  /** Local clock minus device clock, ms: lets the chart scroll smoothly between batches. */
+  #clockOffsetMs = Number.NaN;
+
+  constructor(info: DeviceInfo) {
+    this.info = $state.raw(info);
+  }
+
+  addReadings(batch: ReadingsBatch, receivedAtMs: number): void {
+    this.buffer.add(batch);
+    this.forceN = this.buffer.latestForceN;
+    this.lastReadingAtMs = receivedAtMs;
+    const offsetMs = receivedAtMs - this.buffer.latestMs;
+    // Track the smallest delay seen (the least delayed batch), drifting up slowly so a
+    // device clock that runs slow relative to ours is followed.
+    this.#clockOffsetMs = Number.isNaN(this.#clockOffsetMs) || offsetMs < this.#clockOffsetMs ? offsetMs : this.#clockOffsetMs + 0.02 * (offsetMs - this.#clockOffsetMs);
+  }
+
+  /**
+   * Device time (ms) the chart should end at now: the device's clock as estimated from
+   * ours, a little behind the newest reading so batches arrive before they are due,
+   * and never past what has arrived.
+   */
+  viewEndMs(nowMs: number): number {
+    const latestMs = this.buffer.latestMs;
+    if (Number.isNaN(this.#clockOffsetMs)) return latestMs;
+    const estimatedMs = nowMs - this.#clockOffsetMs - 60;
+    return Math.min(Math.max(estimatedMs, latestMs - 250), latestMs);
+  }
+
+  isStale(nowMs: number): boolean {
+    return this.status?.state === 'connected' && nowMs - this.lastReadingAtMs > STALE_AFTER_MS;
+  }
+}
+
+type EventName = keyof typeof serverEventSchemas;
+
+export class LiveConnection {
+  connected = $state(false);
+  /** Ever connected: distinguishes "connecting" from "reconnecting". */
+  everConnected = $state(false);
+  devices = $state.raw<DeviceView[]>([]);
+  invalidMessages = $state(0);
+  readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
+
+  constructor(url?: string) {
+    this.#socket = url === undefined ? io({ reconnectionDelayMax: 2000 }) : io(url, { reconnectionDelayMax: 2000 });
+    this.#socket.on('connect', () => {
+      this.connected = true;
+      this.everConnected = true;
+    });
+    this.#socket.on('disconnect', () => (this.connected = false));
+    this.#socket.on('devices', this.#validated('devices', serverEventSchemas.devices, (list) => this.#setDevices(list)));
+    const setStatus = (status: DeviceStatus): void => {
+      const device = this.#device(status.deviceId);
+      if (device !== undefined) device.status = status;
+    };
+    this.#socket.on('status', this.#validated('status', serverEventSchemas.status, setStatus));
+    const addReadings = (batches: ReadingsBatch[]): void => {
+      const receivedAtMs = performance.now();
+      for (const batch of batches) this.#device(batch.deviceId)?.addReadings(batch, receivedAtMs);
+    };
+    this.#socket.on('readings', this.#validated('readings', serverEventSchemas.readings, addReadings));
+    this.#socket.on('history', this.#validated('history', serverEventSchemas.history, addReadings));
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+
+  /** Wraps a handler with validation: a message that does not match its schema is dropped. */
+  #validated<Payload>(event: EventName, schema: z.ZodType<Payload>, handle: (payload: Payload) => void): (payload: unknown) => void {
+    return (payload) => {
+      const result = schema.safeParse(payload);
+      if (result.success) {
+        handle(result.data);
+        return;
+      }
+      this.invalidMessages++;
+      console.error(`knotmeter: dropped an invalid "${event}" message`, result.error.issues);
+    };
+  }
+
+  #device(deviceId: string): DeviceView | undefined {
+    return this.devices.find((device) => device.info.deviceId === deviceId);
+  }
+
+  /** Keeps existing views (and their buffers) for devices still listed. */
+  #setDevices(list: DeviceInfo[]): void {
+    this.devices = list.map((info) => {
+      const existing = this.#device(info.deviceId);
+      if (existing === undefined) return new DeviceView(info);
+      existing.info = info;
+      return existing;
+    });
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * The dashboard's copy of one device's recent readings: the last `windowMs` of calibrated
+ * force on device time, as the `{x, y}` points chart.js draws directly (x in seconds,
+ * y in newtons). Deliberately not reactive: at 1 kHz it changes a thousand times a
+ * second, and the chart reads it once per animation frame.
+ */
+import type { ReadingsBatch } from '../../../server/live/events.ts';
+
+export interface ChartPoint {
+  x: number;
+  y: number;
+}
+
+/** Past this much device time going backwards, the device restarted: start afresh. */
+const RESTART_THRESHOLD_MS = 1000;
+
+export class ReadingBuffer {
+  readonly points: ChartPoint[] = [];
+  readonly #windowMs: number;
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Device time of the newest reading, ms (NaN when empty). */
+  get latestMs(): number {
+    return (this.points.at(-1)?.x ?? Number.NaN) * 1000;
+  }
+
+  get latestForceN(): number | null {
+    return this.points.at(-1)?.y ?? null;
+  }
+
+  /**
+   * Adds a batch. Readings not newer than what is held are skipped (a history that
+   * overlaps what a reconnecting client already has); a batch far older than the newest
+   * reading means the device or server restarted, and replaces what is held.
+   */
+  add(batch: ReadingsBatch): void {
+    const latestMs = this.latestMs;
+    const firstMs = batch.tMs[0];
+    if (firstMs !== undefined && firstMs < latestMs - RESTART_THRESHOLD_MS) this.points.length = 0;
+    const from = this.points.length === 0 ? Number.NEGATIVE_INFINITY : this.latestMs;
+    for (const [index, tMs] of batch.tMs.entries()) {
+      if (tMs <= from) continue;
+      this.points.push({ x: tMs / 1000, y: batch.forceN[index] ?? 0 });
+    }
+    this.#dropOld();
+  }
+
+  clear(): void {
+    this.points.length = 0;
+  }
+
+  /** Drops readings older than the window, in chunks (a splice per batch would be O(n) each time). */
+  #dropOld(): void {
+    const oldestKeptS = (this.latestMs - this.#windowMs) / 1000;
+    const firstKept = this.points.findIndex((point) => point.x >= oldestKeptS);
+    const excess = firstKept === -1 ? 0 : firstKept;
+    if (excess > Math.max(64, this.points.length / 8)) this.points.splice(0, excess);
+  }
+}
