@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'vite';
 
 const dashboardDir = fileURLToPath(new URL('.', import.meta.url));
@@ -31,8 +31,16 @@ export async function buildDashboard(): Promise<void> {
   await build({ configFile: join(dashboardDir, 'vite.config.ts'), logLevel: 'warn' });
 }
 
-const ifStale = process.argv.includes('--if-stale');
-if (!ifStale || dashboardIsStale()) {
-  process.stderr.write('Building the dashboard…\n');
+/** Builds unless a current build exists; true if it built. */
+export async function buildDashboardIfStale(): Promise<boolean> {
+  if (!dashboardIsStale()) return false;
   await buildDashboard();
+  return true;
+}
+
+const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (runAsScript) {
+  process.stderr.write('Building the dashboard…\n');
+  if (process.argv.includes('--if-stale')) await buildDashboardIfStale();
+  else await buildDashboard();
 }

@@ -1,0 +1,116 @@
+// The dashboard end to end: the built app served by the real server, open in Debian's
+// chromium, fed by simulated massagers. It must show the force and a moving chart, the
+// link's health, a big-number mode, and come back by itself after a server restart.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboardIfStale } from '../../dashboard/build.ts';
+import type { RunningServer } from '../../server/app.ts';
+import { launchChromium } from '../support/browser.ts';
+import { REPO_ROOT } from '../support/cli.ts';
+import { startTestServer } from '../support/server.ts';
+
+const DEVICES = ['sim:treatment?rate=100', 'sim:kneading?rate=1000'];
+
+async function forceText(page: Page, panel: number): Promise<string> {
+  return (await page.getByTestId('force').nth(panel).textContent()) ?? '';
+}
+
+/** Resolves once the text of `read` differs from `before`. */
+async function changes(read: () => Promise<string>, before: string): Promise<string> {
+  for (;;) {
+    const now = await read();
+    if (now !== before) return now;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function portOf(url: string): number {
+  return Number(new URL(url).port);
+}
+
+describe('live view in chromium', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    await buildDashboardIfStale();
+    server = await startTestServer(DEVICES);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser.close();
+    await server.close();
+  });
+
+  it('shows a panel per device with its force changing as data arrives', async () => {
+    await expect.poll(() => page.getByTestId('device-panel').count()).toBe(2);
+    for (const panel of [0, 1]) {
+      const first = await forceText(page, panel);
+      const next = await changes(() => forceText(page, panel), first);
+      expect(next).toMatch(/^\d+\.\d$/);
+    }
+  });
+
+  it('draws the trace on the chart, and the chart moves', async () => {
+    const chart = page.getByTestId('live-chart').first();
+    const before = await chart.screenshot();
+    await expect.poll(async () => Buffer.compare(await chart.screenshot(), before) !== 0, { timeout: 5000 }).toBe(true);
+    // The canvas holds the line colour somewhere: the trace is drawn, not only the axes.
+    const traced = await page.getByTestId('live-chart').first().evaluate((canvas: HTMLCanvasElement) => {
+      const context = canvas.getContext('2d');
+      if (context === null) return 0;
+      const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
+      let bluish = 0;
+      for (let index = 0; index < data.length; index += 4) {
+        if ((data[index + 2] ?? 0) > 150 && (data[index] ?? 255) < 60) bluish++;
+      }
+      return bluish;
+    });
+    expect(traced).toBeGreaterThan(100);
+  });
+
+  it('shows link health: connected, the measured rate and lost samples', async () => {
+    const health = page.getByTestId('link-health');
+    await expect.poll(() => health.nth(0).textContent()).toMatch(/connected · 100 Hz · 0 lost/);
+    await expect.poll(() => health.nth(1).textContent()).toMatch(/connected · (99\d|100\d) Hz · 0 lost/);
+  });
+
+  it('makes the number readable across the room in big-number mode (b)', async () => {
+    await page.keyboard.press('b');
+    const heightPx = await page.getByTestId('force').first().evaluate((element) => parseFloat(getComputedStyle(element).fontSize));
+    expect(heightPx).toBeGreaterThanOrEqual(800 / 5);
+    await page.keyboard.press('b');
+  });
+
+  it('takes the README screenshot: 30 s of a treatment and an over-pressure session', async () => {
+    const demo = await startTestServer(['sim:treatment?rate=100&speed=8', 'sim:over-pressure?rate=100&speed=8']);
+    const demoPage = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+    try {
+      await demoPage.goto(demo.url);
+      await expect.poll(() => demo.pipelines[0]?.status().samples ?? 0, { timeout: 10_000 }).toBeGreaterThanOrEqual(3200);
+      mkdirSync(`${REPO_ROOT}test-results`, { recursive: true });
+      const shot = `${REPO_ROOT}test-results/live-view.png`;
+      await demoPage.screenshot({ path: shot });
+      if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(shot, `${REPO_ROOT}dashboard/screenshots/live-view.png`);
+    } finally {
+      await demoPage.close();
+      await demo.close();
+    }
+  });
+
+  it('reconnects by itself when the server restarts, and streams again', async () => {
+    const port = portOf(server.url);
+    await server.close();
+    await expect.poll(() => page.getByTestId('server-link').textContent()).toMatch(/reconnecting/);
+    await expect.poll(() => page.getByTestId('link-state').first().textContent()).toBe('server unreachable');
+    server = await startTestServer(DEVICES, port);
+    await expect.poll(() => page.getByTestId('server-link').textContent(), { timeout: 10_000 }).toMatch(/live/);
+    const first = await forceText(page, 0);
+    expect(await changes(() => forceText(page, 0), first)).toMatch(/^\d+\.\d$/);
+    await expect.poll(() => page.getByTestId('link-state').first().textContent()).toBe('connected');
+  });
+});

@@ -1,0 +1,54 @@
+// The server's command line, run as a user runs it: help, every kind of bad input (exit 2,
+// naming what is wrong), and a clean shutdown on SIGTERM and SIGINT.
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
+
+const MAIN = 'server/main.ts';
+
+describe('npm start (server/main.ts)', () => {
+  it('--help lists every flag and the device specs', async () => {
+    const result = await runTsx(MAIN, ['--help']);
+    expect(result.code).toBe(0);
+    for (const flag of ['--host', '--port', '--device', '--seed', '--log-level', '--help']) expect(result.stdout).toContain(flag);
+    expect(result.stdout).toContain('sim[:treatment|over-pressure|kneading|idle]');
+  });
+
+  it.concurrent.each([
+    [['--colour', 'red'], /unknown flag --colour/],
+    [['--port', 'eighty'], /--port needs a whole number from 0 to 65535 \(got --port "eighty"\)/],
+    [['--port', '70000'], /--port needs a whole number from 0 to 65535/],
+    [['--port'], /--port needs a value/],
+    [['--seed', '-3'], /--seed/],
+    [['--log-level', 'loud'], /--log-level needs one of fatal, error, warn, info, debug, trace, silent/],
+    [['--device', 'toaster'], /device spec "toaster": unknown device kind "toaster" \(known: sim\)/],
+    [['--device', 'sim:massage'], /unknown scenario "massage"/],
+    [['--device', 'sim?rate=2000'], /rate=2000 is not a number from 10 to 1000/],
+    [['stray'], /unexpected argument "stray"/],
+  ])('refuses %j with exit 2 and a message naming it', async (args, message) => {
+    const result = await runTsx(MAIN, args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('serves, then shuts down cleanly on %s', async (signal) => {
+    const child = spawnTsx(MAIN, ['--port', '0', '--device', 'sim', '--log-level', 'warn']);
+    const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
+    const page = await fetch(`${url ?? ''}/`);
+    expect(page.status).toBeLessThan(600);
+    child.kill(signal);
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+  });
+
+  it('says which port is taken when it cannot listen', async () => {
+    const first = spawnTsx(MAIN, ['--port', '0', '--log-level', 'silent']);
+    const [, port] = await waitForLine(first, /127\.0\.0\.1:(\d+)/);
+    const second = await runTsx(MAIN, ['--port', port ?? '', '--log-level', 'silent']);
+    first.kill('SIGTERM');
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(new RegExp(`port ${port ?? ''} is taken: pass --port with another port`));
+    await once(first, 'close');
+  });
+});

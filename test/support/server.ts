@@ -1,0 +1,7 @@
+// Starts the real server in-process on an ephemeral port for a test, with logs silenced.
+import { pino } from 'pino';
+import { startServer, type RunningServer } from '../../server/app.ts';
+
+export async function startTestServer(devices: readonly string[], port = 0): Promise<RunningServer> {
+  return startServer({ host: '127.0.0.1', port, devices, seed: 1234, logger: pino({ level: 'silent' }) });
+}
