@@ -1,0 +1,191 @@
+/**
+ * `npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv`:
+ * runs the pressure engine over a recorded force trace (CSV `t_ms,force_n`) and prints the
+ * holds and over-pressure warnings it finds: JSON `{"holds": [...], "warnings": [...]}` on
+ * stdout by default (as `../shared/traces/README.md` describes; an open warning has
+ * `"endMs": null`), or a table for people. The very engine that runs live, on device time.
+ *
+ * Pipeline position: trace file (`engine/trace-csv.ts`) -> optional smoothing -> engine ->
+ * stdout. Exit 0 on success; 2 on a wrong flag, config or trace file, with a message on
+ * stderr naming the flag, field or line and what is wrong.
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { PressureEngine } from './engine/engine.ts';
+import { ConfigError, DEFAULT_PRESET, parseEngineConfig, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
+import { formatResultsTable, roundResults } from './engine/report.ts';
+import type { EngineConfig } from './engine/results.ts';
+import { MovingAverage } from './engine/smoothing.ts';
+import { readTraceCsv, TRACE_HEADER, TraceFileError } from './engine/trace-csv.ts';
+
+export const EXIT_USAGE = 2;
+
+export class AnalyzeUsageError extends Error {
+  override readonly name = 'AnalyzeUsageError';
+}
+
+const FORMATS = ['json', 'table'] as const;
+const MAX_SMOOTH_MS = 60_000;
+
+export interface AnalyzeOptions {
+  /** A config file to read, or null for `preset`. */
+  readonly configFile: string | null;
+  readonly preset: z.infer<typeof presetNameSchema>;
+  /** Moving-average window, or null: no smoothing. */
+  readonly smoothMs: number | null;
+  readonly format: (typeof FORMATS)[number];
+  readonly tracePath: string;
+  readonly help: boolean;
+}
+
+export function analyzeUsage(): string {
+  return [
+    'Usage: npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv',
+    '',
+    'Finds the holds and over-pressure warnings in a force trace, with the same engine as',
+    `the live dashboard. TRACE.csv has the header ${TRACE_HEADER}, then one sample a line`,
+    '(device time in ms, force in N).',
+    '',
+    'Flags:',
+    '  --config FILE      engine settings as JSON: every field, or {"preset": NAME, ...only the fields that differ}',
+    `  --preset NAME      one of ${PRESET_NAMES.join(', ')} (default ${DEFAULT_PRESET}, if no --config)`,
+    `  --smooth-ms N      average the force over the last N ms first (1 to ${MAX_SMOOTH_MS}; default: no smoothing)`,
+    '  --format FORMAT    json (default): {"holds": [...], "warnings": [...]}; table: for people',
+    '  --help             print this and exit',
+  ].join('\n');
+}
+
+const flagSchemas = {
+  preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
+  smoothMs: z
+    .string()
+    .regex(/^\d+$/, `--smooth-ms needs a whole number of milliseconds from 1 to ${MAX_SMOOTH_MS}`)
+    .transform(Number)
+    .refine((value) => value >= 1 && value <= MAX_SMOOTH_MS, `--smooth-ms needs a whole number of milliseconds from 1 to ${MAX_SMOOTH_MS}`),
+  format: z.enum(FORMATS, { error: `--format needs one of ${FORMATS.join(', ')}` }),
+  config: z.string().min(1, '--config needs a file name'),
+};
+
+function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const reason = result.error.issues[0]?.message ?? 'is not valid';
+  throw new AnalyzeUsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
+}
+
+/** Node's parseArgs messages, reworded to name the flag and point at --help. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  return message;
+}
+
+export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: true,
+      options: {
+        config: { type: 'string' },
+        preset: { type: 'string' },
+        'smooth-ms': { type: 'string' },
+        format: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (error) {
+    throw new AnalyzeUsageError(describeParseError(error));
+  }
+  const { values, positionals } = parsed;
+  const help = values.help ?? false;
+  if (values.config !== undefined && values.preset !== undefined) {
+    throw new AnalyzeUsageError('give either --config or --preset, not both (a config file can start from a preset: {"preset": "neck", ...})');
+  }
+  if (!help && positionals.length === 0) throw new AnalyzeUsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
+  if (positionals.length > 1) {
+    throw new AnalyzeUsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
+  }
+  return {
+    configFile: values.config === undefined ? null : checked(flagSchemas.config, values.config, '--config'),
+    preset: values.preset === undefined ? DEFAULT_PRESET : checked(flagSchemas.preset, values.preset, '--preset'),
+    smoothMs: values['smooth-ms'] === undefined ? null : checked(flagSchemas.smoothMs, values['smooth-ms'], '--smooth-ms'),
+    format: values.format === undefined ? 'json' : checked(flagSchemas.format, values.format, '--format'),
+    tracePath: positionals[0] ?? '',
+    help,
+  };
+}
+
+/** The engine settings the options ask for. @throws ConfigError, AnalyzeUsageError */
+export async function loadEngineConfig(options: AnalyzeOptions): Promise<EngineConfig> {
+  if (options.configFile === null) return presetConfig(options.preset);
+  let text;
+  try {
+    text = await readFile(userPath(options.configFile), 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error);
+    throw new AnalyzeUsageError(`cannot read --config ${options.configFile}: ${reason}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(options.configFile, [`not valid JSON (${error instanceof Error ? error.message : String(error)})`]);
+  }
+  return parseEngineConfig(json, options.configFile);
+}
+
+/**
+ * `npm run` starts the script in the package root; a relative path on the command line
+ * means relative to where the user typed it, which npm passes as INIT_CWD.
+ */
+function userPath(path: string): string {
+  const typedIn = process.env.npm_lifecycle_event === 'analyze' ? process.env.INIT_CWD : undefined;
+  return typedIn === undefined || typedIn === '' ? path : resolve(typedIn, path);
+}
+
+export interface AnalyzeOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+/** Runs the whole command; returns the exit code. Tests call it in-process. */
+export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput): Promise<number> {
+  try {
+    const options = parseAnalyzeArgs(argv);
+    if (options.help) {
+      output.stdout(`${analyzeUsage()}\n`);
+      return 0;
+    }
+    const engine = new PressureEngine(await loadEngineConfig(options));
+    const smoother = options.smoothMs === null ? null : new MovingAverage(options.smoothMs);
+    for await (const batch of readTraceCsv(userPath(options.tracePath), options.tracePath)) {
+      engine.pushBatch(smoother === null ? batch : smoother.smoothBatch(batch));
+    }
+    engine.finish();
+    const results = roundResults(engine.results());
+    output.stdout(options.format === 'json' ? `${JSON.stringify(results, null, 2)}\n` : `${formatResultsTable(results)}\n`);
+    return 0;
+  } catch (error) {
+    if (error instanceof AnalyzeUsageError || error instanceof ConfigError || error instanceof TraceFileError) {
+      output.stderr(`knotmeter analyze: ${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw error;
+  }
+}
+
+// Run only as the entry point (`tsx server/analyze.ts`), not when a test imports it.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
+  process.exitCode = await runAnalyze(process.argv.slice(2), {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+  });
+}

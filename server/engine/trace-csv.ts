@@ -1,0 +1,159 @@
+/**
+ * Reads a force trace file: CSV with the header `t_ms,force_n`, then one sample a line
+ * (device time in ms, force in N), as `../shared/traces/` has them. Streamed in batches, so
+ * a trace of hours at 1 kHz never sits in memory whole; lines are bounded, so a file that
+ * is not a trace (a binary, one endless line) fails fast instead of filling memory.
+ *
+ *   for await (const batch of readTraceCsv('trace.csv')) engine.pushBatch(batch);
+ *
+ * Pipeline position: the input of `npm run analyze` (and of anything that replays a
+ * trace), in front of the pressure engine. The one module of `server/engine/` that does I/O.
+ *
+ * Every problem is a `TraceFileError` naming the file, the line (1 = the header) and what
+ * is wrong: no header, a wrong column count, a value that is not a number, time going
+ * backwards, no samples. Blank lines are skipped; `\r\n` line ends and a UTF-8 byte order
+ * mark are accepted; equal times are accepted (only going backwards is refused).
+ */
+import { createReadStream } from 'node:fs';
+import type { SampleBatch } from './engine.ts';
+
+export const TRACE_HEADER = 't_ms,force_n';
+/** Longer lines cannot be a sample (two numbers); the file is not a trace. */
+export const MAX_TRACE_LINE_CHARS = 200;
+const BATCH_SAMPLES = 4096;
+const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+export class TraceFileError extends Error {
+  override readonly name = 'TraceFileError';
+}
+
+/** A short quote of a line for messages. */
+function quote(text: string): string {
+  return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}...` : text);
+}
+
+class TraceLineParser {
+  readonly #path: string;
+  #lineNumber = 0;
+  #headerSeen = false;
+  #previousTMs = Number.NEGATIVE_INFINITY;
+  #previousLine = 0;
+  samples = 0;
+
+  constructor(path: string) {
+    this.#path = path;
+  }
+
+  fail(what: string): never {
+    throw new TraceFileError(`${this.#path}: line ${this.#lineNumber}: ${what}`);
+  }
+
+  /** For a problem found before the line is complete (it is too long). */
+  failNextLine(what: string): never {
+    this.#lineNumber++;
+    this.fail(what);
+  }
+
+  /** Parses one line (without its `\n`) into `batch`. */
+  line(rawLine: string, batch: { tMs: number[]; forceN: number[] }): void {
+    this.#lineNumber++;
+    let line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    if (this.#lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
+    line = line.trim();
+    if (!this.#headerSeen) {
+      this.#header(line);
+      return;
+    }
+    if (line === '') return;
+    const columns = line.split(',');
+    if (columns.length !== 2) this.fail(`expected 2 columns (${TRACE_HEADER}), got ${columns.length}: ${quote(line)}`);
+    const tMs = this.#number(columns[0] ?? '', 't_ms');
+    const forceN = this.#number(columns[1] ?? '', 'force_n');
+    if (tMs < this.#previousTMs) {
+      this.fail(`time goes backwards: t_ms ${tMs} comes after ${this.#previousTMs} (line ${this.#previousLine}); samples must be in time order`);
+    }
+    this.#previousTMs = tMs;
+    this.#previousLine = this.#lineNumber;
+    batch.tMs.push(tMs);
+    batch.forceN.push(forceN);
+    this.samples++;
+  }
+
+  /** Called at the end of the file. */
+  end(): void {
+    if (!this.#headerSeen) throw new TraceFileError(`${this.#path}: the file is empty: a trace starts with the header ${TRACE_HEADER}, then one sample a line`);
+    if (this.samples === 0) throw new TraceFileError(`${this.#path}: no samples after the header ${TRACE_HEADER}: nothing to analyze`);
+  }
+
+  #header(line: string): void {
+    if (line === '') this.fail(`expected the header ${TRACE_HEADER}, got an empty line`);
+    const names = line.split(',').map((name) => name.trim());
+    if (names.length === 2 && names[0] === 't_ms' && names[1] === 'force_n') {
+      this.#headerSeen = true;
+      return;
+    }
+    const looksLikeSample = names.length >= 1 && names.every((name) => NUMBER.test(name));
+    this.fail(
+      looksLikeSample
+        ? `no header: the first line must be ${TRACE_HEADER} (then one sample a line), got ${quote(line)}`
+        : `the header must be ${TRACE_HEADER}, got ${quote(line)}`,
+    );
+  }
+
+  #number(text: string, column: 't_ms' | 'force_n'): number {
+    const trimmed = text.trim();
+    const value = NUMBER.test(trimmed) ? Number(trimmed) : Number.NaN;
+    if (!Number.isFinite(value)) {
+      this.fail(`${column} ${trimmed === '' ? 'is empty' : `is not a number: ${quote(trimmed)}`} (a line is ${TRACE_HEADER}, e.g. 1530,16.2)`);
+    }
+    return value;
+  }
+}
+
+/** Why a file could not be read, in words. */
+function describeReadError(path: string, error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return `${path}: no such file`;
+  if (code === 'EISDIR') return `${path}: is a directory, not a trace file`;
+  if (code === 'EACCES') return `${path}: permission denied`;
+  return `${path}: cannot read: ${error instanceof Error ? error.message : String(error)}`;
+}
+
+/**
+ * The samples of a trace file, in batches of up to a few thousand, in file order.
+ * `name` is how messages call the file (default: `path`).
+ * @throws TraceFileError when the file cannot be read or is not a valid trace.
+ */
+export async function* readTraceCsv(path: string, name = path): AsyncGenerator<SampleBatch, void, undefined> {
+  const parser = new TraceLineParser(name);
+  const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 });
+  let rest = '';
+  let batch = { tMs: [] as number[], forceN: [] as number[] };
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      let start = 0;
+      for (let newline = chunk.indexOf('\n'); newline !== -1; newline = chunk.indexOf('\n', start)) {
+        const piece = chunk.slice(start, newline);
+        parser.line(rest === '' ? piece : rest + piece, batch);
+        rest = '';
+        start = newline + 1;
+        if (batch.tMs.length >= BATCH_SAMPLES) {
+          yield batch;
+          batch = { tMs: [], forceN: [] };
+        }
+      }
+      rest += chunk.slice(start);
+      if (rest.length > MAX_TRACE_LINE_CHARS) {
+        parser.failNextLine(`longer than ${MAX_TRACE_LINE_CHARS} characters: this is not a ${TRACE_HEADER} trace`);
+      }
+    }
+  } catch (error) {
+    if (error instanceof TraceFileError) throw error;
+    throw new TraceFileError(describeReadError(name, error));
+  } finally {
+    stream.destroy();
+  }
+  if (rest !== '') parser.line(rest, batch);
+  parser.end();
+  if (batch.tMs.length > 0) yield batch;
+}
