@@ -3,7 +3,6 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const TSX = `${REPO_ROOT}node_modules/.bin/tsx`;
 
 export interface CliResult {
   readonly code: number | null;
@@ -11,8 +10,9 @@ export interface CliResult {
   readonly stderr: string;
 }
 
+/** Node with tsx's loader in the same process (so the pid is the program's own). */
 export function spawnTsx(script: string, args: readonly string[]): ChildProcess {
-  return spawn(TSX, [script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
 /** Runs to completion and collects the output. */

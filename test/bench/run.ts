@@ -1,0 +1,102 @@
+/**
+ * `npm run bench`: throughput of the live path, each figure next to its baseline measured
+ * in the same run, printed as Markdown for BENCHMARKS.md.
+ *
+ * 1. Baseline: the simulator alone (force model + raw conversion), samples/s on one core.
+ * 2. Simulator -> pipeline -> socket.io -> a real client in another process, with the
+ *    simulator unpaced (`speed=max`): samples/s the client receives, and the share of
+ *    what the server produced that arrived. Readings are volatile, so what the client
+ *    cannot take is dropped; that share is the figure to watch.
+ * 3. Real-time load: N devices at 1 kHz each, paced: server CPU and delivered share.
+ */
+import { cpus, totalmem } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { io } from 'socket.io-client';
+import { parseDeviceSpec } from '../../device/device-spec.ts';
+import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
+import { serverEventSchemas } from '../../server/live/events.ts';
+import { spawnTsx, waitForLine } from '../support/cli.ts';
+
+const MEASURE_S = 5;
+const CLOCK_TICKS_PER_S = 100;
+
+function simulatorAlone(): number {
+  const source = new SimulatedSampleSource(parseSimulatorSpec(parseDeviceSpec('sim:treatment?rate=1000'), { instance: 0, seed: 1 }));
+  source.take(100_000);
+  const startedMs = performance.now();
+  let samples = 0;
+  while (performance.now() - startedMs < MEASURE_S * 1000) samples += source.take(10_000).length;
+  return samples / ((performance.now() - startedMs) / 1000);
+}
+
+/** CPU seconds (user + system) the process has used, from /proc. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
+}
+
+interface StreamResult {
+  receivedPerS: number;
+  /** Received over produced, for the device time the client saw. */
+  deliveredShare: number;
+  serverCpuShare: number;
+}
+
+const RATE_HZ = 1000;
+
+/**
+ * Runs the server in its own process with `devices` (all at RATE_HZ, no simulated loss)
+ * and counts what a client receives. What the server produced in the window follows
+ * exactly from device time: each device's span of received device time times the rate.
+ */
+async function throughSocketIo(devices: string[]): Promise<StreamResult> {
+  const server = spawnTsx('server/main.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
+  try {
+    const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);
+    const client = io(url ?? '', { transports: ['websocket'] });
+    let measuring = false;
+    let received = 0;
+    const spans = new Map<string, { firstMs: number; lastMs: number }>();
+    client.on('readings', (payload) => {
+      if (!measuring) return;
+      for (const batch of serverEventSchemas.readings.parse(payload)) {
+        received += batch.tMs.length;
+        const span = spans.get(batch.deviceId) ?? { firstMs: batch.tMs[0] ?? 0, lastMs: 0 };
+        span.lastMs = batch.tMs.at(-1) ?? span.lastMs;
+        spans.set(batch.deviceId, span);
+      }
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    measuring = true;
+    const start = { cpuS: cpuSeconds(server.pid ?? 0), ms: performance.now() };
+    await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
+    measuring = false;
+    const elapsedS = (performance.now() - start.ms) / 1000;
+    const produced = [...spans.values()].reduce((sum, span) => sum + ((span.lastMs - span.firstMs) * RATE_HZ) / 1000 + 1, 0);
+    client.close();
+    return { receivedPerS: received / elapsedS, deliveredShare: received / produced, serverCpuShare: (cpuSeconds(server.pid ?? 0) - start.cpuS) / elapsedS };
+  } finally {
+    server.kill('SIGTERM');
+  }
+}
+
+const thousands = (value: number): string => Math.round(value).toLocaleString('en-US');
+const percent = (value: number): string => `${(value * 100).toFixed(1)} %`;
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+console.log(`Machine: ${cpu}, ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`);
+console.log(`Command: npm run bench (each figure over ${MEASURE_S} s)\n`);
+
+const baseline = simulatorAlone();
+console.log('| path | samples/s | share of produced | server CPU |');
+console.log('| --- | ---: | ---: | ---: |');
+console.log(`| baseline: simulator alone (in process, no I/O) | ${thousands(baseline)} | – | – |`);
+
+const unpaced = await throughSocketIo([`sim:treatment?rate=${RATE_HZ}&speed=max`]);
+console.log(`| 1 simulator unpaced -> socket.io client | ${thousands(unpaced.receivedPerS)} | ${percent(unpaced.deliveredShare)} | ${percent(unpaced.serverCpuShare)} |`);
+
+for (const deviceCount of [1, 10, 40]) {
+  const devices = Array.from({ length: deviceCount }, () => `sim:kneading?rate=${RATE_HZ}`);
+  const paced = await throughSocketIo(devices);
+  console.log(`| ${deviceCount} × 1 kHz real time -> socket.io client | ${thousands(paced.receivedPerS)} | ${percent(paced.deliveredShare)} | ${percent(paced.serverCpuShare)} |`);
+}
