@@ -17,17 +17,19 @@
  * choice made here:
  *
  * - **Time a sample owns.** Each sample stands for the force from its time to the next
- *   sample's, but for at most twice the sample period: a longer interval is lost data,
- *   and the rest of it belongs to nobody. The period is the median of the intervals seen
- *   (re-estimated every few dozen samples), so it follows the device's rate, tolerates
- *   jitter and is not fooled by gaps. Owned time measures:
+ *   sample's. An interval longer than 1.5 sample periods has lost samples in it: then the
+ *   sample before it owns one period and the rest belongs to nobody (a lost sample is in
+ *   no zone). The period is the median of the intervals seen (re-estimated every few dozen
+ *   samples), so it follows the device's rate, tolerates jitter and is not fooled by gaps.
+ *   Owned time measures:
  *   - a hold's `timeInBandMs` / `timeOverMs` (samples from start up to, not including,
  *     the end sample; the end sample owns time after the hold);
  *   - the length of a dip: the time owned by its samples below `bandLowN`. With regular
  *     samples that is from the dip's first sample to the sample after its last one, so a
- *     dip of 30 samples at 100 Hz lasts 300 ms. A gap in the data is never a dip: lost
- *     samples are not below anything, so a gap between pressed samples does not end a hold,
- *     and the lost part of a gap inside a dip does not lengthen it.
+ *     dip of 30 samples at 100 Hz lasts 300 ms, with or without lost samples around or
+ *     among them. A gap in the data is never a dip: lost samples are not below anything, so
+ *     a gap between pressed samples does not end a hold, and a gap inside a dip does not
+ *     lengthen it.
  *   - the clearing run of a warning, likewise: lost data never clears a warning.
  * - **When a dip ends a hold.** As soon as its owned time reaches `dropoutMs`: at the
  *   sample that makes it so, whether that sample is still below `bandLowN` or is the one
@@ -79,8 +81,11 @@ export function zoneOf(forceN: number, config: EngineConfig): Zone {
   return 'over';
 }
 
-/** An interval longer than this many sample periods is partly lost data. */
-const GAP_PERIODS = 2;
+/**
+ * An interval longer than this many sample periods has lost samples in it. Above 1 for
+ * jitter; below 2 so that even one lost sample counts as lost.
+ */
+const GAP_PERIODS = 1.5;
 /** How many intervals make one estimate of the sample period (their median). */
 const PERIOD_BLOCK = 32;
 
@@ -106,10 +111,10 @@ class SamplePeriod {
     }
   }
 
-  /** The part of an interval the sample before it owns. */
+  /** The part of an interval the sample before it owns: all of it, or one period across lost samples. */
   owned(intervalMs: number): number {
-    const capMs = GAP_PERIODS * this.periodMs;
-    return intervalMs <= capMs ? intervalMs : Number.isNaN(capMs) ? 0 : capMs;
+    if (intervalMs <= GAP_PERIODS * this.periodMs) return intervalMs;
+    return Number.isNaN(this.periodMs) ? 0 : this.periodMs;
   }
 
   #estimate(): void {
