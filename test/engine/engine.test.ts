@@ -86,6 +86,15 @@ describe('holds', () => {
     expect(eventsOfType(events, 'hold.started').map((event) => event.tMs)).toEqual([4500]);
   });
 
+  it('counts even one lost sample as lost time, but not clock jitter', () => {
+    const oneLost = buildTrace([REST, { ms: 2000, n: 20 }, { lostMs: 10 }, { ms: 2000, n: 20 }, REST]);
+    expect(runEngine(TEST_CONFIG, oneLost).results.holds.map((hold) => [hold.durationMs, hold.timeInBandMs])).toEqual([[4000, 3990]]);
+    // Intervals of 8 and 12 ms (a 10 ms period with jitter): every one is owned in full.
+    const tMs = Array.from({ length: 500 }, (_, index) => index * 10 + (index % 2 === 0 ? 0 : -2));
+    const jittered = runEngine(TEST_CONFIG, { tMs, forceN: tMs.map(() => 20) });
+    expect(jittered.results.holds.map((hold) => [hold.durationMs, hold.timeInBandMs])).toEqual([[4988, 4988]]);
+  });
+
   it('lost samples inside a dip do not lengthen it: only below samples make a dip', () => {
     const bridged = buildTrace([REST, { ms: 3500, n: 20 }, { ms: 290, n: 5 }, { lostMs: 1000 }, { ms: 3500, n: 20 }, REST]);
     expect(runEngine(TEST_CONFIG, bridged).results.holds.map((hold) => [hold.startMs, hold.endMs])).toEqual([[500, 8780]]);
