@@ -52,7 +52,7 @@
  * - **Zones** follow every sample as is (no hysteresis): smooth the input (see
  *   `smoothing.ts`) if the sensor is noisy near a threshold. The first sample emits
  *   `zone.changed` with `previous: null`.
- * - **Time** must not go backwards (equal times are accepted: such a sample owns nothing);
+ * - **Time** must not go backwards (equal times are accepted; the first of them owns no time);
  *   forces and times must be finite. A violation throws a `RangeError`: a device that
  *   restarts its clock needs a new engine.
  */
