@@ -1,0 +1,139 @@
+// The firmware core: everything the massager does between the sensor and the
+// serial line, as plain C++ behind the Hardware interface. The main loop feeds
+// it samples (onSample, in the order the sampling interrupt took them) and calls
+// update() as often as it can; neither ever waits. It answers host commands,
+// streams S lines, runs the local over-pressure alarm and its outputs, reports
+// sensor faults and keeps LIMIT, the tare and the device id in EEPROM.
+#ifndef KNOTMETER_KNOTMETER_H
+#define KNOTMETER_KNOTMETER_H
+
+#include <stdint.h>
+
+#include "hardware.h"
+#include "line_reader.h"
+#include "protocol.h"
+#include "rings.h"
+#include "sensor.h"
+#include "settings.h"
+
+namespace knotmeter {
+
+extern const char kFirmwareVersion[];
+
+class Knotmeter {
+ public:
+  // Transmit space kept free of S lines, so a reply (at most 54 bytes), an
+  // ALARM and a FAULT always have room: S lines give way, never these.
+  static const uint16_t kReservedTxBytes = 96;
+  static const uint32_t kNodataUs = 500000UL;  // HX711 not ready this long: FAULT,nodata
+  static const uint32_t kRailUs = 1000000UL;   // FSR at 1023 this long: FAULT,rail
+  static const uint8_t kTareSamples = 16;
+  static const uint8_t kFeedbackLed = 1, kFeedbackMotor = 2, kFeedbackBuzzer = 4;
+  static const uint8_t kMaxPendingEvents = 4;
+
+  Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud);
+
+  // Loads EEPROM (making the device id on a first boot), sends HELLO, starts sampling.
+  void begin();
+  // One sample taken by the sampling timer.
+  void onSample(const Sample& sample);
+  // Host input, EEPROM writes, the status LED's blinking, events waiting for room.
+  void update();
+
+  uint32_t deviceId() const { return deviceId_; }
+  uint16_t rateHz() const { return rateHz_; }
+  uint16_t maxRateHz() const { return maxRateHz_; }
+  bool streaming() const { return streaming_; }
+  bool alarmOn() const { return alarmOn_; }
+  const Settings& settings() const { return settings_; }
+  uint8_t feedbackMask() const { return feedbackMask_; }
+  uint8_t zone() const { return zone_; }
+  uint16_t nextSeq() const { return nextSeq_; }
+  uint8_t pendingEvents() const { return pendingCount_; }
+  // ALARM/FAULT lines that found neither transmit space nor a pending slot.
+  // The transmit reserve and the link rule keep this at 0; the tests prove it.
+  uint16_t droppedEvents() const { return droppedEvents_; }
+
+ private:
+  enum EventKind { kEventAlarm, kEventFaultNodata, kEventFaultRail };
+  struct Event {
+    uint8_t kind;
+    bool on;
+    uint32_t tUs;
+    int32_t raw;
+  };
+  enum Command { kInfo, kStream, kRate, kLimit, kFeedback, kZone, kTare, kCommandCount };
+  struct CommandSpec {
+    const char* name;
+    uint8_t valueCount;
+  };
+  static const CommandSpec kCommands[kCommandCount];
+
+  void loadEeprom();
+  void saveSettings(const char* ackName);
+  void syncEeprom();
+
+  void handleInput();
+  void handleLine(LineReader::Result result);
+  void runCommand(Command command, const int32_t* values);
+
+  bool send(LineBuilder& line);
+  void sendHello();
+  void ack(const char* name);
+  void nak(const char* name, const char* reason);
+  void nak(const char* name, uint8_t nameLength, const char* reason);
+  void queueEvent(uint8_t kind, bool on, uint32_t tUs, int32_t raw);
+  bool sendEvent(const Event& event);
+  void flushEvents();
+
+  void checkFaults(const Sample& sample, int32_t raw);
+  void updateAlarm(const Sample& sample, int32_t raw);
+  void sendSampleLine(uint16_t seq, uint32_t tUs, int32_t raw);
+  int32_t tared(int32_t sensorRaw) const;
+
+  void setZone(uint8_t zone);
+  void tickBlink(uint32_t nowUs);
+  void applyOutputs();
+
+  Hardware& hardware_;
+  const SensorProfile& sensor_;
+  const uint16_t maxRateHz_;
+
+  uint32_t deviceId_;
+  Settings settings_;
+  uint8_t image_[kEepromImageBytes];  // what the EEPROM should hold
+  bool eepromDirty_;
+  const char* ackAfterSave_;  // LIMIT/TARE: ACK once the EEPROM holds it; input waits
+
+  LineReader reader_;
+
+  uint16_t rateHz_;
+  bool streaming_;
+  uint16_t nextSeq_;
+
+  bool alarmOn_;
+  uint8_t feedbackMask_;
+  uint8_t zone_;
+  bool blinkOn_;
+  uint32_t nextBlinkUs_;
+  bool ledOut_, motorOut_, buzzerOut_;
+
+  uint32_t lastFreshUs_;
+  bool nodataActive_;
+  bool railRun_;
+  bool railActive_;
+  uint32_t railSinceUs_;
+
+  int32_t tareRing_[kTareSamples];  // the last fresh HX711 conversions, before tare
+  uint8_t tareNext_;
+  uint8_t tareCount_;
+
+  Event pending_[kMaxPendingEvents];
+  uint8_t pendingHead_;
+  uint8_t pendingCount_;
+  uint16_t droppedEvents_;
+};
+
+}  // namespace knotmeter
+
+#endif

@@ -1,0 +1,251 @@
+// The EEPROM layout: device id made once and kept, LIMIT and tare kept across
+// reboots, blank/corrupt/foreign records replaced by defaults, torn writes.
+#include <cstdio>
+#include <cstring>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "test_device.h"
+#include "test_framework.h"
+
+using namespace knotmeter;
+using namespace testing;
+
+namespace {
+
+uint32_t inverseOf(uint32_t odd) {
+  uint32_t inverse = odd;  // Newton's iteration doubles the correct bits each step
+  for (int i = 0; i < 5; i++) inverse *= 2u - odd * inverse;
+  return inverse;
+}
+
+uint32_t unmix(uint32_t value) {
+  value ^= value >> 16;
+  value *= inverseOf(0xC2B2AE35u);
+  value ^= (value >> 13) ^ (value >> 26);
+  value *= inverseOf(0x85EBCA6Bu);
+  value ^= value >> 16;
+  return value;
+}
+
+void settle(TestDevice& device) { device.run(200000); }
+
+std::string helloTail(TestDevice& device) {
+  const std::vector<std::string> reply = device.command("INFO");
+  if (reply.size() != 1) return "no reply";
+  const std::string& hello = reply[0];
+  // HELLO,1,<fw>,<id>,<sensor>,<rate>,<on>,<off>: from <sensor> on.
+  size_t at = 0;
+  for (int commas = 0; commas < 4 && at != std::string::npos; commas++) at = hello.find(',', at + 1);
+  return at == std::string::npos ? hello : hello.substr(at + 1);
+}
+
+}  // namespace
+
+TEST(first_boot_makes_an_id_and_keeps_it) {
+  TestDevice device;
+  device.hw.entropyValues = {0x1234, 0x0042, 0xBEEF, 0x7, 0x99, 0x3, 0x5555, 0xA0A0};
+  device.boot();
+  CHECK_EQ(device.hw.entropyCalls, static_cast<int>(kEntropySamples));
+  const uint32_t id = device.core->deviceId();
+  CHECK(validDeviceId(id));
+  settle(device);
+  CHECK_EQ(device.hw.eepromMisuse, 0);
+  CHECK_EQ(device.hw.eeprom[0], kIdentityMagic);
+  const int writes = device.hw.eepromWrites;
+  device.reboot();
+  settle(device);
+  CHECK_EQ(device.core->deviceId(), id);
+  CHECK_EQ(device.hw.entropyCalls, static_cast<int>(kEntropySamples));  // not asked again
+  CHECK_EQ(device.hw.eepromWrites, writes);  // nothing rewritten
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%08x", id);
+  CHECK_EQ(device.command("INFO").at(0).substr(0, 23), "HELLO,1,1.0.0," + std::string(hex) + ",");
+}
+
+TEST(ids_differ_with_the_noise) {
+  std::set<uint32_t> ids;
+  for (uint16_t seed = 0; seed < 200; seed++) {
+    TestDevice device;
+    device.hw.entropyValues = {seed, static_cast<uint16_t>(seed * 7u)};
+    device.boot();
+    ids.insert(device.core->deviceId());
+  }
+  CHECK_EQ(ids.size(), 200u);
+}
+
+TEST(id_is_never_all_zeros_or_all_ones) {
+  // A noise source stuck at 0 still gives a valid id.
+  TestDevice stuck;
+  stuck.boot();
+  CHECK(validDeviceId(stuck.core->deviceId()));
+  // The two pools whose mix is 00000000 and ffffffff step on to the next value.
+  CHECK_EQ(finalMix(unmix(0)), 0u);
+  CHECK_EQ(finalMix(unmix(0xFFFFFFFFu)), 0xFFFFFFFFu);
+  CHECK_EQ(deviceIdFromPool(unmix(0)), finalMix(unmix(0) + 0x9E3779B9u));
+  CHECK_EQ(deviceIdFromPool(unmix(0xFFFFFFFFu)), finalMix(unmix(0xFFFFFFFFu) + 0x9E3779B9u));
+  CHECK(validDeviceId(deviceIdFromPool(unmix(0))));
+  CHECK(validDeviceId(deviceIdFromPool(unmix(0xFFFFFFFFu))));
+  CHECK(!validDeviceId(0));
+  CHECK(!validDeviceId(0xFFFFFFFFu));
+}
+
+TEST(stored_id_of_zeros_or_ones_is_replaced) {
+  for (uint32_t bad : {0u, 0xFFFFFFFFu}) {
+    uint8_t image[kEepromImageBytes];
+    encodeImage(bad, kDefaultSettings, kSensorFsr, image);  // a valid CRC around a forbidden id
+    TestDevice device;
+    std::memcpy(device.hw.eeprom, image, sizeof(image));
+    device.hw.entropyValues = {0x4321};
+    device.boot();
+    CHECK(validDeviceId(device.core->deviceId()));
+    CHECK_EQ(device.hw.entropyCalls, static_cast<int>(kEntropySamples));
+  }
+}
+
+TEST(limit_survives_a_reboot) {
+  TestDevice device;
+  device.boot();
+  settle(device);
+  CHECK_EQ(device.command("LIMIT,640,600"), one("ACK,LIMIT"));
+  device.reboot();
+  const std::vector<std::string> boot = device.lines();
+  CHECK_EQ(boot.size(), 1u);
+  CHECK(!boot.empty() && boot[0].substr(boot[0].size() - 16) == ",fsr,100,640,600");
+  CHECK_EQ(helloTail(device), std::string("fsr,100,640,600"));
+  CHECK_EQ(device.core->settings().limitOn, 640);
+  CHECK_EQ(device.core->settings().limitOff, 600);
+}
+
+TEST(tare_survives_a_reboot) {
+  TestDevice device(kHx711Profile);
+  device.boot();
+  device.samples(16, 123456);
+  CHECK_EQ(device.command("TARE"), one("ACK,TARE"));
+  device.reboot();
+  device.lines();
+  CHECK_EQ(device.core->settings().tareOffset, 123456);
+  device.sample(123466);
+  CHECK_EQ(device.lines(), one("S,0,12500,10"));
+}
+
+TEST(blank_eeprom_gets_defaults) {
+  TestDevice device;  // all 0xFF
+  device.boot();
+  CHECK_EQ(helloTail(device), std::string("fsr,100,0,0"));
+  settle(device);
+  uint8_t image[kEepromImageBytes];
+  encodeImage(device.core->deviceId(), kDefaultSettings, kSensorFsr, image);
+  CHECK(std::memcmp(device.hw.eeprom, image, sizeof(image)) == 0);
+  // An all-zero EEPROM is not a valid record either.
+  TestDevice zeros;
+  std::memset(zeros.hw.eeprom, 0, sizeof(zeros.hw.eeprom));
+  zeros.boot();
+  CHECK(validDeviceId(zeros.core->deviceId()));
+  CHECK_EQ(helloTail(zeros), std::string("fsr,100,0,0"));
+}
+
+TEST(corrupt_settings_get_defaults_and_keep_the_id) {
+  TestDevice device;
+  device.boot();
+  settle(device);
+  CHECK_EQ(device.command("LIMIT,640,600"), one("ACK,LIMIT"));
+  const uint32_t id = device.core->deviceId();
+  device.hw.eeprom[kSettingsAddress + 4] ^= 0x01;  // one bit of limit_on
+  device.reboot();
+  CHECK_EQ(device.core->deviceId(), id);
+  CHECK_EQ(helloTail(device), std::string("fsr,100,0,0"));
+  settle(device);
+  device.reboot();  // and the defaults were written back
+  CHECK_EQ(helloTail(device), std::string("fsr,100,0,0"));
+}
+
+TEST(corrupt_identity_gets_a_new_id_and_keeps_the_settings) {
+  TestDevice device;
+  device.hw.entropyValues = {1};
+  device.boot();
+  settle(device);
+  CHECK_EQ(device.command("LIMIT,640,600"), one("ACK,LIMIT"));
+  const uint32_t id = device.core->deviceId();
+  device.hw.eeprom[kIdentityAddress + 3] ^= 0x80;
+  device.hw.entropyValues = {2};
+  device.reboot();
+  CHECK(device.core->deviceId() != id);
+  CHECK(validDeviceId(device.core->deviceId()));
+  CHECK_EQ(helloTail(device), std::string("fsr,100,640,600"));
+}
+
+TEST(foreign_or_invalid_settings_records_get_defaults) {
+  uint8_t image[kEepromImageBytes];
+  Settings settings = {640, 600, 0};
+  // A record written by the hx711 build.
+  encodeImage(0x12345678u, settings, kSensorHx711, image);
+  TestDevice fsr;
+  std::memcpy(fsr.hw.eeprom, image, sizeof(image));
+  fsr.boot();
+  CHECK_EQ(fsr.core->deviceId(), 0x12345678u);
+  CHECK_EQ(helloTail(fsr), std::string("fsr,100,0,0"));
+  // A valid CRC around limits LIMIT would refuse.
+  settings.limitOn = 500;
+  encodeImage(0x12345678u, settings, kSensorFsr, image);
+  TestDevice invalid;
+  std::memcpy(invalid.hw.eeprom, image, sizeof(image));
+  invalid.boot();
+  CHECK_EQ(helloTail(invalid), std::string("fsr,100,0,0"));
+  // A layout version this firmware does not know.
+  settings.limitOn = 640;
+  encodeImage(0x12345678u, settings, kSensorFsr, image);
+  image[kSettingsAddress + 1] = 2;
+  image[kSettingsAddress + 15] = crc8(image + kSettingsAddress, 15);
+  TestDevice future;
+  std::memcpy(future.hw.eeprom, image, sizeof(image));
+  future.boot();
+  CHECK_EQ(helloTail(future), std::string("fsr,100,0,0"));
+  // And the record as this build writes it is read back.
+  encodeImage(0x12345678u, settings, kSensorFsr, image);
+  TestDevice good;
+  std::memcpy(good.hw.eeprom, image, sizeof(image));
+  good.boot();
+  CHECK_EQ(helloTail(good), std::string("fsr,100,640,600"));
+}
+
+TEST(a_write_cut_short_by_a_reset_never_mixes_old_and_new) {
+  // Reset after each number of bytes written: the thresholds read back are
+  // either the old pair, the new pair, or the defaults, never a mixture.
+  for (int cutAfter = 0; cutAfter < 12; cutAfter++) {
+    TestDevice device;
+    device.boot();
+    settle(device);
+    CHECK_EQ(device.command("LIMIT,100000000,0"), one("NAK,LIMIT,range"));
+    CHECK_EQ(device.command("LIMIT,1000,10"), one("ACK,LIMIT"));
+    const int before = device.hw.eepromWrites;
+    device.hostSends(frame("LIMIT,300,250") + "\n");
+    while (device.hw.eepromWrites - before < cutAfter) {
+      device.hw.now += 100;
+      device.core->update();
+      if (device.hw.now > 10000000u) break;
+    }
+    device.reboot();
+    const std::string tail = helloTail(device);
+    CHECK(tail == "fsr,100,1000,10" || tail == "fsr,100,300,250" || tail == "fsr,100,0,0");
+  }
+}
+
+TEST(unchanged_values_are_not_rewritten) {
+  TestDevice device;
+  device.boot();
+  settle(device);
+  CHECK_EQ(device.command("LIMIT,640,600"), one("ACK,LIMIT"));
+  const int writes = device.hw.eepromWrites;
+  CHECK_EQ(device.command("LIMIT,640,600"), one("ACK,LIMIT"));
+  CHECK_EQ(device.hw.eepromWrites, writes);
+  CHECK_EQ(device.command("LIMIT,641,600"), one("ACK,LIMIT"));
+  CHECK_EQ(device.hw.eepromWrites, writes + 2);  // one byte of limit_on and the CRC
+  CHECK_EQ(device.hw.eepromMisuse, 0);
+}
+
+TEST(crc8_is_crc8_smbus) {
+  const uint8_t check[] = {'1', '2', '3', '4', '5', '6', '7', '8', '9'};
+  CHECK_EQ(crc8(check, sizeof(check)), 0xF4);  // the catalogue's check value
+}
