@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createTransport, type CreatedTransport } from '../device/registry.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
 import type { Logger } from './log.ts';
-import { DevicePipeline } from './pipeline.ts';
+import { DevicePipeline, type EngineSettings } from './pipeline.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -19,6 +19,8 @@ export interface StartOptions {
   readonly port: number;
   readonly devices: readonly string[];
   readonly seed: number | undefined;
+  /** The engine's preset or config for every device (each may switch preset later). */
+  readonly engine: EngineSettings;
   readonly logger: Logger;
 }
 
@@ -39,8 +41,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
   const http = Fastify({ loggerInstance: httpLogger });
   await registerDashboard(http, options.logger);
-  const broadcaster = new LiveBroadcaster(http.server);
-  const pipelines = transports.map((created) => new DevicePipeline(created, broadcaster));
+  const pipelines: DevicePipeline[] = [];
+  const broadcaster = new LiveBroadcaster(http.server, {
+    sessions: () => pipelines.map((pipeline) => pipeline.session()),
+    selectPreset: ({ deviceId, preset }) => {
+      const pipeline = pipelines.find((candidate) => candidate.info?.deviceId === deviceId);
+      if (pipeline === undefined) throw new Error(`no device ${deviceId} on this server`);
+      pipeline.selectPreset(preset);
+      options.logger.info({ deviceId, preset }, 'preset selected');
+    },
+  });
+  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, broadcaster)));
 
   const url = await http.listen({ host: options.host, port: options.port });
   for (const pipeline of pipelines) {

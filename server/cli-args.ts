@@ -5,6 +5,9 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { deviceSpecUsage } from '../device/registry.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, DEFAULT_PRESET, parseEngineConfig, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
+import type { EngineSettings } from './pipeline.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export class UsageError extends Error {
@@ -16,6 +19,10 @@ export interface ServerOptions {
   readonly port: number;
   readonly devices: readonly string[];
   readonly seed: number | undefined;
+  /** `--preset`, or the default when neither it nor `--config` is given. */
+  readonly preset: PresetName | null;
+  /** `--config FILE`: a custom engine config (read and validated by the caller). */
+  readonly configFile: string | null;
   readonly logLevel: LogLevel;
   readonly help: boolean;
 }
@@ -26,7 +33,7 @@ export const DEFAULT_DEVICE = 'sim';
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC]... [--seed N] [--log-level LEVEL]',
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC]... [--preset NAME | --config FILE] [--seed N] [--log-level LEVEL]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -36,6 +43,9 @@ export function serverUsage(): string {
     `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
     `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
     ...deviceSpecUsage().map((usage) => `                       ${usage}`),
+    `  --preset NAME      pressure thresholds and hold times for a body area: ${PRESET_NAMES.join(', ')} (default ${DEFAULT_PRESET});`,
+    '                     the dashboard can switch each device to another preset',
+    '  --config FILE      custom thresholds and times as JSON: every field, or {"preset": NAME, ...the fields that differ}',
     '  --seed N           seed for simulated devices (device i uses N + i); random if absent',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
     '  --help             print this and exit',
@@ -54,6 +64,8 @@ const flagSchemas = {
   port: integerText('--port', 0, 65_535),
   seed: integerText('--seed', 0, 0xffff_ffff),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
+  preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
+  configFile: z.string().trim().min(1, '--config needs a file name'),
 };
 
 function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
@@ -75,6 +87,8 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         port: { type: 'string' },
         device: { type: 'string', multiple: true },
         seed: { type: 'string' },
+        preset: { type: 'string' },
+        config: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -83,11 +97,16 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     throw new UsageError(describeParseError(error));
   }
   const { values } = parsed;
+  if (values.preset !== undefined && values.config !== undefined) {
+    throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
+  }
   return {
     host: values.host === undefined ? DEFAULT_HOST : checked(flagSchemas.host, values.host, '--host'),
     port: values.port === undefined ? DEFAULT_PORT : checked(flagSchemas.port, values.port, '--port'),
     devices: values.device ?? [DEFAULT_DEVICE],
     seed: values.seed === undefined ? undefined : checked(flagSchemas.seed, values.seed, '--seed'),
+    preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checked(flagSchemas.preset, values.preset, '--preset'),
+    configFile: values.config === undefined ? null : checked(flagSchemas.configFile, values.config, '--config'),
     logLevel: values['log-level'] === undefined ? 'info' : checked(flagSchemas.logLevel, values['log-level'], '--log-level'),
     help: values.help ?? false,
   };
@@ -103,4 +122,30 @@ function describeParseError(error: unknown): string {
   const positional = /Unexpected argument '([^']+)'/.exec(message);
   if (positional) return `unexpected argument "${positional[1]}": every setting is a flag (see --help)`;
   return message;
+}
+
+/** The engine settings the flags ask for: a preset, or the validated contents of `--config`. */
+export function resolveEngineSettings(options: ServerOptions): EngineSettings {
+  if (options.configFile === null) {
+    const preset = options.preset ?? DEFAULT_PRESET;
+    return { preset, config: presetConfig(preset) };
+  }
+  let text: string;
+  try {
+    text = readFileSync(options.configFile, 'utf8');
+  } catch (error) {
+    throw new UsageError(`--config ${options.configFile}: cannot read it (${error instanceof Error ? error.message : String(error)})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--config ${options.configFile}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+  }
+  try {
+    return { preset: null, config: parseEngineConfig(json, `--config ${options.configFile}`) };
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
 }

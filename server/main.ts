@@ -5,12 +5,13 @@
  */
 import { DeviceSpecError } from '../device/device-spec.ts';
 import { createTransports, startServer } from './app.ts';
-import { parseServerArgs, serverUsage, UsageError, type ServerOptions } from './cli-args.ts';
+import { parseServerArgs, resolveEngineSettings, serverUsage, UsageError, type ServerOptions } from './cli-args.ts';
+import type { EngineSettings } from './pipeline.ts';
 import { createLogger } from './log.ts';
 
 const EXIT_USAGE = 2;
 
-function parseOrExit(argv: readonly string[]): ServerOptions {
+function parseOrExit(argv: readonly string[]): ServerOptions & { engine: EngineSettings } {
   try {
     const options = parseServerArgs(argv);
     if (options.help) {
@@ -18,7 +19,7 @@ function parseOrExit(argv: readonly string[]): ServerOptions {
       process.exit(0);
     }
     createTransports(options.devices, options.seed);
-    return options;
+    return { ...options, engine: resolveEngineSettings(options) };
   } catch (error) {
     if (error instanceof UsageError || error instanceof DeviceSpecError) {
       process.stderr.write(`knotmeter: ${error.message}\n`);

@@ -1,14 +1,17 @@
 /**
- * One device's pipeline: transport -> calibration -> (pressure engine) -> fan-out.
- * It owns the transport, converts every raw sample to newtons on device time, measures
- * the rate actually received, and hands readings and status to whoever listens (the
- * live broadcaster; later the recorder and the device feedback). It never blocks on
- * them: listeners take the batch and return.
+ * One device's pipeline: transport -> calibration -> pressure engine -> fan-out.
+ * It owns the transport, converts every raw sample to newtons on device time, runs the
+ * engine on them, measures the rate actually received, and hands readings, engine events
+ * and status to whoever listens (the live broadcaster; later the recorder and the device
+ * feedback). It never blocks on them: listeners take what they are given and return.
  */
 import { defaultCalibration, type ForceCalibration } from '../calibration/calibration.ts';
 import type { CreatedTransport } from '../device/registry.ts';
 import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
-import type { DeviceInfo, DeviceStatus } from './live/events.ts';
+import { PressureEngine } from './engine/engine.ts';
+import { presetConfig, type PresetName } from './engine/presets.ts';
+import type { EngineConfig, EngineEvent, HoldResult, WarningResult } from './engine/results.ts';
+import type { DeviceInfo, DeviceStatus, SessionSnapshot } from './live/events.ts';
 
 /** Calibrated readings as parallel arrays, device time in ms. */
 export interface Readings {
@@ -17,11 +20,20 @@ export interface Readings {
   readonly raw: number[];
 }
 
+/** The engine's settings for a device: a body-area preset, or a custom config (preset null). */
+export interface EngineSettings {
+  readonly preset: PresetName | null;
+  readonly config: EngineConfig;
+}
+
 export interface PipelineListener {
   onReadings(deviceId: string, readings: Readings): void;
+  onEngineEvents(deviceId: string, events: readonly EngineEvent[]): void;
   onStatus(status: DeviceStatus): void;
-  /** The device's identity or calibration changed (or it became known). */
+  /** The device's identity, calibration or engine settings changed (or became known). */
   onInfo(info: DeviceInfo): void;
+  /** The session's figures were reset or replaced (a preset change, a device restart). */
+  onSession(snapshot: SessionSnapshot): void;
 }
 
 const STATUS_INTERVAL_MS = 1000;
@@ -30,14 +42,21 @@ export class DevicePipeline {
   readonly #transport: Transport;
   readonly #fixedCalibration: ForceCalibration | null;
   readonly #listener: PipelineListener;
+  #settings: EngineSettings;
+  #engine: PressureEngine;
+  /** Holds and warnings of this session, across engine restarts (preset changes). */
+  readonly #holds: HoldResult[] = [];
+  readonly #warnings: WarningResult[] = [];
   #calibration: ForceCalibration | null = null;
   #info: DeviceInfo | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #rate = { samples: 0, firstUs: Number.NaN, lastUs: Number.NaN, rateHz: 0 };
 
-  constructor(created: CreatedTransport, listener: PipelineListener) {
+  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener) {
     this.#transport = created.transport;
     this.#fixedCalibration = created.calibration;
+    this.#settings = settings;
+    this.#engine = new PressureEngine(settings.config);
     this.#listener = listener;
   }
 
@@ -47,6 +66,17 @@ export class DevicePipeline {
 
   status(): DeviceStatus {
     return { ...this.#transport.status(), measuredRateHz: this.#rate.rateHz };
+  }
+
+  /** The engine's state and this session's holds and warnings (the open warning last). */
+  session(): SessionSnapshot {
+    const open = this.#engine.state().warning;
+    return {
+      deviceId: this.#info?.deviceId ?? this.#transport.status().deviceId,
+      state: this.#engine.state(),
+      holds: [...this.#holds],
+      warnings: open === null ? [...this.#warnings] : [...this.#warnings, open],
+    };
   }
 
   async start(): Promise<void> {
@@ -61,6 +91,31 @@ export class DevicePipeline {
     if (this.#statusTimer !== null) clearInterval(this.#statusTimer);
     this.#statusTimer = null;
     await this.#transport.stop();
+    this.#emitEngineEvents(this.#engine.finish());
+  }
+
+  /**
+   * Runs the engine with a preset from now on. The hold in progress ends where it stands
+   * (its figures belong to the old thresholds); an open warning is closed at the last
+   * sample, and the new engine raises a new one at once if the force is over the new limit.
+   */
+  selectPreset(preset: PresetName): void {
+    if (this.#settings.preset === preset) return;
+    this.#settings = { preset, config: presetConfig(preset) };
+    this.#restartEngine();
+    if (this.#info !== null) this.#publishInfo({ ...this.#info, preset, engineConfig: this.#settings.config });
+  }
+
+  #restartEngine(): void {
+    const lastTMs = this.#engine.state().tMs;
+    const openWarning = this.#engine.state().warning;
+    const events = this.#engine.finish();
+    if (openWarning !== null && lastTMs !== null) {
+      events.push({ type: 'over.ended', tMs: lastTMs, warning: { ...openWarning, endMs: lastTMs } });
+    }
+    this.#emitEngineEvents(events);
+    this.#engine = new PressureEngine(this.#settings.config);
+    this.#listener.onSession(this.session());
   }
 
   #onTransportStatus(status: TransportStatus): void {
@@ -72,17 +127,25 @@ export class DevicePipeline {
   #updateInfo(status: TransportStatus): void {
     if (this.#info?.deviceId === status.deviceId && this.#info.sensor === status.sensor) return;
     this.#calibration = this.#fixedCalibration ?? defaultCalibration(status.sensor);
-    this.#info = {
+    this.#publishInfo({
       deviceId: status.deviceId,
       spec: this.#transport.spec,
       transport: this.#transport.spec.split(':')[0] ?? '',
       sensor: status.sensor,
       calibration: this.#calibration.source,
-    };
-    this.#listener.onInfo(this.#info);
+      preset: this.#settings.preset,
+      engineConfig: this.#settings.config,
+    });
+  }
+
+  #publishInfo(info: DeviceInfo): void {
+    this.#info = info;
+    this.#listener.onInfo(info);
   }
 
   #onSamples(batch: readonly RawSample[]): void {
+    const first = batch[0];
+    if (first === undefined) return;
     const calibration = this.#calibration ?? defaultCalibration(this.#transport.status().sensor);
     const readings: Readings = { tMs: new Array<number>(batch.length), forceN: new Array<number>(batch.length), raw: new Array<number>(batch.length) };
     for (const [index, sample] of batch.entries()) {
@@ -90,8 +153,21 @@ export class DevicePipeline {
       readings.forceN[index] = calibration.toNewtons(sample.raw);
       readings.raw[index] = sample.raw;
     }
+    // A device clock that goes back means the device restarted: a new engine for it.
+    const lastTMs = this.#engine.state().tMs;
+    if (lastTMs !== null && (readings.tMs[0] ?? 0) < lastTMs) this.#restartEngine();
     this.#countForRate(batch);
-    this.#listener.onReadings(batch[0]?.deviceId ?? '', readings);
+    this.#listener.onReadings(first.deviceId, readings);
+    this.#emitEngineEvents(this.#engine.pushBatch(readings));
+  }
+
+  #emitEngineEvents(events: readonly EngineEvent[]): void {
+    if (events.length === 0) return;
+    for (const event of events) {
+      if (event.type === 'hold.ended') this.#holds.push(event.hold);
+      else if (event.type === 'over.ended') this.#warnings.push(event.warning);
+    }
+    this.#listener.onEngineEvents(this.#info?.deviceId ?? this.#transport.status().deviceId, events);
   }
 
   #countForRate(batch: readonly RawSample[]): void {

@@ -1,20 +1,41 @@
 /**
  * The live broadcaster: the socket.io end of the pipeline. Readings are batched per
  * device and flushed every 50 ms, all devices in one volatile message (a slow client
- * misses samples, never the server's memory); the device list and status go reliably. A client that
- * connects gets the device list, every status and the last 30 s of readings at once,
- * so a reloaded or reconnected dashboard is whole immediately.
+ * misses samples, never the server's memory). Engine events go reliably: a warning or a
+ * hold event at once, zone changes with the next flush, folded so a force trembling at
+ * a threshold does not flood the link. A client that connects gets the device list,
+ * every status, each device's session so far and the last 30 s of readings at once, so
+ * a reloaded or reconnected dashboard is whole immediately, open warning included.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type Socket } from 'socket.io';
-import type { Readings, PipelineListener } from '../pipeline.ts';
-import type { ClientToServerEvents, DeviceInfo, DeviceStatus, ReadingsBatch, ServerToClientEvents } from './events.ts';
+import type { EngineEvent } from '../engine/results.ts';
+import type { PipelineListener, Readings } from '../pipeline.ts';
+import {
+  clientEventSchemas,
+  type ClientToServerEvents,
+  type CommandReply,
+  type DeviceInfo,
+  type DeviceStatus,
+  type ReadingsBatch,
+  type SelectPreset,
+  type ServerToClientEvents,
+  type SessionSnapshot,
+} from './events.ts';
 
 export const FLUSH_INTERVAL_MS = 50;
 export const HISTORY_MS = 30_000;
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** What the broadcaster asks of the rest of the server. */
+export interface LiveControl {
+  /** Every device's session so far, for a client that connects. */
+  sessions(): SessionSnapshot[];
+  /** Applies a client's preset choice; throws an Error whose message the client is shown. */
+  selectPreset(request: SelectPreset): void;
+}
 
 /** A device's recent readings, kept as the batches that were sent (oldest first). */
 class RecentReadings {
@@ -37,16 +58,36 @@ class RecentReadings {
   }
 }
 
+/**
+ * Folds each run of consecutive `zone.changed` events into one (from the run's first
+ * `previous` to its last `zone`), dropping it if the zone ended where it began.
+ */
+export function foldZoneChanges(events: readonly EngineEvent[]): EngineEvent[] {
+  const folded: EngineEvent[] = [];
+  for (const event of events) {
+    const last = folded.at(-1);
+    if (event.type === 'zone.changed' && last?.type === 'zone.changed') {
+      folded[folded.length - 1] = { ...event, previous: last.previous };
+    } else {
+      folded.push(event);
+    }
+  }
+  return folded.filter((event) => event.type !== 'zone.changed' || event.zone !== event.previous);
+}
+
 export class LiveBroadcaster implements PipelineListener {
   readonly io: LiveServer;
+  readonly #control: LiveControl;
   readonly #devices = new Map<string, DeviceInfo>();
   readonly #statuses = new Map<string, DeviceStatus>();
-  readonly #pending = new Map<string, Readings[]>();
+  readonly #pendingReadings = new Map<string, Readings[]>();
+  readonly #pendingZoneChanges = new Map<string, EngineEvent[]>();
   readonly #recent = new Map<string, RecentReadings>();
   readonly #flushTimer: NodeJS.Timeout;
 
-  constructor(httpServer: HttpServer) {
+  constructor(httpServer: HttpServer, control: LiveControl) {
     this.io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, { serveClient: false });
+    this.#control = control;
     this.io.on('connection', (socket) => this.#welcome(socket));
     this.#flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
   }
@@ -61,16 +102,32 @@ export class LiveBroadcaster implements PipelineListener {
     this.io.emit('status', status);
   }
 
+  onSession(snapshot: SessionSnapshot): void {
+    this.io.emit('session', snapshot);
+  }
+
   onReadings(deviceId: string, readings: Readings): void {
-    const pending = this.#pending.get(deviceId);
-    if (pending === undefined) this.#pending.set(deviceId, [readings]);
+    const pending = this.#pendingReadings.get(deviceId);
+    if (pending === undefined) this.#pendingReadings.set(deviceId, [readings]);
     else pending.push(readings);
   }
 
-  /** Sends what has accumulated since the last flush: one message, a batch per device. */
+  /** Hold and warning events leave at once (with any zone change before them); zone changes wait for the flush. */
+  onEngineEvents(deviceId: string, events: readonly EngineEvent[]): void {
+    const pending = this.#pendingZoneChanges.get(deviceId) ?? [];
+    pending.push(...events);
+    if (events.every((event) => event.type === 'zone.changed')) {
+      this.#pendingZoneChanges.set(deviceId, pending);
+      return;
+    }
+    this.#pendingZoneChanges.delete(deviceId);
+    this.io.emit('engine', { deviceId, events: foldZoneChanges(pending) });
+  }
+
+  /** Sends what has accumulated since the last flush: readings in one volatile message, zone changes reliably. */
   flush(): void {
     const batches: ReadingsBatch[] = [];
-    for (const [deviceId, pending] of this.#pending) {
+    for (const [deviceId, pending] of this.#pendingReadings) {
       if (pending.length === 0) continue;
       const batch: ReadingsBatch = {
         deviceId,
@@ -83,6 +140,11 @@ export class LiveBroadcaster implements PipelineListener {
       batches.push(batch);
     }
     if (batches.length > 0) this.io.volatile.emit('readings', batches);
+    for (const [deviceId, pending] of this.#pendingZoneChanges) {
+      const events = foldZoneChanges(pending);
+      if (events.length > 0) this.io.emit('engine', { deviceId, events });
+    }
+    this.#pendingZoneChanges.clear();
   }
 
   async close(): Promise<void> {
@@ -103,6 +165,26 @@ export class LiveBroadcaster implements PipelineListener {
   #welcome(socket: LiveSocket): void {
     socket.emit('devices', [...this.#devices.values()]);
     for (const status of this.#statuses.values()) socket.emit('status', status);
+    for (const snapshot of this.#control.sessions()) socket.emit('session', snapshot);
     socket.emit('history', [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId)));
+    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply));
+  }
+
+  /** Validates a client's preset choice and answers it; nothing changes on a bad request. */
+  #onSelectPreset(payload: unknown, reply: unknown): void {
+    const answer = (result: CommandReply): void => {
+      if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
+    };
+    const request = clientEventSchemas.selectPreset.safeParse(payload);
+    if (!request.success) {
+      answer({ ok: false, error: `selectPreset: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });
+      return;
+    }
+    try {
+      this.#control.selectPreset(request.data);
+      answer({ ok: true });
+    } catch (error) {
+      answer({ ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
   }
 }

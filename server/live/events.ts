@@ -6,12 +6,15 @@
  *
  * A client on the default namespace and path receives, with no request of its own:
  * `devices` at once and whenever the list changes, `status` for every device at once,
- * on every change and once a second, and `readings` batches (volatile: a slow client
- * may miss some; one message per 50 ms carrying a batch per device), after one
- * `history` with every device's last 30 s.
+ * on every change and once a second, a `session` snapshot per device at once, `engine`
+ * events as they happen, and `readings` batches (volatile: a slow client may miss some;
+ * one message per 50 ms carrying a batch per device), after one `history` with every
+ * device's last 30 s. The README lists every event and its payload.
  */
 import { z } from 'zod';
 import { sensorKindSchema, transportStatusSchema } from '../../device/transport.ts';
+import { presetNameSchema } from '../engine/presets.ts';
+import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
@@ -22,6 +25,10 @@ export const deviceInfoSchema = z.strictObject({
   sensor: sensorKindSchema,
   /** `default`: no calibration profile yet, forces are approximate ("uncalibrated"). */
   calibration: z.enum(['default', 'profile', 'exact']),
+  /** The body-area preset the engine runs with, or null for a custom `--config`. */
+  preset: presetNameSchema.nullable(),
+  /** The pressure engine's thresholds and times for this device. */
+  engineConfig: engineConfigSchema,
 });
 export type DeviceInfo = z.infer<typeof deviceInfoSchema>;
 
@@ -49,6 +56,31 @@ export const readingsBatchSchema = z
   });
 export type ReadingsBatch = z.infer<typeof readingsBatchSchema>;
 
+/**
+ * What the pressure engine found in a device's readings, sent reliably and at once (an
+ * over-pressure warning is never delayed or dropped). Zone changes that happen between
+ * two flushes are folded into one, so a force trembling at a threshold does not flood
+ * the link.
+ */
+export const engineEventsSchema = z.strictObject({
+  deviceId: z.string().min(1),
+  events: z.array(engineEventSchema).min(1),
+});
+export type EngineEvents = z.infer<typeof engineEventsSchema>;
+
+/**
+ * Where a device's session stands, for a client that connects (or reconnects) mid-session:
+ * the engine's state (zone, hold in progress, open warning) and this session's holds and
+ * warnings so far (an open warning last, with `endMs: null`).
+ */
+export const sessionSnapshotSchema = z.strictObject({
+  deviceId: z.string().min(1),
+  state: engineStateSchema,
+  holds: z.array(holdResultSchema),
+  warnings: z.array(warningResultSchema),
+});
+export type SessionSnapshot = z.infer<typeof sessionSnapshotSchema>;
+
 /** Every server -> client event and its payload schema. */
 export const serverEventSchemas = {
   devices: deviceListSchema,
@@ -60,12 +92,27 @@ export const serverEventSchemas = {
   readings: z.array(readingsBatchSchema),
   /** Sent once on connection: the last 30 s of every device, oldest first. */
   history: z.array(readingsBatchSchema),
+  engine: engineEventsSchema,
+  /** Sent on connection (one per device) and after a device's preset changes. */
+  session: sessionSnapshotSchema,
 } as const;
+
+/** Every client -> server event and its payload schema. */
+export const clientEventSchemas = {
+  /** Switch a device's engine to a body-area preset (every client sees the new `devices`). */
+  selectPreset: z.strictObject({ deviceId: z.string().min(1), preset: presetNameSchema }),
+} as const;
+export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
+
+/** The server's answer to a client's request (socket.io acknowledgement). */
+export const commandReplySchema = z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true) }), z.strictObject({ ok: z.literal(false), error: z.string() })]);
+export type CommandReply = z.infer<typeof commandReplySchema>;
 
 type Handlers<Schemas extends Record<string, z.ZodType>> = {
   [Event in keyof Schemas]: (payload: z.infer<Schemas[Event]>) => void;
 };
 
 export type ServerToClientEvents = Handlers<typeof serverEventSchemas>;
-/** Client -> server events: none yet (subscribing is automatic). */
-export type ClientToServerEvents = Record<string, never>;
+export type ClientToServerEvents = {
+  [Event in keyof typeof clientEventSchemas]: (payload: z.infer<(typeof clientEventSchemas)[Event]>, reply: (reply: CommandReply) => void) => void;
+};

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type ReadingsBatch, type ServerToClientEvents } from '../../server/live/events.ts';
 import { startTestServer } from '../support/server.ts';
+import { until } from '../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -23,18 +24,6 @@ function subscribe(url: string): { client: Client; received: Received } {
   client.on('history', (batches) => received.history.push(serverEventSchemas.history.parse(batches)));
   client.on('readings', (batches) => received.readings.push({ atMs: performance.now(), batches: serverEventSchemas.readings.parse(batches) }));
   return { client, received };
-}
-
-function until(condition: () => boolean, what: string, limitMs = 15_000): Promise<void> {
-  const startedMs = performance.now();
-  return new Promise((resolve, reject) => {
-    const check = (): void => {
-      if (condition()) resolve();
-      else if (performance.now() - startedMs > limitMs) reject(new Error(`gave up waiting for ${what}`));
-      else setTimeout(check, 20);
-    };
-    check();
-  });
 }
 
 function samplesOf(received: Received, deviceId: string): { tMs: number[]; forceN: number[] } {

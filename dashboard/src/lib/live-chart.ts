@@ -3,12 +3,16 @@
  * frame (not per message), so it scrolls smoothly whatever the sample rate. At 1 kHz
  * the window holds 30 000 points; chart.js's min-max decimation thins them to what the
  * canvas can show, which needs `parsing: false`, numeric `{x, y}` points and a linear x
- * axis (see stack.md).
+ * axis (see stack.md). The zones are shaded behind the trace (the same marks as the
+ * gauge) and each over-pressure warning is marked where it happened.
  */
 import { Chart, Decimation, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
+import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
+import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
+import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Decimation);
+Chart.register(LineController, LineElement, PointElement, LinearScale, Decimation, annotationPlugin);
 
 const TICK_STEP_S = 5;
 
@@ -21,6 +25,42 @@ function clockLabel(seconds: number): string {
 
 function cssColour(element: HTMLElement, property: string, fallback: string): string {
   return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
+}
+
+/** A colour with an alpha, from `#RRGGBB`. */
+function translucent(hex: string, alpha: number): string {
+  const value = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${value >> 16}, ${(value >> 8) & 0xff}, ${value & 0xff}, ${alpha})`;
+}
+
+function zoneBands(config: EngineConfig): AnnotationOptions[] {
+  const bands: AnnotationOptions[] = zoneRanges(config)
+    .filter((range) => range.zone !== 'below')
+    .map((range) => ({
+      type: 'box',
+      yMin: range.fromN,
+      ...(Number.isFinite(range.toN) ? { yMax: range.toN } : {}),
+      backgroundColor: translucent(ZONE_COLOURS[range.zone], range.zone === 'over' ? 0.14 : 0.1),
+      borderWidth: 0,
+      drawTime: 'beforeDatasetsDraw',
+    }));
+  bands.push({ type: 'line', yMin: config.overLimitN, yMax: config.overLimitN, borderColor: ZONE_COLOURS.over, borderWidth: 2, borderDash: [6, 4], drawTime: 'beforeDatasetsDraw' });
+  return bands;
+}
+
+/** Each warning in view as a span from its start to its end (or to now while open). */
+function warningSpans(warnings: readonly WarningResult[], openUntilS: number): AnnotationOptions[] {
+  const inViewFromMs = openUntilS * 1000 - CHART_WINDOW_MS * 1.1;
+  return warnings.filter((warning) => warning.endMs === null || warning.endMs >= inViewFromMs).map((warning) => ({
+    type: 'box',
+    xMin: warning.startMs / 1000,
+    xMax: warning.endMs === null ? openUntilS : warning.endMs / 1000,
+    backgroundColor: translucent(ZONE_COLOURS.over, 0.22),
+    borderColor: ZONE_COLOURS.over,
+    borderWidth: 1,
+    drawTime: 'beforeDatasetsDraw',
+    label: { display: true, content: 'over', position: 'start', color: ZONE_COLOURS.over, backgroundColor: 'transparent', font: { size: 11, weight: 'bold' } },
+  }));
 }
 
 /** Creates the chart on `canvas` and keeps it moving; returns the function that stops it. */
@@ -38,7 +78,12 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
       responsive: true,
       maintainAspectRatio: false,
       events: [],
-      plugins: { decimation: { enabled: true, algorithm: 'min-max' }, legend: { display: false }, tooltip: { enabled: false } },
+      plugins: {
+        decimation: { enabled: true, algorithm: 'min-max' },
+        legend: { display: false },
+        tooltip: { enabled: false },
+        annotation: { annotations: [] },
+      },
       scales: {
         x: {
           type: 'linear',
@@ -54,7 +99,6 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
         y: {
           type: 'linear',
           min: 0,
-          suggestedMax: 20,
           title: { display: true, text: 'force (N)', color: textColour },
           ticks: { color: textColour },
           grid: { color: gridColour },
@@ -63,6 +107,28 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
     },
   });
 
+  let shownConfig: EngineConfig | null = null;
+  let shownWarnings: readonly WarningResult[] | null = null;
+  let shownOpen: WarningResult | null = null;
+  let bands: AnnotationOptions[] = [];
+
+  /** Rebuilds the marks only when what they show changed (the open warning grows every frame). */
+  function updateMarks(endS: number): void {
+    const config = device.info.engineConfig;
+    const { warnings, warning: open } = device.session;
+    if (config !== shownConfig) {
+      bands = zoneBands(config);
+      const yScale = chart.options.scales?.y;
+      if (yScale !== undefined) yScale.suggestedMax = scaleMaxN(config);
+    }
+    if (config === shownConfig && warnings === shownWarnings && open === null && shownOpen === null) return;
+    shownConfig = config;
+    shownWarnings = warnings;
+    shownOpen = open;
+    const annotation = chart.options.plugins?.annotation;
+    if (annotation !== undefined) annotation.annotations = [...bands, ...warningSpans(open === null ? warnings : [...warnings, open], endS)];
+  }
+
   let frame = requestAnimationFrame(function draw() {
     const endS = device.viewEndMs(performance.now()) / 1000;
     const xScale = chart.options.scales?.x;
@@ -70,6 +136,7 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
       xScale.min = endS - CHART_WINDOW_MS / 1000;
       xScale.max = endS;
     }
+    updateMarks(endS);
     chart.update('none');
     frame = requestAnimationFrame(draw);
   });

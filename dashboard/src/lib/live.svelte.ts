@@ -8,14 +8,17 @@
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
 import {
+  commandReplySchema,
   serverEventSchemas,
   type ClientToServerEvents,
   type DeviceInfo,
   type DeviceStatus,
   type ReadingsBatch,
+  type SelectPreset,
   type ServerToClientEvents,
 } from '../../../server/live/events.ts';
 import { ReadingBuffer } from './reading-buffer.ts';
+import { DeviceSession } from './session.svelte.ts';
 
 export const CHART_WINDOW_MS = 30_000;
 /** Keep a little more than the chart shows so its left edge never shows a gap. */
@@ -28,9 +31,12 @@ export class DeviceView {
   status = $state.raw<DeviceStatus | null>(null);
   /** The newest force, newtons; updated per batch (about 20 times a second). */
   forceN = $state<number | null>(null);
+  /** Device time of the newest reading, ms (NaN before any). */
+  latestMs = $state(Number.NaN);
   /** Wall-clock ms of the last batch, for staleness. */
   lastReadingAtMs = $state(0);
   readonly buffer = new ReadingBuffer(BUFFER_WINDOW_MS);
+  readonly session = new DeviceSession();
   /** Local clock minus device clock, ms: lets the chart scroll smoothly between batches. */
   #clockOffsetMs = Number.NaN;
 
@@ -41,6 +47,7 @@ export class DeviceView {
   addReadings(batch: ReadingsBatch, receivedAtMs: number): void {
     this.buffer.add(batch);
     this.forceN = this.buffer.latestForceN;
+    this.latestMs = this.buffer.latestMs;
     this.lastReadingAtMs = receivedAtMs;
     const offsetMs = receivedAtMs - this.buffer.latestMs;
     // Track the smallest delay seen (the least delayed batch), drifting up slowly so a
@@ -94,10 +101,33 @@ export class LiveConnection {
     };
     this.#socket.on('readings', this.#validated('readings', serverEventSchemas.readings, addReadings));
     this.#socket.on('history', this.#validated('history', serverEventSchemas.history, addReadings));
+    this.#socket.on(
+      'engine',
+      this.#validated('engine', serverEventSchemas.engine, ({ deviceId, events }) => this.#device(deviceId)?.session.apply(events)),
+    );
+    this.#socket.on(
+      'session',
+      this.#validated('session', serverEventSchemas.session, (snapshot) => this.#device(snapshot.deviceId)?.session.applySnapshot(snapshot)),
+    );
   }
 
   close(): void {
     this.#socket.close();
+  }
+
+  /** Asks the server to run a device with another preset; resolves with the server's refusal, if any. */
+  async selectPreset(request: SelectPreset): Promise<string | null> {
+    try {
+      const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('selectPreset', request));
+      return reply.ok ? null : reply.error;
+    } catch {
+      return 'the server did not answer: try again';
+    }
+  }
+
+  /** Devices with an open over-pressure warning. */
+  get warningDevices(): DeviceView[] {
+    return this.devices.filter((device) => device.session.warning !== null);
   }
 
   /** Wraps a handler with validation: a message that does not match its schema is dropped. */
