@@ -1,0 +1,48 @@
+// The firmware's entry point on the ATmega328P: the board, the core, and the
+// main loop that carries samples from the sampling interrupt to the core and
+// feeds the watchdog. Nothing in the loop waits for anything.
+#include <avr/io.h>
+#include <avr/wdt.h>
+
+#include "../core/knotmeter.h"
+#include "board.h"
+
+// After a watchdog reset the watchdog stays enabled with its shortest timeout;
+// switch it off before the C runtime's initialisation can take that long.
+extern "C" void disableWatchdogAtReset() __attribute__((naked, used, section(".init3")));
+extern "C" void disableWatchdogAtReset() {
+  MCUSR = 0;
+  wdt_disable();
+}
+
+// Called only through a broken vtable: let the watchdog reset the chip.
+extern "C" void __cxa_pure_virtual() {
+  for (;;) {
+  }
+}
+
+namespace {
+
+#if defined(KNOTMETER_SENSOR_HX711)
+const knotmeter::SensorProfile& kSensor = knotmeter::kHx711Profile;
+#else
+const knotmeter::SensorProfile& kSensor = knotmeter::kFsrProfile;
+#endif
+
+knotmeter::AvrBoard board;
+knotmeter::Knotmeter core(board, kSensor, KNOTMETER_BAUD);
+
+}  // namespace
+
+int main() {
+  board.init();
+  core.begin();  // HELLO; at a first boot ~130 ms of entropy for the device id first
+  wdt_enable(WDTO_250MS);
+  knotmeter::Sample sample = knotmeter::Sample();
+  for (;;) {
+    while (board.popSample(sample)) core.onSample(sample);
+    board.pollHx711();
+    core.update();
+    wdt_reset();
+  }
+}
