@@ -7,6 +7,11 @@ set -euo pipefail
 # package:file-that-proves-it-is-installed
 REQUIRED=(
   "chromium:/usr/bin/chromium"
+  "gcc-avr:/usr/bin/avr-gcc"
+  "avr-libc:/usr/lib/avr/include/avr/io.h"
+  "binutils-avr:/usr/bin/avr-objcopy"
+  "g++:/usr/bin/g++"
+  "make:/usr/bin/make"
 )
 
 missing=()

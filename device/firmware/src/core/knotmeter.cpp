@@ -136,7 +136,7 @@ void Knotmeter::handleInput() {
   // bytes wait in the receive buffer meanwhile (so replies keep their order,
   // and a LIMIT's ACK comes after its EEPROM write, before the next reply).
   for (uint8_t budget = kMaxLineBytes; budget > 0; budget--) {
-    if (ackAfterSave_ != 0 || pendingCount_ != 0 || hardware_.txFree() < kReservedTxBytes) return;
+    if (ackAfterSave_ != 0 || hardware_.txFree() < kReservedTxBytes) return;
     const int16_t input = hardware_.rxRead();
     if (input == kRxEmpty) return;
     const LineReader::Result result = reader_.feed(input);
@@ -286,7 +286,8 @@ bool Knotmeter::sendEvent(const Event& event) {
 }
 
 // ALARM and FAULT are never dropped for want of transmit space: they wait here,
-// in order, and S lines are held back until they are out.
+// in order. Nothing overtakes them: S lines and replies need kReservedTxBytes
+// free, far more than a waiting event found.
 void Knotmeter::queueEvent(uint8_t kind, bool on, uint32_t tUs, int32_t raw) {
   Event event;
   event.kind = kind;
@@ -374,10 +375,10 @@ void Knotmeter::updateAlarm(const Sample& sample, int32_t raw) {
   queueEvent(kEventAlarm, on, sample.tUs, raw);
 }
 
-// A sample line is sent only if it leaves the reserve free and nothing is
-// waiting ahead of it; otherwise it is not sent and the host sees a seq gap.
+// A sample line is sent only if it leaves the reserve free; otherwise it is not
+// sent and the host sees a seq gap. So an S line never overtakes a waiting
+// ALARM or FAULT either: one that did not fit means far less room than that.
 void Knotmeter::sendSampleLine(uint16_t seq, uint32_t tUs, int32_t raw) {
-  if (pendingCount_ != 0) return;
   LineBuilder line("S");
   line.unsignedField(seq).unsignedField(tUs).signedField(raw);
   const uint8_t length = line.finish();
