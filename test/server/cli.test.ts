@@ -1,7 +1,9 @@
 // The server's command line, run as a user runs it: help, every kind of bad input (exit 2,
 // naming what is wrong), and a clean shutdown on SIGTERM and SIGINT.
 import { once } from 'node:events';
+import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
+import { serverEventSchemas } from '../../server/live/events.ts';
 import { runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 
 const MAIN = 'server/main.ts';
@@ -25,6 +27,12 @@ describe('npm start (server/main.ts)', () => {
     [['--device', 'sim:massage'], /unknown scenario "massage"/],
     [['--device', 'sim?rate=2000'], /rate=2000 is not a number from 10 to 1000/],
     [['stray'], /unexpected argument "stray"/],
+    [['--preset', 'feet'], /--preset needs one of neck, shoulders, upper-back/],
+    [['--preset', 'neck', '--config', 'x.json'], /--preset and --config cannot be used together/],
+    [['--config', 'test/fixtures/no-such-file.json'], /--config test\/fixtures\/no-such-file.json: cannot read it/],
+    [['--config', 'package.json'], /--config package.json: .*unknown field "name"/],
+    [['--config', 'test/fixtures/configs/limit-inside-band.json'], /overLimitN \(28 N\) must be above bandHighN \(30 N\)/],
+    [['--config', 'test/fixtures/configs/not-json.json'], /--config test\/fixtures\/configs\/not-json.json: not valid JSON/],
   ])('refuses %j with exit 2 and a message naming it', async (args, message) => {
     const result = await runTsx(MAIN, args);
     expect(result.code).toBe(2);
@@ -40,6 +48,22 @@ describe('npm start (server/main.ts)', () => {
     child.kill(signal);
     const [code] = (await once(child, 'close')) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it('runs every device with a custom --config, which clients see as such', async () => {
+    const child = spawnTsx(MAIN, ['--port', '0', '--config', 'test/fixtures/configs/neck-firm.json', '--log-level', 'warn']);
+    try {
+      const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
+      const client = io(url ?? '', { transports: ['websocket'] });
+      const [devices] = (await once(client, 'devices')) as [unknown];
+      client.close();
+      const [device] = serverEventSchemas.devices.parse(devices);
+      expect(device?.preset).toBeNull();
+      expect(device?.engineConfig).toMatchObject({ bandLowN: 8, bandHighN: 18, overLimitN: 23, overClearN: 21 });
+    } finally {
+      child.kill('SIGTERM');
+      await once(child, 'close');
+    }
   });
 
   it('says which port is taken when it cannot listen', async () => {

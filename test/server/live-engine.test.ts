@@ -35,10 +35,14 @@ describe('pressure engine, live', () => {
   });
   afterAll(() => server.close());
 
-  it('sends holds and over-pressure warnings as they happen, with their figures', async () => {
+  it('sends holds and over-pressure warnings to every client as they happen, with their figures', async () => {
     const { client, heard } = listen(server.url);
+    const second = listen(server.url);
     try {
       await until(() => heard.events.some((event) => event.type === 'over.ended') && heard.events.some((event) => event.type === 'hold.ended'), 'a warning and a hold to end');
+      await until(() => second.heard.events.filter((event) => event.type === 'over.ended').length >= 1, 'the warning at the second client');
+      const warningsAt = (events: EngineEvent[]): unknown[] => events.filter((event) => event.type.startsWith('over.'));
+      expect(warningsAt(second.heard.events).slice(0, 2)).toEqual(warningsAt(heard.events).slice(0, 2));
       const started = heard.events.find((event) => event.type === 'over.started');
       const ended = heard.events.find((event) => event.type === 'over.ended');
       if (started?.type !== 'over.started' || ended?.type !== 'over.ended') throw new Error('no warning');
@@ -54,6 +58,7 @@ describe('pressure engine, live', () => {
       expect(hold.hold.peakN).toBeGreaterThanOrEqual(hold.hold.meanN);
     } finally {
       client.close();
+      second.client.close();
     }
   });
 
