@@ -8,6 +8,7 @@
  *    what the server produced that arrived. Readings are volatile, so what the client
  *    cannot take is dropped; that share is the figure to watch.
  * 3. Real-time load: N devices at 1 kHz each, paced: server CPU and delivered share.
+ * 4. The pressure engine alone against a loop over the same arrays (`engine.ts`).
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -16,6 +17,7 @@ import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
 import { serverEventSchemas } from '../../server/live/events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
+import { benchEngine } from './engine.ts';
 
 const MEASURE_S = 5;
 const CLOCK_TICKS_PER_S = 100;
@@ -100,3 +102,6 @@ for (const deviceCount of [1, 10, 40]) {
   const paced = await throughSocketIo(devices);
   console.log(`| ${deviceCount} × 1 kHz real time -> socket.io client | ${thousands(paced.receivedPerS)} | ${percent(paced.deliveredShare)} | ${percent(paced.serverCpuShare)} |`);
 }
+
+console.log('');
+for (const line of benchEngine()) console.log(line);

@@ -55,7 +55,7 @@ describe('npm start (server/main.ts)', () => {
     try {
       const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
       const client = io(url ?? '', { transports: ['websocket'] });
-      const [devices] = (await once(client, 'devices')) as [unknown];
+      const devices = await new Promise<unknown>((resolve) => client.once('devices', resolve));
       client.close();
       const [device] = serverEventSchemas.devices.parse(devices);
       expect(device?.preset).toBeNull();
