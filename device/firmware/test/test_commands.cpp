@@ -163,6 +163,10 @@ TEST(limit_refuses_out_of_range_and_malformed_values) {
   hx.boot();
   hx.lines();
   CHECK_EQ(hx.command("LIMIT,8388607,8388606"), one("ACK,LIMIT"));
+  // The longest line the firmware sends: HELLO with the largest thresholds.
+  const std::vector<std::string> longest = hx.command("INFO");
+  CHECK_EQ(longest.size(), 1u);
+  CHECK(!longest.empty() && frame(longest[0]).size() + 1 == 52);
   CHECK_EQ(hx.command("LIMIT,8388608,0"), one("NAK,LIMIT,range"));
   CHECK_EQ(hx.command("LIMIT,100000,-100"), one("NAK,LIMIT,range"));
 }

@@ -22,7 +22,7 @@ extern const char kFirmwareVersion[];
 
 class Knotmeter {
  public:
-  // Transmit space kept free of S lines, so a reply (at most 54 bytes), an
+  // Transmit space kept free of S lines, so a reply (at most 52 bytes), an
   // ALARM and a FAULT always have room: S lines give way, never these.
   static const uint16_t kReservedTxBytes = 96;
   static const uint32_t kNodataUs = 500000UL;  // HX711 not ready this long: FAULT,nodata
