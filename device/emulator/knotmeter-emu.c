@@ -87,7 +87,8 @@ static struct {
 	const char *eeprom_path;
 	int uart_chip;
 	uint32_t drop_unread_ms;
-} opt = { .realtime = 1, .hx711_rate_hz = 80, .uart_chip = 1, .drop_unread_ms = 2000 };
+	int reset_on_open;
+} opt = { .realtime = 1, .hx711_rate_hz = 80, .uart_chip = 1, .drop_unread_ms = 2000, .reset_on_open = 1 };
 
 static void usage(FILE *f)
 {
@@ -101,6 +102,7 @@ static void usage(FILE *f)
 		"                       as on the ATmega328P; simavr: simavr 1.6's own timing (11-bit\n"
 		"                       frames, 64-byte receive FIFO)\n"
 		"  --drop-unread MS     discard UART output nobody has read for MS ms (default 2000, 0 = keep)\n"
+		"  --no-reset-on-open   do not reset the AVR when a host opens the pty (an Uno resets: DTR)\n"
 		"Control: JSON lines on stdin; events: JSON lines on stdout (see README.md).\n");
 }
 
@@ -119,6 +121,8 @@ static volatile sig_atomic_t signal_quit;
 static int quit_requested;
 static const char *quit_reason = "quit";
 static int halted_reported;
+
+static void park_terminal_speed(void);
 
 static uint64_t wall_ns(void)
 {
@@ -324,6 +328,9 @@ static void report_uart_config(void)
 /* Host -> AVR: bytes from the pty, delivered one per frame time. */
 static uint8_t rxq[RXQ_BYTES];
 static uint32_t rxq_head, rxq_len;
+/* Our own flag: while rx_pacer runs, simavr has taken its timer off the list, so
+ * avr_cycle_timer_status() would say it is not scheduled and a second one would start. */
+static int pacer_armed;
 
 static void uart_pty_pause(void)
 {
@@ -336,8 +343,10 @@ static avr_cycle_count_t rx_pacer(avr_t *p_avr, avr_cycle_count_t when, void *pa
 {
 	(void)p_avr;
 	(void)param;
-	if (!rxq_len)
+	if (!rxq_len) {
+		pacer_armed = 0;
 		return 0;
+	}
 	uint8_t byte = rxq[rxq_head];
 	rxq_head = (rxq_head + 1) % RXQ_BYTES;
 	rxq_len--;
@@ -351,8 +360,9 @@ static avr_cycle_count_t rx_pacer(avr_t *p_avr, avr_cycle_count_t when, void *pa
 		}
 	}
 	if (rxq_len <= RXQ_LOW)
-		avr_raise_irq(uart_irqs + UART_IRQ_OUT_XON, 1);
-	return rxq_len ? when + uart->cycles_per_byte : 0;
+		avr_raise_irq(uart_irqs + UART_IRQ_OUT_XON, 1); /* may call host_byte_hook */
+	pacer_armed = rxq_len != 0;
+	return pacer_armed ? when + uart->cycles_per_byte : 0;
 }
 
 static void host_byte_hook(avr_irq_t *irq, uint32_t value, void *param)
@@ -368,8 +378,10 @@ static void host_byte_hook(avr_irq_t *irq, uint32_t value, void *param)
 	rxq_len++;
 	if (rxq_len >= RXQ_HIGH)
 		uart_pty_pause();
-	if (!avr_cycle_timer_status(avr, rx_pacer, NULL))
+	if (!pacer_armed) {
+		pacer_armed = 1;
 		avr_cycle_timer_register(avr, uart->cycles_per_byte, rx_pacer, NULL);
+	}
 }
 
 /* AVR -> host: counts what uart_pty would drop because its 512-byte buffer is full. */
@@ -438,6 +450,7 @@ static void setup_uart(void)
 	slave_fd = open(pty.pty.slavename, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
 	if (slave_fd < 0)
 		fatal("cannot open %s: %s", pty.pty.slavename, strerror(errno));
+	park_terminal_speed();
 }
 
 /* ------------------------------------------------------------------ pins */
@@ -890,13 +903,15 @@ static void on_avr_reset(avr_io_t *io)
 	pwm_t none = { 0 };
 	for (size_t i = 0; i < PIN_COUNT; i++) {
 		/* every pin is an input again: not driven */
-		report_pin(&pins[i], 0, none);
+		if (pins[i].reported)
+			report_pin(&pins[i], 0, none);
 		avr_raise_irq(pins[i].irq, 0);
 	}
 	link_state.cycles_per_bit = link_state.reported_cycles_per_bit = 0;
 	link_state.frame_bits = link_state.reported_frame_bits = 0;
 	avr_cycle_timer_register(avr, 1, extint_after_reset, NULL);
-	if (rxq_len)
+	pacer_armed = rxq_len != 0;
+	if (pacer_armed)
 		avr_cycle_timer_register(avr, uart->cycles_per_byte, rx_pacer, NULL);
 	for (int i = 0; i < TARGET_COUNT; i++)
 		if (schedules[i].len)
@@ -1546,6 +1561,59 @@ static void check_unread_output(uint64_t now_ns)
 	}
 }
 
+/* ------------------------------------------------------------------ host opens the port */
+
+/*
+ * A pty has no DTR line, but every serial library configures the port when it opens it
+ * (serialport: tcflush, then tcsetattr with the baud rate), and that shows on the pty's
+ * terminal settings. The harness parks them at a sentinel speed (50 baud); when they
+ * change, a host has (re)opened the port: like an Uno's DTR auto-reset, the AVR is reset
+ * (unless --no-reset-on-open), so that what the firmware prints at boot reaches the host
+ * instead of being flushed by its open.
+ */
+struct km_termios2 {
+	tcflag_t c_iflag, c_oflag, c_cflag, c_lflag;
+	cc_t c_line;
+	cc_t c_cc[19];
+	speed_t c_ispeed, c_ospeed;
+};
+#define KM_TCGETS2 _IOR('T', 0x2A, struct km_termios2)
+
+static void park_terminal_speed(void)
+{
+	struct termios t;
+	if (tcgetattr(slave_fd, &t) != 0)
+		return;
+	cfsetispeed(&t, B50);
+	cfsetospeed(&t, B50);
+	tcsetattr(slave_fd, TCSANOW, &t);
+}
+
+static void check_host_open(void)
+{
+	struct termios t;
+	if (slave_fd < 0 || tcgetattr(slave_fd, &t) != 0 || cfgetospeed(&t) == B50)
+		return;
+	struct km_termios2 t2;
+	unsigned baud = ioctl(slave_fd, KM_TCGETS2, &t2) == 0 ? t2.c_ospeed : 0;
+	park_terminal_speed();
+	fprintf(events, "{\"event\":\"serialOpened\",\"baud\":%u,\"emulatedUs\":%" PRIu64 "}\n", baud, emulated_us());
+	if (opt.uart_chip && link_state.cycles_per_bit && baud) {
+		double firmware = (double)avr->frequency / link_state.cycles_per_bit;
+		if (fabs(baud / firmware - 1.0) > 0.05) {
+			char message[200];
+			snprintf(message, sizeof(message),
+				"the host opened the port at %u baud but the firmware's UART runs at %.0f: a real link would carry garbage",
+				baud, firmware);
+			emit_log("warning", message);
+		}
+	}
+	if (opt.reset_on_open) {
+		avr_reset(avr);
+		halted_reported = 0;
+	}
+}
+
 /* ------------------------------------------------------------------ main loop */
 
 static void no_wall_sleep(avr_t *s_avr, avr_cycle_count_t how_long)
@@ -1585,6 +1653,8 @@ static void parse_args(int argc, char **argv)
 			if (*end || ms > 3600000ul)
 				fatal("--drop-unread takes milliseconds (0..3600000)");
 			opt.drop_unread_ms = (uint32_t)ms;
+		} else if (!strcmp(a, "--no-reset-on-open")) {
+			opt.reset_on_open = 0;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			usage(stderr);
 			exit(0);
@@ -1652,7 +1722,7 @@ int main(int argc, char **argv)
 	const avr_cycle_count_t slice = avr->frequency / (opt.realtime ? 1000u : 200u);
 	uint64_t anchor_wall_ns = wall_ns();
 	avr_cycle_count_t anchor_cycle = avr->cycle;
-	uint64_t lag_lost_us = 0, lag_reported_wall_ns = 0, housekeeping_wall_ns = 0;
+	uint64_t lag_lost_us = 0, lag_reported_wall_ns = 0, housekeeping_wall_ns = 0, host_check_wall_ns = 0;
 	const uint64_t lag_limit_ns = 100000000u;
 
 	while (!quit_requested && !signal_quit) {
@@ -1680,6 +1750,10 @@ int main(int argc, char **argv)
 		}
 
 		uint64_t now = wall_ns();
+		if (now - host_check_wall_ns >= 2000000u) {
+			host_check_wall_ns = now;
+			check_host_open();
+		}
 		if (now - housekeeping_wall_ns >= 100000000u) {
 			housekeeping_wall_ns = now;
 			eeprom_save_if_changed();
