@@ -412,10 +412,15 @@ export class Emulator {
     });
   }
 
-  /** Resolves with the first event that matches, or rejects after `timeoutMs` of wall time. */
-  waitForEvent<E extends EmulatorEvent>(predicate: (event: EmulatorEvent) => event is E, timeoutMs?: number): Promise<E>;
-  waitForEvent(predicate: (event: EmulatorEvent) => boolean, timeoutMs?: number): Promise<EmulatorEvent>;
-  waitForEvent(predicate: (event: EmulatorEvent) => boolean, timeoutMs = 5000): Promise<EmulatorEvent> {
+  /**
+   * Resolves with the next event of this kind that satisfies `predicate` (if given), or
+   * rejects after `timeoutMs` of wall time (default 5 s) or when the harness fails.
+   */
+  waitForEvent<K extends EmulatorEvent['event']>(
+    kind: K,
+    predicate: (event: Extract<EmulatorEvent, { event: K }>) => boolean = () => true,
+    timeoutMs = 5000,
+  ): Promise<Extract<EmulatorEvent, { event: K }>> {
     return new Promise((resolve, reject) => {
       if (this.#failure) {
         reject(this.#failure);
@@ -423,13 +428,15 @@ export class Emulator {
       }
       const timer = setTimeout(() => {
         unsubscribe();
-        reject(new Error(`no matching emulator event within ${timeoutMs} ms`));
+        reject(new Error(`no matching "${kind}" event from the emulator within ${timeoutMs} ms`));
       }, timeoutMs);
       const unsubscribe = this.onEvent((event) => {
-        if (!predicate(event)) return;
+        if (event.event !== kind) return;
+        const matching = event as Extract<EmulatorEvent, { event: K }>;
+        if (!predicate(matching)) return;
         clearTimeout(timer);
         unsubscribe();
-        resolve(event);
+        resolve(matching);
       });
     });
   }

@@ -488,14 +488,14 @@ static void report_pin(watched_pin_t *p, double level, pwm_t pwm)
 	p->reported = 1;
 	p->level = level;
 	p->pwm = pwm;
-	fprintf(events, "{\"event\":\"pin\",\"pin\":\"%s\",\"level\":%.9g,\"emulatedUs\":%" PRIu64 ",\"pwm\":",
+	fprintf(events, "{\"event\":\"pin\",\"pin\":\"%s\",\"level\":%.17g,\"emulatedUs\":%" PRIu64 ",\"pwm\":",
 		p->name, level, emulated_us());
 	if (!pwm.active)
 		fputs("null", events);
 	else if (pwm.frequency_hz < 0)
-		fprintf(events, "{\"dutyRatio\":%.9g,\"frequencyHz\":null}", pwm.duty);
+		fprintf(events, "{\"dutyRatio\":%.17g,\"frequencyHz\":null}", pwm.duty);
 	else
-		fprintf(events, "{\"dutyRatio\":%.9g,\"frequencyHz\":%.9g}", pwm.duty, pwm.frequency_hz);
+		fprintf(events, "{\"dutyRatio\":%.17g,\"frequencyHz\":%.17g}", pwm.duty, pwm.frequency_hz);
 	fputs("}\n", events);
 }
 
