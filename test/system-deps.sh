@@ -12,6 +12,10 @@ REQUIRED=(
   "binutils-avr:/usr/bin/avr-objcopy"
   "g++:/usr/bin/g++"
   "make:/usr/bin/make"
+  "gcc:/usr/bin/gcc"
+  "simavr:/usr/bin/simavr"
+  "libsimavr-dev:/usr/include/simavr/parts/uart_pty.h"
+  "libelf-dev:/usr/include/libelf.h"
 )
 
 missing=()
