@@ -1,0 +1,196 @@
+/**
+ * Device -> host messages of protocol v1 (shared/protocol.md): the codec the serial
+ * transport runs on every line the line guard lets through. A line becomes one typed
+ * message, or a drop reason: framing, checksum, field count and every range are checked
+ * before anything is returned, so nothing half-parsed reaches the pipeline. The encoder
+ * is the inverse (for tests, benches and anything playing a device).
+ *
+ *   decodeDeviceLine('$S,7,140000,512*7B', 'fsr')  // { ok: true, message: { type: 'S', seq: 7, tUs: 140000, raw: 512 } }
+ *   decodeDeviceLine('$S,7,140000,512*00', 'fsr')  // { ok: false, reason: 'checksum' }
+ *
+ * Sample lines are parsed by hand rather than through zod: this runs for every sample
+ * (up to 1000 a second per device), and the checks are a handful of integer bounds.
+ */
+import type { SensorKind } from '../transport.ts';
+import type { DropReason } from './drop-reasons.ts';
+import { frame, unframe } from './framing.ts';
+import { HOST_COMMAND_NAMES, NAK_REASONS, type HostCommandName, type NakReason } from './host-commands.ts';
+
+export const PROTOCOL_VERSION = 1;
+export const SEQ_MODULUS = 0x1_0000;
+export const DEVICE_CLOCK_MODULUS_US = 0x1_0000_0000;
+
+/** Raw counts each sensor kind can report (fsr: 10-bit ADC; hx711: signed 24-bit). */
+export const RAW_RANGE: Record<SensorKind, { readonly min: number; readonly max: number }> = {
+  fsr: { min: 0, max: 1023 },
+  hx711: { min: -0x80_0000, max: 0x7f_ffff },
+};
+/** Before the sensor is known (no HELLO yet), a raw value must fit one of them. */
+const ANY_RAW = { min: -0x80_0000, max: 0x7f_ffff };
+/** The highest sample rate each sensor kind allows (the link may cap it lower). */
+export const SENSOR_MAX_RATE_HZ: Record<SensorKind, number> = { fsr: 1000, hx711: 80 };
+
+export interface HelloMessage {
+  readonly type: 'HELLO';
+  readonly protocolVersion: 1;
+  /** Semver, e.g. `1.0.0`. */
+  readonly firmwareVersion: string;
+  /** 8 lowercase hex digits, stable across reboots. */
+  readonly deviceId: string;
+  readonly sensor: SensorKind;
+  readonly rateHz: number;
+  /** The device's local alarm thresholds in raw counts; both 0 = off. */
+  readonly limitOnRaw: number;
+  readonly limitOffRaw: number;
+}
+export interface SampleMessage {
+  readonly type: 'S';
+  /** uint16, wraps 65535 -> 0. */
+  readonly seq: number;
+  /** uint32 device clock, wraps after ~71.6 min. */
+  readonly tUs: number;
+  readonly raw: number;
+}
+export interface AlarmMessage {
+  readonly type: 'ALARM';
+  readonly on: boolean;
+  readonly tUs: number;
+  readonly raw: number;
+}
+export interface AckMessage {
+  readonly type: 'ACK';
+  readonly command: HostCommandName;
+}
+export interface NakMessage {
+  readonly type: 'NAK';
+  /** null where the device could not read which command it was (`NAK,?,...`). */
+  readonly command: HostCommandName | null;
+  readonly reason: NakReason;
+}
+export type FaultCode = 'nodata' | 'rail';
+export interface FaultMessage {
+  readonly type: 'FAULT';
+  readonly code: FaultCode;
+}
+export type DeviceMessage = HelloMessage | SampleMessage | AlarmMessage | AckMessage | NakMessage | FaultMessage;
+
+export type DecodeResult = { readonly ok: true; readonly message: DeviceMessage } | { readonly ok: false; readonly reason: DropReason };
+
+const FAULT_CODES: readonly FaultCode[] = ['nodata', 'rail'];
+const SEMVER = /^[0-9]{1,5}\.[0-9]{1,5}\.[0-9]{1,5}(?:[-+][0-9A-Za-z.-]{1,20})?$/;
+const DEVICE_ID = /^[0-9a-f]{8}$/;
+
+/** A decimal integer field: digits with an optional leading `-`; NaN when it is not one. */
+function parseInteger(text: string | undefined): number {
+  if (text === undefined || text.length === 0 || text.length > 11) return Number.NaN;
+  let index = text.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (index === text.length) return Number.NaN;
+  let value = 0;
+  for (; index < text.length; index++) {
+    const digit = text.charCodeAt(index) - 0x30;
+    if (digit < 0 || digit > 9) return Number.NaN;
+    value = value * 10 + digit;
+  }
+  return text.charCodeAt(0) === 0x2d && value !== 0 ? -value : value;
+}
+
+const drop = (reason: DropReason): DecodeResult => ({ ok: false, reason });
+const inRange = (value: number, min: number, max: number): boolean => value >= min && value <= max;
+
+/**
+ * Decodes one line (without its `\n`; a `\r` before it is allowed). `sensor` bounds raw
+ * values once the device has said what it is; before that, any 24-bit value passes.
+ */
+export function decodeDeviceLine(line: string, sensor: SensorKind | null = null): DecodeResult {
+  const framed = unframe(line);
+  if (!framed.ok) return framed;
+  const fields = framed.body.split(',');
+  const rawRange = sensor === null ? ANY_RAW : RAW_RANGE[sensor];
+  switch (fields[0]) {
+    case 'S': {
+      if (fields.length !== 4) return drop('syntax');
+      const seq = parseInteger(fields[1]);
+      const tUs = parseInteger(fields[2]);
+      const raw = parseInteger(fields[3]);
+      if (Number.isNaN(seq) || Number.isNaN(tUs) || Number.isNaN(raw)) return drop('syntax');
+      if (!inRange(seq, 0, SEQ_MODULUS - 1) || !inRange(tUs, 0, DEVICE_CLOCK_MODULUS_US - 1) || !inRange(raw, rawRange.min, rawRange.max)) return drop('range');
+      return { ok: true, message: { type: 'S', seq, tUs, raw } };
+    }
+    case 'ALARM': {
+      if (fields.length !== 4) return drop('syntax');
+      const on = parseInteger(fields[1]);
+      const tUs = parseInteger(fields[2]);
+      const raw = parseInteger(fields[3]);
+      if (Number.isNaN(on) || Number.isNaN(tUs) || Number.isNaN(raw)) return drop('syntax');
+      if (!inRange(on, 0, 1) || !inRange(tUs, 0, DEVICE_CLOCK_MODULUS_US - 1) || !inRange(raw, rawRange.min, rawRange.max)) return drop('range');
+      return { ok: true, message: { type: 'ALARM', on: on === 1, tUs, raw } };
+    }
+    case 'HELLO':
+      return decodeHello(fields);
+    case 'ACK': {
+      if (fields.length !== 2) return drop('syntax');
+      const command = commandName(fields[1]);
+      return command === null ? drop('range') : { ok: true, message: { type: 'ACK', command } };
+    }
+    case 'NAK': {
+      if (fields.length !== 3) return drop('syntax');
+      const command = fields[1] === '?' ? null : commandName(fields[1]);
+      const reason = NAK_REASONS.find((known) => known === fields[2]);
+      if ((command === null && fields[1] !== '?') || reason === undefined) return drop('range');
+      return { ok: true, message: { type: 'NAK', command, reason } };
+    }
+    case 'FAULT': {
+      if (fields.length !== 2) return drop('syntax');
+      const code = FAULT_CODES.find((known) => known === fields[1]);
+      return code === undefined ? drop('range') : { ok: true, message: { type: 'FAULT', code } };
+    }
+    default:
+      return drop('unknown');
+  }
+}
+
+function commandName(text: string | undefined): HostCommandName | null {
+  return HOST_COMMAND_NAMES.find((name) => name === text) ?? null;
+}
+
+function decodeHello(fields: readonly string[]): DecodeResult {
+  if (fields.length !== 8) return drop('syntax');
+  const [, versionText, firmwareVersion = '', deviceId = '', sensorText, rateText, onText, offText] = fields;
+  const version = parseInteger(versionText);
+  const rateHz = parseInteger(rateText);
+  const limitOnRaw = parseInteger(onText);
+  const limitOffRaw = parseInteger(offText);
+  if ([version, rateHz, limitOnRaw, limitOffRaw].some(Number.isNaN) || !SEMVER.test(firmwareVersion) || !DEVICE_ID.test(deviceId)) return drop('syntax');
+  if (version !== PROTOCOL_VERSION) return drop('version');
+  if (sensorText !== 'fsr' && sensorText !== 'hx711') return drop('range');
+  const sensor: SensorKind = sensorText;
+  // The protocol promises an id that is never all zeros or all ones (an erased EEPROM).
+  if (deviceId === '00000000' || deviceId === 'ffffffff') return drop('range');
+  if (!inRange(rateHz, 10, SENSOR_MAX_RATE_HZ[sensor])) return drop('range');
+  const limitsOff = limitOnRaw === 0 && limitOffRaw === 0;
+  if (!limitsOff && !(limitOffRaw >= 0 && limitOffRaw < limitOnRaw && limitOnRaw <= RAW_RANGE[sensor].max)) return drop('range');
+  return { ok: true, message: { type: 'HELLO', protocolVersion: PROTOCOL_VERSION, firmwareVersion, deviceId, sensor, rateHz, limitOnRaw, limitOffRaw } };
+}
+
+/** The message's body as the device sends it, e.g. `S,7,140000,512`. */
+export function deviceMessageBody(message: DeviceMessage): string {
+  switch (message.type) {
+    case 'HELLO':
+      return `HELLO,${message.protocolVersion},${message.firmwareVersion},${message.deviceId},${message.sensor},${message.rateHz},${message.limitOnRaw},${message.limitOffRaw}`;
+    case 'S':
+      return `S,${message.seq},${message.tUs},${message.raw}`;
+    case 'ALARM':
+      return `ALARM,${message.on ? 1 : 0},${message.tUs},${message.raw}`;
+    case 'ACK':
+      return `ACK,${message.command}`;
+    case 'NAK':
+      return `NAK,${message.command ?? '?'},${message.reason}`;
+    case 'FAULT':
+      return `FAULT,${message.code}`;
+  }
+}
+
+/** The framed line with its `\n`, as the firmware sends it. */
+export function encodeDeviceMessage(message: DeviceMessage): string {
+  return `${frame(deviceMessageBody(message))}\n`;
+}
