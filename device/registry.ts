@@ -5,6 +5,7 @@
  */
 import type { ForceCalibration } from '../calibration/calibration.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
+import { parseSerialSpec, SerialTransport } from './transports/serial.ts';
 import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
 import type { Transport } from './transport.ts';
 
@@ -35,6 +36,12 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
     create(spec, context) {
       const transport = new SimulatorTransport(parseSimulatorSpec(spec, context));
       return { transport, calibration: transport.calibration };
+    },
+  },
+  serial: {
+    usage: 'serial[:PATH][?baud=N&id=DEVICE_ID]  (no PATH: auto-detect; npm run ports lists them)',
+    create(spec) {
+      return { transport: new SerialTransport(parseSerialSpec(spec)), calibration: null };
     },
   },
 };

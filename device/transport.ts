@@ -59,9 +59,35 @@ export interface TransportListener {
   onStatus(status: TransportStatus): void;
 }
 
+/** The status LED's zone (`ZONE` in protocol v1): the engine's zone names mapped to the wire values. */
+export const DEVICE_ZONE = { below: 0, band: 1, above: 2, over: 3 } as const;
+export type DeviceZone = (typeof DEVICE_ZONE)[keyof typeof DEVICE_ZONE];
+
+/**
+ * Feedback on the device itself, for transports whose device has it (our firmware over
+ * serial): the host keeps the device's own over-pressure alarm in step with the active
+ * preset, and its status LED with the engine's zone. The transport remembers the last
+ * values asked for and sends them again after a reboot or a reconnect. Each promise
+ * resolves once the device has applied the value, and rejects with an error naming the
+ * command and the reason when the device refuses it, does not answer, or is not attached
+ * (the value is still remembered and sent when it attaches).
+ */
+export interface DeviceFeedback {
+  /**
+   * The device's local alarm, in raw counts: on at raw >= `onRaw`, off again at raw <=
+   * `offRaw` (0 <= offRaw < onRaw within the sensor's range; 0, 0 turns it off). Convert
+   * the preset's overLimitN / overClearN with the device's `calibration.toRaw`.
+   */
+  setOverLimit(onRaw: number, offRaw: number): Promise<void>;
+  /** The status LED: 0 below the band (off), 1 in band (on), 2 above (slow blink), 3 over the limit (fast blink). */
+  setZone(zone: DeviceZone): Promise<void>;
+}
+
 export interface Transport {
   /** The spec this transport was made from, in canonical form (e.g. `sim:treatment?rate=100`). */
   readonly spec: string;
+  /** Present when the device can show feedback itself (see DeviceFeedback). */
+  readonly feedback?: DeviceFeedback;
   /** The current status, sample counter included. */
   status(): TransportStatus;
   /** Begins producing samples; resolves once the device is attached or a retry loop runs. */

@@ -1,0 +1,679 @@
+/**
+ * The serial transport: our firmware (protocol v1, shared/protocol.md) on a serial port,
+ * through the real `serialport` bindings. The first stage of the pipeline for a real
+ * massager: it turns the device's `S` lines into `RawSample`s on the session timeline,
+ * keeps the link's health in its status, and carries the host's feedback back to the
+ * device (`LIMIT`, `ZONE`).
+ *
+ *   serial                      auto-detect: the first Knotmeter found (INFO -> HELLO) on any port
+ *   serial?id=1a2b3c4d          auto-detect, only this device
+ *   serial:/dev/ttyACM0         this port
+ *   serial:PATH?baud=250000     another baud rate (the firmware's build-time option)
+ *
+ * On attach it sends `INFO` and learns the device's id, firmware, sensor, rate and limits
+ * from `HELLO`, then sends again what the host asked for before (stream on/off, rate,
+ * feedback outputs, LIMIT, ZONE). Lines pass the line guard and the codec; bad ones are
+ * counted by reason (`droppedLines`), never used. Samples that arrive before the device has
+ * said who it is wait (bounded) for its `HELLO`.
+ *
+ * A reboot (a `HELLO` nobody asked for, or `seq`/`t_us` restarting) keeps the session:
+ * the session timeline places the new run after the last sample (see session-timeline.ts),
+ * counts what it can of the loss, and the host re-sends its settings. An unplug (the port
+ * closes or fails) sets the state to `disconnected` with `lastError`, and the transport
+ * reopens the same path, or for auto-detect finds the device with the same id on any
+ * port, with a backoff from 50 ms up to 500 ms (1 s for auto-detect), for as long as it
+ * runs. It never throws out of an event: every failure ends up in `lastError`.
+ */
+import { realpathSync } from 'node:fs';
+import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
+import { CommandChannel, CommandRefusedError, type CommandReply, type RequestOptions } from '../protocol/command-channel.ts';
+import { RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
+import type { DropReason } from '../protocol/drop-reasons.ts';
+import { FEEDBACK_ALL, hostCommandBody, LIMIT_RAW_MAX, RATE_MIN_HZ, type HostCommand } from '../protocol/host-commands.ts';
+import {
+  DEFAULT_PROBE_TIMEOUT_MS,
+  DEFAULT_SCAN_PATTERNS,
+  isBuiltInUart,
+  listSerialPorts,
+  probePort,
+  type ListedPort,
+} from '../protocol/port-discovery.ts';
+import { DEFAULT_BAUD_RATE, SerialLink, type SerialLinkHandlers } from '../protocol/serial-link.ts';
+import { SessionTimeline } from '../protocol/session-timeline.ts';
+import type { DeviceFeedback, DeviceZone, RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
+
+export interface SerialTransportOptions {
+  /** The port, or null to auto-detect. */
+  readonly path: string | null;
+  readonly baudRate: number;
+  /** Auto-detect only: take only this device. */
+  readonly deviceId: string | null;
+  /** Auto-detect: names scanned besides SerialPort.list() (default DEFAULT_SCAN_PATTERNS). */
+  readonly scanPatterns?: readonly string[];
+  /** Auto-detect: the port lister (default SerialPort.list). */
+  readonly listPorts?: () => Promise<readonly ListedPort[]>;
+  /** How long a probed port has to answer INFO (default 2.5 s: an Arduino resets on open). */
+  readonly probeTimeoutMs?: number;
+  /** Longest wait between two reconnect attempts (default 500 ms, 1000 ms for auto-detect). */
+  readonly reconnectMaxDelayMs?: number;
+  /** Per command: how long to wait for ACK/NAK, and how many times to send it. */
+  readonly replyTimeoutMs?: number;
+  readonly attempts?: number;
+}
+
+/** Events from the device that are not samples, for whoever wants them (tests, the lead's wiring). */
+export type SerialDeviceEvent =
+  /** The device's own over-pressure alarm switched; `deviceTimeUs` on the session timeline (null right after a reboot). */
+  | { readonly type: 'alarm'; readonly on: boolean; readonly deviceTimeUs: number | null; readonly raw: number }
+  | { readonly type: 'fault'; readonly code: FaultCode }
+  /** The device said who it is: on attach (`boot` false) or unasked after booting (`boot` true). */
+  | { readonly type: 'hello'; readonly hello: HelloMessage; readonly boot: boolean }
+  /** The device restarted; the session goes on. */
+  | { readonly type: 'reboot'; readonly detectedBy: 'hello' | 'seq' }
+  | { readonly type: 'attached'; readonly path: string }
+  | { readonly type: 'disconnected'; readonly reason: string };
+
+const AUTO_DETECT_PATH_LABEL = 'serial (auto-detect)';
+/** INFO on attach: enough attempts to cover an Arduino's bootloader after the port opens. */
+const ATTACH_INFO_ATTEMPTS = 8;
+const RECONNECT_FIRST_DELAY_MS = 50;
+/** Samples kept while waiting for HELLO (about 1 s at 1000 Hz); older ones are dropped as `no-hello`. */
+const MAX_SAMPLES_BEFORE_HELLO = 1000;
+/** Counter-only status changes (drops, losses) are reported at most this often. */
+const STATUS_THROTTLE_MS = 250;
+const DEFAULT_RATE_HZ = 100;
+const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
+
+const FAULT_EXPLANATIONS: Record<FaultCode, string> = {
+  nodata: 'the HX711 has not answered for 500 ms (check its wiring)',
+  rail: 'the FSR reads full scale for over 1 s (a short, or a disconnected ground resistor)',
+};
+
+/** Ports and devices held by the serial transports of this process, so auto-detect leaves them alone. */
+const openRealPaths = new Set<string>();
+const attachedDeviceIds = new Set<string>();
+
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/** Validates a `serial[:PATH][?baud=N&id=HEX]` spec; throws DeviceSpecError naming what is wrong. */
+export function parseSerialSpec(spec: DeviceSpec): SerialTransportOptions {
+  rejectUnknownOptions(spec, ['baud', 'id']);
+  const baudRate = numberOption(spec, 'baud', 300, 4_000_000, DEFAULT_BAUD_RATE);
+  if (!Number.isInteger(baudRate)) throw new DeviceSpecError(`device spec "${spec.text}": baud=${baudRate} is not a whole number`);
+  const deviceId = spec.options.get('id') ?? null;
+  if (deviceId !== null && !DEVICE_ID_PATTERN.test(deviceId)) {
+    throw new DeviceSpecError(`device spec "${spec.text}": id=${deviceId} is not a device id (8 lowercase hex digits, as \`npm run ports\` shows)`);
+  }
+  if (deviceId !== null && spec.target !== null) {
+    throw new DeviceSpecError(`device spec "${spec.text}": id= picks a device during auto-detect (serial?id=${deviceId}); with a port path, drop it`);
+  }
+  return { path: spec.target, baudRate, deviceId };
+}
+
+export class SerialTransport implements Transport {
+  readonly spec: string;
+  readonly feedback: DeviceFeedback;
+  readonly #options: SerialTransportOptions;
+  #listener: TransportListener | null = null;
+  #stopping = false;
+  #state: TransportStatus['state'] = 'stopped';
+  #lastError: string | null = null;
+  #link: SerialLink | null = null;
+  #linkRealPath: string | null = null;
+  #channel: CommandChannel | null = null;
+  /** The last HELLO (kept in step with ACKed RATE/LIMIT). */
+  #identity: HelloMessage | null = null;
+  /** Auto-detect: once a device has been found, only it is taken again. */
+  #lockedDeviceId: string | null;
+  #timeline: SessionTimeline | null = null;
+  #awaitingHello = true;
+  #samplesBeforeHello: { message: DeviceMessage; hostUs: number }[] = [];
+  #samplesSinceAttach = 0;
+  /** A HELLO announced the reboot: the new run's first sample does not start a second restore. */
+  #rebootAnnounced = false;
+  #samples = 0;
+  #lostSamples = 0;
+  readonly #dropped: Partial<Record<DropReason, number>> = {};
+  #batch: RawSample[] = [];
+  #flushScheduled = false;
+  #statusTimer: NodeJS.Timeout | null = null;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #reconnectAttempt = 0;
+  /** Auto-detect: ports that answered with another device or not at all, by real path (skipped while they stay). */
+  #foreignPorts = new Set<string>();
+  readonly #deviceListeners = new Set<(event: SerialDeviceEvent) => void>();
+  /** What the host asked the device for: sent again after every attach and reboot. */
+  readonly #wanted: { streaming: boolean; rateHz: number | null; feedbackMask: number | null; limit: { onRaw: number; offRaw: number } | null; zone: DeviceZone | null } = {
+    streaming: true,
+    rateHz: null,
+    feedbackMask: null,
+    limit: null,
+    zone: null,
+  };
+  /** The zone the device has ACKed since it last attached or booted. */
+  #appliedZone: DeviceZone | null = null;
+
+  constructor(options: SerialTransportOptions) {
+    this.#options = options;
+    this.#lockedDeviceId = options.deviceId;
+    const query = [`baud=${options.baudRate}`, ...(options.deviceId === null ? [] : [`id=${options.deviceId}`])].join('&');
+    this.spec = `serial${options.path === null ? '' : `:${options.path}`}?${query}`;
+    this.feedback = {
+      setOverLimit: (onRaw, offRaw) => this.#setOverLimit(onRaw, offRaw),
+      setZone: (zone) => this.#setZone(zone),
+    };
+  }
+
+  status(): TransportStatus {
+    const identity = this.#identity;
+    return {
+      state: this.#state,
+      deviceId: identity?.deviceId ?? this.#options.path ?? AUTO_DETECT_PATH_LABEL,
+      sensor: identity?.sensor ?? 'fsr',
+      clock: 'device',
+      firmware: identity === null ? '' : `knotmeter ${identity.firmwareVersion}`,
+      nominalRateHz: identity?.rateHz ?? DEFAULT_RATE_HZ,
+      samples: this.#samples,
+      lostSamples: this.#lostSamples,
+      droppedLines: { ...this.#dropped },
+      lastError: this.#lastError,
+    };
+  }
+
+  /** The port in use, or null while detached. */
+  get path(): string | null {
+    return this.#link?.path ?? null;
+  }
+
+  /** Reboots seen in this session. */
+  get reboots(): number {
+    return this.#timeline?.reboots ?? 0;
+  }
+
+  /** Listens to alarms, faults, HELLOs, reboots and link changes; returns a function that unsubscribes. */
+  onDeviceEvent(listener: (event: SerialDeviceEvent) => void): () => void {
+    this.#deviceListeners.add(listener);
+    return () => this.#deviceListeners.delete(listener);
+  }
+
+  async start(listener: TransportListener): Promise<void> {
+    if (this.#listener !== null) throw new Error(`${this.spec} is already started`);
+    this.#listener = listener;
+    this.#stopping = false;
+    this.#setState('connecting');
+    const attached = await this.#connectOnce();
+    if (!attached) this.#scheduleReconnect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#listener === null) return;
+    this.#stopping = true;
+    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = null;
+    this.#channel?.cancelAll('the transport stopped');
+    this.#flush();
+    const link = this.#link;
+    this.#detach();
+    await link?.close();
+    if (this.#statusTimer !== null) clearTimeout(this.#statusTimer);
+    this.#statusTimer = null;
+    if (this.#identity !== null) attachedDeviceIds.delete(this.#identity.deviceId);
+    this.#setState('stopped');
+    this.#listener = null;
+  }
+
+  // ---------------------------------------------------------------- commands
+
+  /** Sets the device's sample rate (10 Hz up to what its sensor and link allow); remembered across reconnects. */
+  async setRate(rateHz: number): Promise<void> {
+    const maxHz = this.#identity === null ? 1000 : SENSOR_MAX_RATE_HZ[this.#identity.sensor];
+    if (!Number.isInteger(rateHz) || rateHz < RATE_MIN_HZ || rateHz > maxHz) {
+      throw new RangeError(`sample rate ${rateHz} Hz: must be a whole number from ${RATE_MIN_HZ} to ${maxHz} Hz for this device`);
+    }
+    const previousHz = this.#identity?.rateHz ?? null;
+    const previousWanted = this.#wanted.rateHz;
+    this.#wanted.rateHz = rateHz;
+    // Samples at the new rate may come before the ACK: both periods are accepted meanwhile.
+    this.#timeline?.setRate(rateHz);
+    try {
+      await this.#request({ type: 'RATE', rateHz }, { coalesce: true });
+    } catch (error) {
+      if (previousHz !== null) this.#timeline?.setRate(previousHz);
+      // A value the device refuses would only be refused again on the next attach.
+      if (error instanceof CommandRefusedError) this.#wanted.rateHz = previousWanted;
+      throw error;
+    }
+    if (this.#identity !== null) this.#identity = { ...this.#identity, rateHz };
+    this.#emitStatus();
+  }
+
+  /** Starts or stops the sample lines; the jump in `seq` when they resume is not counted as lost. */
+  async setStreaming(on: boolean): Promise<void> {
+    await this.#request({ type: 'STREAM', on });
+    this.#wanted.streaming = on;
+    if (!on) this.#timeline?.pauseStreaming();
+  }
+
+  /** Which outputs the device's own alarm drives (FEEDBACK_LED | FEEDBACK_VIBRATION | FEEDBACK_BUZZER); remembered. */
+  async setFeedbackMask(mask: number): Promise<void> {
+    if (!Number.isInteger(mask) || mask < 0 || mask > FEEDBACK_ALL) throw new RangeError(`feedback mask ${mask}: must be a whole number from 0 to ${FEEDBACK_ALL}`);
+    const previousWanted = this.#wanted.feedbackMask;
+    this.#wanted.feedbackMask = mask;
+    try {
+      await this.#request({ type: 'FEEDBACK', mask }, { coalesce: true });
+    } catch (error) {
+      if (error instanceof CommandRefusedError) this.#wanted.feedbackMask = previousWanted;
+      throw error;
+    }
+  }
+
+  /** hx711: re-zero the offset from 16 samples (fsr: nothing to do, the device ACKs). */
+  async tare(): Promise<void> {
+    await this.#request({ type: 'TARE' });
+  }
+
+  async #setOverLimit(onRaw: number, offRaw: number): Promise<void> {
+    const sensor: SensorKind | null = this.#identity?.sensor ?? null;
+    const maxRaw = sensor === null ? LIMIT_RAW_MAX : RAW_RANGE[sensor].max;
+    const off = onRaw === 0 && offRaw === 0;
+    if (!Number.isInteger(onRaw) || !Number.isInteger(offRaw) || (!off && !(offRaw >= 0 && offRaw < onRaw && onRaw <= maxRaw))) {
+      throw new RangeError(
+        `over-pressure limit on=${onRaw} off=${offRaw} raw: needs whole numbers with 0 <= off < on <= ${maxRaw}${sensor === null ? '' : ` (${sensor})`}, ` +
+          'or 0, 0 to turn the alarm off (convert newtons with calibration.toRaw)',
+      );
+    }
+    const previousWanted = this.#wanted.limit;
+    this.#wanted.limit = { onRaw, offRaw };
+    try {
+      await this.#request({ type: 'LIMIT', onRaw, offRaw }, { coalesce: true });
+    } catch (error) {
+      if (error instanceof CommandRefusedError) this.#wanted.limit = previousWanted;
+      throw error;
+    }
+    if (this.#identity !== null) this.#identity = { ...this.#identity, limitOnRaw: onRaw, limitOffRaw: offRaw };
+  }
+
+  async #setZone(zone: DeviceZone): Promise<void> {
+    if (![0, 1, 2, 3].includes(zone)) throw new RangeError(`zone ${String(zone)}: must be 0 (below), 1 (band), 2 (above) or 3 (over)`);
+    this.#wanted.zone = zone;
+    if (this.#appliedZone === zone && this.#attached()) return;
+    await this.#request({ type: 'ZONE', zone }, { coalesce: true });
+    this.#appliedZone = zone;
+  }
+
+  /** A method, not the field: TypeScript would keep a check of the field narrowed across an await. */
+  #isStopping(): boolean {
+    return this.#stopping;
+  }
+
+  #attached(): boolean {
+    return this.#state === 'connected' && this.#channel !== null && !this.#awaitingHello;
+  }
+
+  async #request(command: HostCommand, options: RequestOptions = {}): Promise<CommandReply> {
+    if (!this.#attached() || this.#channel === null) {
+      const remembered = command.type === 'LIMIT' || command.type === 'ZONE' || command.type === 'RATE' || command.type === 'FEEDBACK';
+      throw new Error(
+        `${hostCommandBody(command)} not sent: ${this.#describeDevice()} is ${this.#state === 'connected' ? 'not ready' : this.#state}` +
+          (remembered ? '; it will be sent when the device attaches' : '; try again once it is connected'),
+      );
+    }
+    return this.#channel.request(command, options);
+  }
+
+  #describeDevice(): string {
+    const id = this.#identity?.deviceId;
+    const where = this.#link?.path ?? this.#options.path;
+    return `${id === undefined ? 'the device' : `device ${id}`}${where === null ? '' : ` on ${where}`}`;
+  }
+
+  // ---------------------------------------------------------------- attaching
+
+  /** One attempt to open (or find) the port and hear HELLO; true once attached. */
+  async #connectOnce(): Promise<boolean> {
+    let link: SerialLink | null = null;
+    try {
+      link = this.#options.path === null ? await this.#discover() : await SerialLink.open(this.#options.path, this.#options.baudRate, this.#linkHandlers());
+      if (this.#isStopping()) {
+        await link.close();
+        return false;
+      }
+      link.setHandlers(this.#linkHandlers());
+      if (!link.isOpen) throw new Error(`${link.path} closed right after it opened`);
+      this.#attach(link);
+      const channel = this.#channel;
+      if (channel === null) return false;
+      // The HELLO itself is handled as it arrives (#onMessage); this only waits for it.
+      await channel.request({ type: 'INFO' }, { attempts: ATTACH_INFO_ATTEMPTS });
+      if (this.#isStopping() || this.#link !== link) return false;
+      this.#reconnectAttempt = 0;
+      this.#setState('connected');
+      this.#emitDeviceEvent({ type: 'attached', path: link.path });
+      void this.#restoreDeviceState();
+      return true;
+    } catch (error) {
+      if (this.#isStopping()) return false;
+      const reason = error instanceof Error ? error.message : String(error);
+      this.#lastError = this.#awaitingHello && link !== null && this.#link === link ? this.#noHelloMessage(link, reason) : reason;
+      if (link !== null && this.#link === link) {
+        this.#detach();
+        await link.close();
+      }
+      this.#setState('disconnected');
+      return false;
+    }
+  }
+
+  #noHelloMessage(link: SerialLink, reason: string): string {
+    return (
+      `no HELLO from ${link.path} at ${link.baudRate} baud (${reason}); is a Knotmeter (protocol v1) on it? ` +
+      'If its firmware was built for another baud rate, add ?baud=N to the device spec'
+    );
+  }
+
+  #attach(link: SerialLink): void {
+    this.#link = link;
+    this.#linkRealPath = realPathOf(link.path);
+    openRealPaths.add(this.#linkRealPath);
+    this.#awaitingHello = true;
+    this.#samplesBeforeHello = [];
+    this.#samplesSinceAttach = 0;
+    this.#appliedZone = null;
+    this.#channel = new CommandChannel({
+      send: (line) => link.write(line),
+      describeDevice: () => this.#describeDevice(),
+      ...(this.#options.replyTimeoutMs === undefined ? {} : { replyTimeoutMs: this.#options.replyTimeoutMs }),
+      ...(this.#options.attempts === undefined ? {} : { attempts: this.#options.attempts }),
+    });
+  }
+
+  #detach(): void {
+    if (this.#linkRealPath !== null) openRealPaths.delete(this.#linkRealPath);
+    this.#linkRealPath = null;
+    this.#link = null;
+    this.#channel = null;
+    this.#awaitingHello = true;
+  }
+
+  #linkHandlers(): SerialLinkHandlers {
+    return {
+      onMessage: (message) => this.#onMessage(message),
+      onDrop: (reason) => this.#countDrop(reason),
+      onClose: (reason) => this.#onLinkLost(reason),
+    };
+  }
+
+  /** Auto-detect: the first Knotmeter that answers on a port nobody here holds (the same id once locked). */
+  async #discover(): Promise<SerialLink> {
+    const { ports, listError } = await listSerialPorts({
+      patterns: this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS,
+      ...(this.#options.listPorts === undefined ? {} : { list: this.#options.listPorts }),
+    });
+    const present = new Set(ports.map((port) => port.realPath));
+    for (const path of this.#foreignPorts) if (!present.has(path)) this.#foreignPorts.delete(path);
+    const candidates = ports.filter((port) => !isBuiltInUart(port) && !openRealPaths.has(port.realPath) && !this.#foreignPorts.has(port.realPath));
+    const looked = `SerialPort.list()${listError === null ? '' : ` (failed: ${listError})`} and ${(this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS).join(', ')}`;
+    const wanted = this.#lockedDeviceId;
+    if (candidates.length === 0) {
+      throw new Error(
+        `no serial port to try (looked at ${looked}): plug the massager in${wanted === null ? '' : ` (device ${wanted})`}, or name its port: --device serial:/dev/ttyACM0`,
+      );
+    }
+    const probes = await Promise.all(
+      candidates.map((port) =>
+        probePort(port.path, { baudRate: this.#options.baudRate, timeoutMs: this.#options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, keepOpen: true }),
+      ),
+    );
+    let chosen: SerialLink | null = null;
+    for (const [index, probe] of probes.entries()) {
+      const realPath = candidates[index]?.realPath ?? probe.path;
+      const id = probe.hello?.deviceId ?? null;
+      const fits = id !== null && (wanted === null ? !attachedDeviceIds.has(id) : id === wanted);
+      if (fits && chosen === null && probe.link !== null) {
+        chosen = probe.link;
+        continue;
+      }
+      if (probe.error === null) this.#foreignPorts.add(realPath);
+      await probe.link?.close();
+    }
+    if (chosen === null) {
+      const answers = probes.map((probe) => `${probe.path}: ${probe.error ?? (probe.hello === null ? 'no HELLO' : `device ${probe.hello.deviceId}`)}`).join('; ');
+      throw new Error(
+        `no ${wanted === null ? 'free Knotmeter' : `Knotmeter ${wanted}`} answered INFO at ${this.#options.baudRate} baud (${answers}); ` +
+          'check that it is plugged in and running the Knotmeter firmware',
+      );
+    }
+    return chosen;
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#isStopping() || this.#reconnectTimer !== null || this.#listener === null) return;
+    const maxDelayMs = this.#options.reconnectMaxDelayMs ?? (this.#options.path === null ? 1000 : 500);
+    const delayMs = Math.min(RECONNECT_FIRST_DELAY_MS * 2 ** this.#reconnectAttempt, maxDelayMs);
+    this.#reconnectAttempt++;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      if (this.#isStopping()) return;
+      void this.#connectOnce().then((attached) => {
+        if (!attached) this.#scheduleReconnect();
+      });
+    }, delayMs);
+  }
+
+  #onLinkLost(reason: string): void {
+    if (this.#isStopping()) return;
+    this.#flush();
+    this.#channel?.cancelAll(reason);
+    this.#detach();
+    this.#lastError = `${reason}; reconnecting`;
+    this.#reconnectAttempt = 0;
+    this.#setState('disconnected');
+    this.#emitDeviceEvent({ type: 'disconnected', reason });
+    this.#scheduleReconnect();
+  }
+
+  /** Sends again what the host asked for: after an attach or a reboot the device may have forgotten it. */
+  async #restoreDeviceState(): Promise<void> {
+    const wanted = this.#wanted;
+    const commands: HostCommand[] = [{ type: 'STREAM', on: wanted.streaming }];
+    if (wanted.rateHz !== null && wanted.rateHz !== this.#identity?.rateHz) commands.push({ type: 'RATE', rateHz: wanted.rateHz });
+    if (wanted.feedbackMask !== null) commands.push({ type: 'FEEDBACK', mask: wanted.feedbackMask });
+    if (wanted.limit !== null) commands.push({ type: 'LIMIT', ...wanted.limit });
+    if (wanted.zone !== null) commands.push({ type: 'ZONE', zone: wanted.zone });
+    for (const command of commands) {
+      const channel = this.#channel;
+      if (channel === null || this.#isStopping()) return;
+      try {
+        if (command.type === 'RATE') this.#timeline?.setRate(command.rateHz);
+        await channel.request(command, { coalesce: true });
+        if (command.type === 'ZONE') this.#appliedZone = command.zone;
+        if (command.type === 'RATE' && this.#identity !== null) this.#identity = { ...this.#identity, rateHz: command.rateHz };
+        if (command.type === 'LIMIT' && this.#identity !== null) this.#identity = { ...this.#identity, limitOnRaw: command.onRaw, limitOffRaw: command.offRaw };
+      } catch (error) {
+        if (this.#isStopping() || this.#channel !== channel) return;
+        this.#lastError = `could not restore the device's settings: ${error instanceof Error ? error.message : String(error)}`;
+        this.#emitStatus();
+      }
+    }
+    this.#emitStatus();
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  #onMessage(message: DeviceMessage): void {
+    const hostUs = performance.now() * 1000;
+    if (this.#channel?.handle(message) === true) {
+      if (message.type === 'HELLO') this.#learnIdentity(message, false);
+      return;
+    }
+    switch (message.type) {
+      case 'HELLO':
+        this.#onBootHello(message);
+        return;
+      case 'S':
+      case 'ALARM':
+        if (this.#awaitingHello) this.#keepUntilHello(message, hostUs);
+        else this.#accept(message, hostUs);
+        return;
+      case 'FAULT':
+        this.#lastError = `sensor fault on ${this.#describeDevice()}: ${message.code}: ${FAULT_EXPLANATIONS[message.code]}`;
+        this.#emitDeviceEvent({ type: 'fault', code: message.code });
+        this.#emitStatus();
+        return;
+      case 'ACK':
+      case 'NAK':
+        return; // a late reply to a command already settled (timed out and answered by a retry)
+    }
+  }
+
+  /** The device says who it is: on attach, in reply to INFO; after a reboot, unasked. */
+  #learnIdentity(hello: HelloMessage, boot: boolean): void {
+    const previous = this.#identity;
+    if (previous !== null && previous.deviceId !== hello.deviceId) {
+      // Another massager on this port: its counters say nothing about the last one's.
+      this.#timeline = null;
+      attachedDeviceIds.delete(previous.deviceId);
+      this.#lastError = `device ${hello.deviceId} answered on ${this.#link?.path ?? 'the port'} in place of device ${previous.deviceId}`;
+    }
+    this.#identity = hello;
+    attachedDeviceIds.add(hello.deviceId);
+    if (this.#options.path === null) this.#lockedDeviceId = hello.deviceId;
+    if (this.#link !== null) this.#link.sensor = hello.sensor;
+    if (this.#timeline === null) this.#timeline = new SessionTimeline(hello.rateHz);
+    else this.#timeline.setRate(hello.rateHz);
+    if (boot) this.#timeline.announceReboot();
+    this.#emitDeviceEvent({ type: 'hello', hello, boot });
+    if (this.#awaitingHello) {
+      this.#awaitingHello = false;
+      const waiting = this.#samplesBeforeHello;
+      this.#samplesBeforeHello = [];
+      for (const { message, hostUs } of waiting) this.#accept(message, hostUs);
+    }
+    this.#emitStatus();
+  }
+
+  #onBootHello(hello: HelloMessage): void {
+    const attached = this.#state === 'connected';
+    this.#learnIdentity(hello, attached);
+    if (!attached) return;
+    this.#rebootAnnounced = true;
+    this.#onReboot('hello');
+  }
+
+  #onReboot(detectedBy: 'hello' | 'seq'): void {
+    this.#appliedZone = null;
+    this.#lastError = `${this.#describeDevice()} restarted (${detectedBy === 'hello' ? 'it said HELLO unasked' : 'its sample counter restarted'}); the session goes on, settings sent again`;
+    this.#emitDeviceEvent({ type: 'reboot', detectedBy });
+    this.#emitStatus();
+    void this.#restoreAfterReboot(detectedBy);
+  }
+
+  async #restoreAfterReboot(detectedBy: 'hello' | 'seq'): Promise<void> {
+    const channel = this.#channel;
+    if (detectedBy === 'seq' && channel !== null) {
+      // No HELLO was heard: ask for one, the firmware or its settings may have changed.
+      try {
+        await channel.request({ type: 'INFO' }); // its HELLO is learned as it arrives (#onMessage)
+      } catch (error) {
+        if (this.#channel !== channel || this.#isStopping()) return;
+        this.#lastError = `after a restart, ${error instanceof Error ? error.message : String(error)}`;
+        this.#emitStatus();
+      }
+    }
+    await this.#restoreDeviceState();
+  }
+
+  #keepUntilHello(message: DeviceMessage, hostUs: number): void {
+    this.#samplesBeforeHello.push({ message, hostUs });
+    if (this.#samplesBeforeHello.length > MAX_SAMPLES_BEFORE_HELLO) {
+      this.#samplesBeforeHello.shift();
+      this.#countDrop('no-hello');
+    }
+  }
+
+  #accept(message: DeviceMessage, hostUs: number): void {
+    const identity = this.#identity;
+    const timeline = this.#timeline;
+    if (identity === null || timeline === null) return;
+    if (message.type !== 'S' && message.type !== 'ALARM') return;
+    const range = RAW_RANGE[identity.sensor];
+    // Lines kept before HELLO were checked against any sensor; now the device's own range applies.
+    if (message.raw < range.min || message.raw > range.max) {
+      this.#countDrop('range');
+      return;
+    }
+    if (message.type === 'ALARM') {
+      this.#emitDeviceEvent({ type: 'alarm', on: message.on, deviceTimeUs: timeline.placeEvent(message.tUs), raw: message.raw });
+      return;
+    }
+    const placed = timeline.place(message.seq, message.tUs, hostUs);
+    if (placed.epoch === 'reboot') {
+      if (this.#rebootAnnounced) this.#rebootAnnounced = false;
+      // Right after an attach the restore is already on its way (an Arduino resets when its port opens).
+      else if (this.#samplesSinceAttach > 0) this.#onReboot('seq');
+    }
+    this.#samplesSinceAttach++;
+    this.#samples++;
+    if (placed.lostBefore > 0) {
+      this.#lostSamples += placed.lostBefore;
+      this.#statusSoon();
+    }
+    this.#batch.push({ deviceId: identity.deviceId, seq: placed.seq, deviceTimeUs: placed.deviceTimeUs, raw: message.raw });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // Lines that arrived in one chunk go downstream as one batch.
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#batch.length === 0) return;
+    const batch = this.#batch;
+    this.#batch = [];
+    this.#listener?.onSamples(batch);
+  }
+
+  #countDrop(reason: DropReason): void {
+    this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
+    this.#statusSoon();
+  }
+
+  // ---------------------------------------------------------------- status
+
+  #setState(state: TransportStatus['state']): void {
+    this.#state = state;
+    this.#emitStatus();
+  }
+
+  #emitStatus(): void {
+    if (this.#statusTimer !== null) clearTimeout(this.#statusTimer);
+    this.#statusTimer = null;
+    this.#listener?.onStatus(this.status());
+  }
+
+  /** Counter changes (drops, losses): one status within STATUS_THROTTLE_MS, however many happen. */
+  #statusSoon(): void {
+    if (this.#statusTimer !== null || this.#listener === null) return;
+    this.#statusTimer = setTimeout(() => {
+      this.#statusTimer = null;
+      this.#listener?.onStatus(this.status());
+    }, STATUS_THROTTLE_MS);
+  }
+
+  #emitDeviceEvent(event: SerialDeviceEvent): void {
+    for (const listener of this.#deviceListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.#lastError = `a device event listener failed on ${event.type}: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    }
+  }
+}
