@@ -16,6 +16,7 @@ REQUIRED=(
   "simavr:/usr/bin/simavr"
   "libsimavr-dev:/usr/include/simavr/parts/uart_pty.h"
   "libelf-dev:/usr/include/libelf.h"
+  "socat:/usr/bin/socat"
 )
 
 missing=()
