@@ -13,10 +13,14 @@ export interface ChartPoint {
 
 /** Past this much device time going backwards, the device restarted: start afresh. */
 const RESTART_THRESHOLD_MS = 1000;
+/** A pause longer than this many sample periods is a gap in the data, drawn as a break. */
+const GAP_PERIODS = 3;
 
 export class ReadingBuffer {
   readonly points: ChartPoint[] = [];
   readonly #windowMs: number;
+  /** The device's sample period as last seen inside a batch, ms. */
+  #periodMs = Number.POSITIVE_INFINITY;
 
   constructor(windowMs: number) {
     this.#windowMs = windowMs;
@@ -34,16 +38,21 @@ export class ReadingBuffer {
   /**
    * Adds a batch. Readings not newer than what is held are skipped (a history that
    * overlaps what a reconnecting client already has); a batch far older than the newest
-   * reading means the device or server restarted, and replaces what is held.
+   * reading means the device or server restarted, and replaces what is held. Readings
+   * missing in between (lost on the link, or a message this client could not take) leave
+   * a break in the line (a NaN point, which chart.js does not draw) rather than a
+   * straight line that was never measured.
    */
   add(batch: ReadingsBatch): void {
-    const latestMs = this.latestMs;
-    const firstMs = batch.tMs[0];
-    if (firstMs !== undefined && firstMs < latestMs - RESTART_THRESHOLD_MS) this.points.length = 0;
-    const from = this.points.length === 0 ? Number.NEGATIVE_INFINITY : this.latestMs;
+    const [firstMs, secondMs] = batch.tMs;
+    if (firstMs !== undefined && secondMs !== undefined && secondMs > firstMs) this.#periodMs = secondMs - firstMs;
+    if (firstMs !== undefined && firstMs < this.latestMs - RESTART_THRESHOLD_MS) this.points.length = 0;
+    let lastMs = this.points.length === 0 ? Number.NEGATIVE_INFINITY : this.latestMs;
     for (const [index, tMs] of batch.tMs.entries()) {
-      if (tMs <= from) continue;
+      if (tMs <= lastMs) continue;
+      if (Number.isFinite(lastMs) && tMs - lastMs > GAP_PERIODS * this.#periodMs) this.points.push({ x: (lastMs + tMs) / 2000, y: Number.NaN });
       this.points.push({ x: tMs / 1000, y: batch.forceN[index] ?? 0 });
+      lastMs = tMs;
     }
     this.#dropOld();
   }
