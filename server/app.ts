@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { createTransport, type CreatedTransport } from '../device/registry.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
 import type { Logger } from './log.ts';
-import { DevicePipeline, type EngineSettings } from './pipeline.ts';
+import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -51,7 +51,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options.logger.info({ deviceId, preset }, 'preset selected');
     },
   });
-  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, broadcaster)));
+  const listener = fanOut(broadcaster);
+  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener)));
 
   const url = await http.listen({ host: options.host, port: options.port });
   for (const pipeline of pipelines) {

@@ -36,6 +36,17 @@ export interface PipelineListener {
   onSession(snapshot: SessionSnapshot): void;
 }
 
+/** One listener that passes everything to each of `listeners` in turn (broadcaster, recorder, ...). */
+export function fanOut(...listeners: PipelineListener[]): PipelineListener {
+  return {
+    onReadings: (deviceId, readings) => listeners.forEach((listener) => listener.onReadings(deviceId, readings)),
+    onEngineEvents: (deviceId, events) => listeners.forEach((listener) => listener.onEngineEvents(deviceId, events)),
+    onStatus: (status) => listeners.forEach((listener) => listener.onStatus(status)),
+    onInfo: (info) => listeners.forEach((listener) => listener.onInfo(info)),
+    onSession: (snapshot) => listeners.forEach((listener) => listener.onSession(snapshot)),
+  };
+}
+
 const STATUS_INTERVAL_MS = 1000;
 
 export class DevicePipeline {
