@@ -107,8 +107,8 @@ export class CommandChannel {
 
   /** Sends a command once those before it are answered; resolves with its ACK (or HELLO for INFO). */
   request(command: HostCommand, options: RequestOptions = {}): Promise<CommandReply> {
-    const line = encodeHostCommand(command);
     return new Promise((resolve, reject) => {
+      const line = encodeHostCommand(command); // a value it cannot encode rejects here, before anything is sent
       const waiter: Waiter = { resolve, reject };
       if (options.coalesce === true) {
         const queued = this.#queue.find((entry) => entry.command.type === command.type);

@@ -2,7 +2,7 @@
  * The bounded line guard: the first stage after the serial port, in front of
  * `@serialport/parser-readline`. It passes on only whole lines of at most `maxLineBytes`
  * bytes (terminator included); a longer line is discarded up to its `\n` and reported
- * once, as soon as it is known to be too long. It keeps at most one line's bytes, so its
+ * once, as soon as it is known to be too long; a bare `\n` is reported as empty. It keeps at most one line's bytes, so its
  * memory stays flat whatever arrives, and it touches each byte once (linear time).
  *
  * Readline alone re-concatenates its whole buffer on every chunk and never gives up on a
@@ -18,7 +18,8 @@ import { MAX_LINE_BYTES } from './framing.ts';
 
 const NEWLINE = 0x0a;
 
-export type LineGuardDropReason = 'too-long' | 'unterminated';
+/** `empty`: a bare `\n`, which readline could not pass on (it emits nothing for it). */
+export type LineGuardDropReason = 'too-long' | 'unterminated' | 'empty';
 
 export interface LineGuardOptions {
   /** Longest line passed on, in bytes including its `\n` (default 80, protocol v1). */
@@ -36,7 +37,7 @@ export class LineGuard extends Transform {
   /** Inside a line already known to be too long: skip to its `\n`. */
   #discarding = false;
   /** Lines discarded so far, by reason. */
-  readonly dropped: Record<LineGuardDropReason, number> = { 'too-long': 0, unterminated: 0 };
+  readonly dropped: Record<LineGuardDropReason, number> = { 'too-long': 0, unterminated: 0, empty: 0 };
 
   constructor(options: LineGuardOptions = {}) {
     super();
@@ -64,6 +65,8 @@ export class LineGuard extends Transform {
       } else if (this.#partialLength + segmentBytes > this.#maxLineBytes) {
         this.#drop('too-long');
         this.#partialLength = 0;
+      } else if (this.#partialLength + segmentBytes === 1) {
+        this.#drop('empty');
       } else if (this.#partialLength > 0) {
         lines.push(Buffer.concat([this.#partial.subarray(0, this.#partialLength), chunk.subarray(start, newlineAt + 1)]));
         this.#partialLength = 0;

@@ -28,7 +28,8 @@ export class DeviceLineReader {
   readonly #lines: ReadlineParser;
 
   constructor(handlers: DeviceLineHandlers) {
-    const guard = new LineGuard({ onDrop: (reason) => handlers.onDrop(reason) });
+    // An empty line is not `$BODY*HH` either: the codec would call it a framing error.
+    const guard = new LineGuard({ onDrop: (reason) => handlers.onDrop(reason === 'empty' ? 'framing' : reason) });
     // latin1: one character per byte, so a high byte stays visible to the codec (as a
     // non-printable character) instead of becoming U+FFFD or merging with its neighbours.
     this.#lines = new ReadlineParser({ delimiter: '\n', encoding: 'latin1' });
