@@ -384,15 +384,24 @@ static void host_byte_hook(avr_irq_t *irq, uint32_t value, void *param)
 	}
 }
 
-/* AVR -> host: counts what uart_pty would drop because its 512-byte buffer is full. */
+/*
+ * AVR -> host, through uart_pty's 512-byte buffer (a full one drops the byte: counted).
+ * With reset-on-open, nothing goes out before a host has opened the port: like an Uno's
+ * USB bridge with no host listening; the reset at the open repeats the boot output anyway.
+ */
+static int output_open;
+
 static void avr_byte_hook(avr_irq_t *irq, uint32_t value, void *param)
 {
 	(void)irq;
-	(void)value;
 	(void)param;
+	if (!output_open)
+		return;
 	link_state.avr_sent++;
 	if (uart_pty_fifo_isfull(&pty.pty.in))
 		link_state.dropped_pty_full++;
+	else
+		avr_raise_irq(pty.irq + IRQ_UART_PTY_BYTE_IN, value);
 }
 
 static void setup_uart(void)
@@ -435,7 +444,9 @@ static void setup_uart(void)
 	uint32_t flags = 0;
 	avr_ioctl(avr, AVR_IOCTL_UART_SET_FLAGS('0'), &flags);
 
+	avr_unconnect_irq(uart_irqs + UART_IRQ_OUTPUT, pty.irq + IRQ_UART_PTY_BYTE_IN);
 	avr_irq_register_notify(uart_irqs + UART_IRQ_OUTPUT, avr_byte_hook, NULL);
+	output_open = !opt.reset_on_open;
 	if (opt.uart_chip) {
 		avr_unconnect_irq(pty.irq + IRQ_UART_PTY_BYTE_OUT, uart_irqs + UART_IRQ_INPUT);
 		avr_irq_register_notify(pty.irq + IRQ_UART_PTY_BYTE_OUT, host_byte_hook, NULL);
@@ -874,12 +885,22 @@ static void extint_config_changed(void)
 	}
 }
 
-static avr_cycle_count_t extint_after_reset(avr_t *e_avr, avr_cycle_count_t when, void *param)
+/* simavr's UART reset sets TXEN0 ("to allow printf without fiddling"); the chip clears it,
+ * and a firmware that forgets to enable its transmitter must stay silent. */
+static void uart_transmitter_off(void)
+{
+	if (opt.uart_chip)
+		avr->data[R_UCSR0B] &= ~(1 << BIT_TXEN0);
+}
+
+/* One cycle after a reset, once every peripheral has run its own reset. */
+static avr_cycle_count_t after_reset(avr_t *e_avr, avr_cycle_count_t when, void *param)
 {
 	(void)e_avr;
 	(void)when;
 	(void)param;
 	extint_config_changed();
+	uart_transmitter_off();
 	return 0;
 }
 
@@ -909,7 +930,7 @@ static void on_avr_reset(avr_io_t *io)
 	}
 	link_state.cycles_per_bit = link_state.reported_cycles_per_bit = 0;
 	link_state.frame_bits = link_state.reported_frame_bits = 0;
-	avr_cycle_timer_register(avr, 1, extint_after_reset, NULL);
+	avr_cycle_timer_register(avr, 1, after_reset, NULL);
 	pacer_armed = rxq_len != 0;
 	if (pacer_armed)
 		avr_cycle_timer_register(avr, uart->cycles_per_byte, rx_pacer, NULL);
@@ -1531,33 +1552,42 @@ static void report_drops(void)
 /* UART output that nobody reads piles up in the pty (and, past ~64 KiB, blocks uart_pty's
  * thread and with it the other direction). Output unread for opt.drop_unread_ms is
  * dropped, as on a serial line with nobody listening. */
+static struct {
+	uint64_t progress_ns, progress_sent;
+	int progress_pending, last_pending;
+} unread = { .last_pending = -1 };
+
+/* A host has just opened the port: it gets the full grace period to start reading. */
+static void unread_restart(void)
+{
+	unread.last_pending = -1;
+}
+
 static void check_unread_output(uint64_t now_ns)
 {
-	static uint64_t progress_ns, progress_sent;
-	static int progress_pending, last_pending = -1;
 	if (!opt.drop_unread_ms || slave_fd < 0)
 		return;
 	int pending = 0; /* what the terminal side holds (at most its 4 KiB line buffer) */
 	if (ioctl(slave_fd, FIONREAD, &pending) != 0)
 		return;
-	if (pending == 0 || pending < last_pending || last_pending < 0) {
-		progress_ns = now_ns;
-		progress_sent = link_state.avr_sent;
-		progress_pending = pending;
+	if (pending == 0 || pending < unread.last_pending || unread.last_pending < 0) {
+		unread.progress_ns = now_ns;
+		unread.progress_sent = link_state.avr_sent;
+		unread.progress_pending = pending;
 	}
-	last_pending = pending;
-	if (pending > 0 && now_ns - progress_ns > (uint64_t)opt.drop_unread_ms * 1000000u) {
-		/* Nobody read since progress_ns: what was pending then and everything sent since,
+	unread.last_pending = pending;
+	if (pending > 0 && now_ns - unread.progress_ns > (uint64_t)opt.drop_unread_ms * 1000000u) {
+		/* Nobody has read since progress_ns: what was pending then and everything sent since,
 		 * less what is still in uart_pty's own buffer, is in the kernel and goes now. */
-		uint64_t in_kernel = (uint64_t)progress_pending + (link_state.avr_sent - progress_sent);
+		uint64_t in_kernel = (uint64_t)unread.progress_pending + (link_state.avr_sent - unread.progress_sent);
 		uint64_t in_bridge = uart_pty_fifo_get_read_size(&pty.pty.in);
 		uint64_t dropped = in_kernel > in_bridge ? in_kernel - in_bridge : 0;
 		tcflush(slave_fd, TCIFLUSH);
 		link_state.dropped_unread += dropped > (uint64_t)pending ? dropped : (uint64_t)pending;
-		progress_ns = now_ns;
-		progress_sent = link_state.avr_sent;
-		progress_pending = 0;
-		last_pending = 0;
+		unread.progress_ns = now_ns;
+		unread.progress_sent = link_state.avr_sent;
+		unread.progress_pending = 0;
+		unread.last_pending = 0;
 	}
 }
 
@@ -1608,9 +1638,17 @@ static void check_host_open(void)
 			emit_log("warning", message);
 		}
 	}
+	output_open = 1;
+	unread_restart();
 	if (opt.reset_on_open) {
 		avr_reset(avr);
 		halted_reported = 0;
+		/* what the firmware sent before the reset and the host has not read yet goes: the
+		 * host sees the port as a freshly reset board's */
+		uint64_t give_up = wall_ns() + 20000000u;
+		while (!uart_pty_fifo_isempty(&pty.pty.in) && wall_ns() < give_up)
+			usleep(100);
+		tcflush(slave_fd, TCIFLUSH);
 	}
 }
 
@@ -1708,6 +1746,7 @@ int main(int argc, char **argv)
 	setup_pins();
 	setup_extint();
 	setup_uart();
+	uart_transmitter_off();
 	if (opt.hx711)
 		setup_hx711();
 	avr_register_io(avr, &reset_io);

@@ -80,7 +80,7 @@ describe.each([115_200, 57_600])('the UART at %i baud', (baudRate) => {
 describe('UART output nobody reads', () => {
   it('is dropped after dropUnreadMs and reported, and the link works afterwards', async () => {
     const fixture = await buildFixture();
-    const emulator = await Emulator.start({ hexPath: fixture.hexPath, dropUnreadMs: 300 });
+    const emulator = await Emulator.start({ hexPath: fixture.hexPath, dropUnreadMs: 1000 });
     try {
       let link = await SerialLink.open(emulator.ptyPath, 115_200);
       await link.waitForLine(/^READY/);
