@@ -246,7 +246,7 @@ export function buildEmulator(): Promise<string> {
     if (missing.length > 0) {
       throw new Error(
         `the emulator needs Debian packages that are missing: ${missing.join(' ')}; install them with: ` +
-          `sudo apt-get install ${missing.join(' ')} (and simavr for the core library)`,
+          `sudo apt-get install --no-install-recommends ${missing.join(' ')}`,
       );
     }
     const { code, output } = await run('make', ['-s', '-C', EMULATOR_DIR]);

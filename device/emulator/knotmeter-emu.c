@@ -97,12 +97,15 @@ static void usage(FILE *f)
 		"  --fast               run as fast as possible (default: throttled to the wall clock)\n"
 		"  --hx711              attach an emulated HX711 (DOUT on D2, SCK on D3)\n"
 		"  --hx711-rate HZ      HX711 output data rate, 10 or 80 (default 80)\n"
-		"  --eeprom FILE        keep the EEPROM in FILE (1024 bytes; created if missing)\n"
+		"  --eeprom FILE        keep the EEPROM in FILE (1024 bytes): read at start if it exists,\n"
+		"                       written whenever the EEPROM changes\n"
 		"  --uart MODE          chip (default): 10-bit 8N1 frames and a 2-byte receive buffer\n"
 		"                       as on the ATmega328P; simavr: simavr 1.6's own timing (11-bit\n"
 		"                       frames, 64-byte receive FIFO)\n"
 		"  --drop-unread MS     discard UART output nobody has read for MS ms (default 2000, 0 = keep)\n"
-		"  --no-reset-on-open   do not reset the AVR when a host opens the pty (an Uno resets: DTR)\n"
+		"  --no-reset-on-open   by default the AVR is reset when a host opens the pty (and sets\n"
+		"                       its speed), as an Uno resets through DTR, and no UART output\n"
+		"                       leaves before that first open; this keeps both off\n"
 		"Control: JSON lines on stdin; events: JSON lines on stdout (see README.md).\n");
 }
 
