@@ -9,22 +9,16 @@
  * stdout. Exit 0 on success; 2 on a wrong flag, config or trace file, with a message on
  * stderr naming the flag, field or line and what is wrong.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { checkedFlag, describeParseError, EXIT_USAGE, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { PressureEngine } from './engine/engine.ts';
-import { ConfigError, DEFAULT_PRESET, parseEngineConfig, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
+import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
 import { formatResultsTable, roundResults } from './engine/report.ts';
 import type { EngineConfig } from './engine/results.ts';
 import { MovingAverage } from './engine/smoothing.ts';
 import { readTraceCsv, TRACE_HEADER, TraceFileError } from './engine/trace-csv.ts';
-
-export const EXIT_USAGE = 2;
-
-export class AnalyzeUsageError extends Error {
-  override readonly name = 'AnalyzeUsageError';
-}
 
 const FORMATS = ['json', 'table'] as const;
 const MAX_SMOOTH_MS = 60_000;
@@ -59,31 +53,10 @@ export function analyzeUsage(): string {
 
 const flagSchemas = {
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
-  smoothMs: z
-    .string()
-    .regex(/^\d+$/, `--smooth-ms needs a whole number of milliseconds from 1 to ${MAX_SMOOTH_MS}`)
-    .transform(Number)
-    .refine((value) => value >= 1 && value <= MAX_SMOOTH_MS, `--smooth-ms needs a whole number of milliseconds from 1 to ${MAX_SMOOTH_MS}`),
+  smoothMs: wholeNumberFlag('--smooth-ms', 1, MAX_SMOOTH_MS, 'milliseconds'),
   format: z.enum(FORMATS, { error: `--format needs one of ${FORMATS.join(', ')}` }),
   config: z.string().min(1, '--config needs a file name'),
 };
-
-function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const reason = result.error.issues[0]?.message ?? 'is not valid';
-  throw new AnalyzeUsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
-}
-
-/** Node's parseArgs messages, reworded to name the flag and point at --help. */
-function describeParseError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const unknown = /Unknown option '([^']+)'/.exec(message);
-  if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
-  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
-  if (missing) return `${missing[1]} needs a value`;
-  return message;
-}
 
 export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   let parsed;
@@ -101,45 +74,31 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
       },
     });
   } catch (error) {
-    throw new AnalyzeUsageError(describeParseError(error));
+    throw new UsageError(describeParseError(error));
   }
   const { values, positionals } = parsed;
   const help = values.help ?? false;
   if (values.config !== undefined && values.preset !== undefined) {
-    throw new AnalyzeUsageError('give either --config or --preset, not both (a config file can start from a preset: {"preset": "neck", ...})');
+    throw new UsageError('give either --config or --preset, not both (a config file can start from a preset: {"preset": "neck", ...})');
   }
-  if (!help && positionals.length === 0) throw new AnalyzeUsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
+  if (!help && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
   if (positionals.length > 1) {
-    throw new AnalyzeUsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
+    throw new UsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
   }
   return {
-    configFile: values.config === undefined ? null : checked(flagSchemas.config, values.config, '--config'),
-    preset: values.preset === undefined ? DEFAULT_PRESET : checked(flagSchemas.preset, values.preset, '--preset'),
-    smoothMs: values['smooth-ms'] === undefined ? null : checked(flagSchemas.smoothMs, values['smooth-ms'], '--smooth-ms'),
-    format: values.format === undefined ? 'json' : checked(flagSchemas.format, values.format, '--format'),
+    configFile: values.config === undefined ? null : checkedFlag(flagSchemas.config, values.config, '--config'),
+    preset: values.preset === undefined ? DEFAULT_PRESET : checkedFlag(flagSchemas.preset, values.preset, '--preset'),
+    smoothMs: values['smooth-ms'] === undefined ? null : checkedFlag(flagSchemas.smoothMs, values['smooth-ms'], '--smooth-ms'),
+    format: values.format === undefined ? 'json' : checkedFlag(flagSchemas.format, values.format, '--format'),
     tracePath: positionals[0] ?? '',
     help,
   };
 }
 
-/** The engine settings the options ask for. @throws ConfigError, AnalyzeUsageError */
-export async function loadEngineConfig(options: AnalyzeOptions): Promise<EngineConfig> {
+/** The engine settings the options ask for. @throws ConfigError, UsageError */
+export function loadEngineConfig(options: AnalyzeOptions): EngineConfig {
   if (options.configFile === null) return presetConfig(options.preset);
-  let text;
-  try {
-    text = await readFile(userPath(options.configFile), 'utf8');
-  } catch (error) {
-    const code = (error as { code?: unknown } | null)?.code;
-    const reason = code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error);
-    throw new AnalyzeUsageError(`cannot read --config ${options.configFile}: ${reason}`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new ConfigError(options.configFile, [`not valid JSON (${error instanceof Error ? error.message : String(error)})`]);
-  }
-  return parseEngineConfig(json, options.configFile);
+  return readEngineConfigFile(userPath(options.configFile), options.configFile);
 }
 
 /**
@@ -164,7 +123,7 @@ export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput)
       output.stdout(`${analyzeUsage()}\n`);
       return 0;
     }
-    const engine = new PressureEngine(await loadEngineConfig(options));
+    const engine = new PressureEngine(loadEngineConfig(options));
     const smoother = options.smoothMs === null ? null : new MovingAverage(options.smoothMs);
     for await (const batch of readTraceCsv(userPath(options.tracePath), options.tracePath)) {
       engine.pushBatch(smoother === null ? batch : smoother.smoothBatch(batch));
@@ -174,7 +133,7 @@ export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput)
     output.stdout(options.format === 'json' ? `${JSON.stringify(results, null, 2)}\n` : `${formatResultsTable(results)}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof AnalyzeUsageError || error instanceof ConfigError || error instanceof TraceFileError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof TraceFileError) {
       output.stderr(`knotmeter analyze: ${error.message}\n`);
       return EXIT_USAGE;
     }

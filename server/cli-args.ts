@@ -5,14 +5,10 @@
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { deviceSpecUsage } from '../device/registry.ts';
-import { readFileSync } from 'node:fs';
-import { ConfigError, DEFAULT_PRESET, parseEngineConfig, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
+import { checkedFlag, describeParseError, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
+import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
 
 export interface ServerOptions {
   readonly host: string;
@@ -52,28 +48,14 @@ export function serverUsage(): string {
   ].join('\n');
 }
 
-const integerText = (flag: string, min: number, max: number) =>
-  z
-    .string()
-    .regex(/^\d+$/, `${flag} needs a whole number from ${min} to ${max}`)
-    .transform(Number)
-    .refine((value) => value >= min && value <= max, `${flag} needs a whole number from ${min} to ${max}`);
-
 const flagSchemas = {
   host: z.string().trim().min(1, '--host needs an address, e.g. 127.0.0.1'),
-  port: integerText('--port', 0, 65_535),
-  seed: integerText('--seed', 0, 0xffff_ffff),
+  port: wholeNumberFlag('--port', 0, 65_535),
+  seed: wholeNumberFlag('--seed', 0, 0xffff_ffff),
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
 };
-
-function checked<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  const reason = result.error.issues[0]?.message ?? 'is not valid';
-  throw new UsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
-}
 
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
   let parsed;
@@ -101,27 +83,15 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
   return {
-    host: values.host === undefined ? DEFAULT_HOST : checked(flagSchemas.host, values.host, '--host'),
-    port: values.port === undefined ? DEFAULT_PORT : checked(flagSchemas.port, values.port, '--port'),
+    host: values.host === undefined ? DEFAULT_HOST : checkedFlag(flagSchemas.host, values.host, '--host'),
+    port: values.port === undefined ? DEFAULT_PORT : checkedFlag(flagSchemas.port, values.port, '--port'),
     devices: values.device ?? [DEFAULT_DEVICE],
-    seed: values.seed === undefined ? undefined : checked(flagSchemas.seed, values.seed, '--seed'),
-    preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checked(flagSchemas.preset, values.preset, '--preset'),
-    configFile: values.config === undefined ? null : checked(flagSchemas.configFile, values.config, '--config'),
-    logLevel: values['log-level'] === undefined ? 'info' : checked(flagSchemas.logLevel, values['log-level'], '--log-level'),
+    seed: values.seed === undefined ? undefined : checkedFlag(flagSchemas.seed, values.seed, '--seed'),
+    preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checkedFlag(flagSchemas.preset, values.preset, '--preset'),
+    configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),
+    logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
     help: values.help ?? false,
   };
-}
-
-/** Node's parseArgs messages, reworded to name the flag and point at --help. */
-function describeParseError(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const unknown = /Unknown option '([^']+)'/.exec(message);
-  if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
-  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
-  if (missing) return `${missing[1]} needs a value`;
-  const positional = /Unexpected argument '([^']+)'/.exec(message);
-  if (positional) return `unexpected argument "${positional[1]}": every setting is a flag (see --help)`;
-  return message;
 }
 
 /** The engine settings the flags ask for: a preset, or the validated contents of `--config`. */
@@ -130,22 +100,5 @@ export function resolveEngineSettings(options: ServerOptions): EngineSettings {
     const preset = options.preset ?? DEFAULT_PRESET;
     return { preset, config: presetConfig(preset) };
   }
-  let text: string;
-  try {
-    text = readFileSync(options.configFile, 'utf8');
-  } catch (error) {
-    throw new UsageError(`--config ${options.configFile}: cannot read it (${error instanceof Error ? error.message : String(error)})`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new UsageError(`--config ${options.configFile}: not valid JSON (${error instanceof Error ? error.message : String(error)})`);
-  }
-  try {
-    return { preset: null, config: parseEngineConfig(json, `--config ${options.configFile}`) };
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
+  return { preset: null, config: readEngineConfigFile(options.configFile, options.configFile) };
 }

@@ -5,11 +5,11 @@
  */
 import { DeviceSpecError } from '../device/device-spec.ts';
 import { createTransports, startServer } from './app.ts';
-import { parseServerArgs, resolveEngineSettings, serverUsage, UsageError, type ServerOptions } from './cli-args.ts';
+import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './cli-args.ts';
+import { EXIT_USAGE, UsageError } from './cli-support.ts';
+import { ConfigError } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
 import { createLogger } from './log.ts';
-
-const EXIT_USAGE = 2;
 
 function parseOrExit(argv: readonly string[]): ServerOptions & { engine: EngineSettings } {
   try {
@@ -21,7 +21,7 @@ function parseOrExit(argv: readonly string[]): ServerOptions & { engine: EngineS
     createTransports(options.devices, options.seed);
     return { ...options, engine: resolveEngineSettings(options) };
   } catch (error) {
-    if (error instanceof UsageError || error instanceof DeviceSpecError) {
+    if (error instanceof UsageError || error instanceof DeviceSpecError || error instanceof ConfigError) {
       process.stderr.write(`knotmeter: ${error.message}\n`);
       process.exit(EXIT_USAGE);
     }

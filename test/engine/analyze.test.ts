@@ -155,7 +155,7 @@ describe('npm run analyze: bad flags and configs exit 2 naming them', () => {
   });
 
   it('config files', async () => {
-    await expectRefused(['--config', join(scratch, 'none.json'), OVERPRESSURE], /cannot read --config .*none\.json: no such file/);
+    await expectRefused(['--config', join(scratch, 'none.json'), OVERPRESSURE], /--config .*none\.json: cannot read it \(no such file/);
     await expectRefused(['--config', file('{"preset": "neck",', 'json'), OVERPRESSURE], /\.json: not valid JSON/);
     await expectRefused(['--config', file('{"preset": "neck", "overClearN": 30}', 'json'), OVERPRESSURE], /\.json: overClearN \(30 N\) must be below overLimitN \(25 N\)/);
     await expectRefused(['--config', file('{"preset": "neck", "holdMinMs": -1}', 'json'), OVERPRESSURE], /holdMinMs must be a time above 0 ms, got -1/);

@@ -23,7 +23,7 @@ describe('npm start (server/main.ts)', () => {
     [['--port'], /--port needs a value/],
     [['--seed', '-3'], /--seed/],
     [['--log-level', 'loud'], /--log-level needs one of fatal, error, warn, info, debug, trace, silent/],
-    [['--device', 'toaster'], /device spec "toaster": unknown device kind "toaster" \(known: sim\)/],
+    [['--device', 'toaster'], /device spec "toaster": unknown device kind "toaster" \(known: sim, serial/],
     [['--device', 'sim:massage'], /unknown scenario "massage"/],
     [['--device', 'sim?rate=2000'], /rate=2000 is not a number from 10 to 1000/],
     [['stray'], /unexpected argument "stray"/],

@@ -1,0 +1,69 @@
+/**
+ * What every command line of the project shares (`npm start`, `npm run analyze`):
+ * the error a wrong flag becomes (the CLI prints it and exits 2), flag validation that
+ * names the flag and what it needs, and reading an engine config file.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ConfigError, parseEngineConfig } from './engine/presets.ts';
+import type { EngineConfig } from './engine/results.ts';
+
+/** Exit status for a mistake on the command line (a flag, a config file, an input file). */
+export const EXIT_USAGE = 2;
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The flag's value as `schema` reads it, or a `UsageError` with the schema's message and what was given. */
+export function checkedFlag<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const reason = result.error.issues[0]?.message ?? 'is not valid';
+  throw new UsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
+}
+
+/** A flag holding a whole number from `min` to `max` (as text, as parseArgs gives it). */
+export function wholeNumberFlag(flag: string, min: number, max: number, unit = '') {
+  const needs = `${flag} needs a whole number${unit === '' ? '' : ` of ${unit}`} from ${min} to ${max}`;
+  return z
+    .string()
+    .regex(/^\d+$/, needs)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, needs);
+}
+
+/** Node's parseArgs messages, reworded to name the flag and point at --help. */
+export function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = /Unknown option '([^']+)'/.exec(message);
+  if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
+  const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
+  if (missing) return `${missing[1]} needs a value`;
+  const positional = /Unexpected argument '([^']+)'/.exec(message);
+  if (positional) return `unexpected argument "${positional[1]}": every setting is a flag (see --help)`;
+  return message;
+}
+
+/**
+ * Reads and validates an engine config file (`--config`). `shownAs` is how the user
+ * wrote the path, for messages.
+ * @throws UsageError when the file cannot be read; ConfigError naming each wrong field.
+ */
+export function readEngineConfigFile(path: string, shownAs: string): EngineConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = code === 'ENOENT' ? 'no such file' : error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--config ${shownAs}: cannot read it (${reason})`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`--config ${shownAs}`, [`not valid JSON (${error instanceof Error ? error.message : String(error)})`]);
+  }
+  return parseEngineConfig(json, `--config ${shownAs}`);
+}
