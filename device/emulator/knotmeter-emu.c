@@ -513,10 +513,14 @@ static void report_pin(watched_pin_t *p, double level, pwm_t pwm)
 	fputs("}\n", events);
 }
 
+static int resetting;
+
 static void pin_hook(avr_irq_t *irq, uint32_t value, void *param)
 {
 	(void)irq;
 	watched_pin_t *p = param;
+	if (resetting && !p->reported)
+		return; /* a pin nobody has driven yet does not "change" at a reset */
 	if (p->pwm.active)
 		return; /* the timer toggles it; the PWM report stands for those edges */
 	pwm_t none = { 0 };
@@ -925,12 +929,14 @@ static void on_avr_reset(avr_io_t *io)
 	(void)io;
 	resets++;
 	pwm_t none = { 0 };
+	resetting = 1;
 	for (size_t i = 0; i < PIN_COUNT; i++) {
 		/* every pin is an input again: not driven */
 		if (pins[i].reported)
 			report_pin(&pins[i], 0, none);
 		avr_raise_irq(pins[i].irq, 0);
 	}
+	resetting = 0;
 	link_state.cycles_per_bit = link_state.reported_cycles_per_bit = 0;
 	link_state.frame_bits = link_state.reported_frame_bits = 0;
 	avr_cycle_timer_register(avr, 1, after_reset, NULL);
