@@ -267,7 +267,8 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-type ScheduleTarget = `adc${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | 'hx711';
+/** What a schedule drives: an ADC input (millivolts) or the HX711 (raw counts). */
+export type ScheduleTarget = `adc${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | 'hx711';
 
 const millivoltsSchema = z.number().min(0).max(AVCC_MILLIVOLTS);
 const hx711RawSchema = z.number().int().min(HX711_RAW_MIN).max(HX711_RAW_MAX);
