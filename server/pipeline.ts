@@ -7,10 +7,10 @@
  */
 import { defaultCalibration, type ForceCalibration } from '../calibration/calibration.ts';
 import type { CreatedTransport } from '../device/registry.ts';
-import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
+import { DEVICE_ZONE, type RawSample, type Transport, type TransportStatus } from '../device/transport.ts';
 import { PressureEngine } from './engine/engine.ts';
 import { presetConfig, type PresetName } from './engine/presets.ts';
-import type { EngineConfig, EngineEvent, HoldResult, WarningResult } from './engine/results.ts';
+import type { EngineConfig, EngineEvent, HoldResult, WarningResult, Zone } from './engine/results.ts';
 import type { DeviceInfo, DeviceStatus, SessionSnapshot } from './live/events.ts';
 
 /** Calibrated readings as parallel arrays, device time in ms. */
@@ -62,6 +62,8 @@ export class DevicePipeline {
   #info: DeviceInfo | null = null;
   #statusTimer: NodeJS.Timeout | null = null;
   #rate = { samples: 0, firstUs: Number.NaN, lastUs: Number.NaN, rateHz: 0 };
+  /** The zone last shown on the device's LED (null: none yet). */
+  #shownZone: Zone | null = null;
 
   constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener) {
     this.#transport = created.transport;
@@ -115,6 +117,7 @@ export class DevicePipeline {
     this.#settings = { preset, config: presetConfig(preset) };
     this.#restartEngine();
     if (this.#info !== null) this.#publishInfo({ ...this.#info, preset, engineConfig: this.#settings.config });
+    this.#sendOverLimit();
   }
 
   #restartEngine(): void {
@@ -147,11 +150,33 @@ export class DevicePipeline {
       preset: this.#settings.preset,
       engineConfig: this.#settings.config,
     });
+    this.#sendOverLimit();
   }
 
   #publishInfo(info: DeviceInfo): void {
     this.#info = info;
     this.#listener.onInfo(info);
+  }
+
+  /**
+   * Keeps the device's own alarm in step with the engine's limit, converted to raw counts
+   * through the device's calibration (the transport re-sends it after a reboot). A refusal
+   * shows in the transport's status (`lastError`); the host alarm goes on regardless.
+   */
+  #sendOverLimit(): void {
+    const { feedback } = this.#transport;
+    if (feedback === undefined || this.#calibration === null) return;
+    const { overLimitN, overClearN } = this.#settings.config;
+    feedback.setOverLimit(this.#calibration.toRaw(overLimitN), this.#calibration.toRaw(overClearN)).catch(() => undefined);
+  }
+
+  /** Shows the engine's zone on the device's LED, once per batch at most (not per trembling sample). */
+  #sendZone(): void {
+    const { feedback } = this.#transport;
+    const zone = this.#engine.state().zone;
+    if (feedback === undefined || zone === null || zone === this.#shownZone) return;
+    this.#shownZone = zone;
+    feedback.setZone(DEVICE_ZONE[zone]).catch(() => undefined);
   }
 
   #onSamples(batch: readonly RawSample[]): void {
@@ -170,6 +195,7 @@ export class DevicePipeline {
     this.#countForRate(batch);
     this.#listener.onReadings(first.deviceId, readings);
     this.#emitEngineEvents(this.#engine.pushBatch(readings));
+    this.#sendZone();
   }
 
   #emitEngineEvents(events: readonly EngineEvent[]): void {
