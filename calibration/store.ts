@@ -1,0 +1,238 @@
+/**
+ * Where calibration profiles live: one JSON file per device id under the data directory
+ * (`DATA_DIR/calibration/1a2b3c4d.json`, the same `--data-dir` the server and
+ * `npm run calibrate` take). A file keeps the device's whole history; saving appends a
+ * new entry (a new fit never silently replaces the one before it) and writes the file
+ * atomically (a temporary file, flushed, then renamed over the old one), so a crash
+ * leaves the old file or the new one, never half of either.
+ *
+ * Every read is validated: a file that is not valid JSON, fails the schema or names
+ * another device is a `ProfileFileError` naming the file. It is never treated as "no
+ * profile", and saving over it is refused (its history would be lost).
+ *
+ * `subscribe` tells listeners when a device's profile changes, from this process or from
+ * another one (`npm run calibrate -- fit` while the server runs: a directory watch).
+ * `MemoryProfileStore` keeps the same promises without files, for servers started
+ * without a data directory (tests, embedding).
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { join } from 'node:path';
+import { CALIBRATE_HINT } from './fit.ts';
+import { DEVICE_ID_PATTERN, PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
+
+export const DEFAULT_DATA_DIR = 'data';
+export const PROFILE_DIR_NAME = 'calibration';
+/** A profile file changes in a burst of events (temp file, rename): one notice per burst. */
+const WATCH_SETTLE_MS = 50;
+
+export class ProfileFileError extends Error {
+  override readonly name = 'ProfileFileError';
+}
+
+export interface ProfileStore {
+  /** Where profiles are kept, for messages (a directory, or `memory`). */
+  readonly location: string;
+  /** The device's profile file, or null when it has none. @throws ProfileFileError */
+  read(deviceId: string): ProfileFile | null;
+  /** The entry in force (the newest), or null. @throws ProfileFileError */
+  active(deviceId: string): ProfileEntry | null;
+  /** Adds an entry to the device's history and makes it the one in force. @throws ProfileFileError */
+  append(deviceId: string, entry: ProfileEntry): ProfileFile;
+  /** Calls `listener` with a device id whenever that device's profile may have changed. */
+  subscribe(listener: (deviceId: string) => void): () => void;
+  close(): void;
+}
+
+function checkDeviceId(deviceId: string): void {
+  if (!DEVICE_ID_PATTERN.test(deviceId)) {
+    throw new ProfileFileError(`"${deviceId}" is not a device id (8 lowercase hex digits, as the dashboard and \`npm run ports\` show it)`);
+  }
+}
+
+function appended(deviceId: string, existing: ProfileFile | null, entry: ProfileEntry): ProfileFile {
+  const first = existing?.history[0];
+  if (first !== undefined && first.sensor !== entry.sensor) {
+    throw new ProfileFileError(
+      `device ${deviceId} was calibrated as ${first.sensor}, not ${entry.sensor}: one device id, one sensor kind (check --sensor)`,
+    );
+  }
+  return { format: PROFILE_FORMAT, version: PROFILE_VERSION, deviceId, history: [...(existing?.history ?? []), entry] };
+}
+
+/** Validates a profile file's contents, naming the file in every error. */
+export function parseProfileFile(text: string, shownAs: string, deviceId: string | null): ProfileFile {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ProfileFileError(`calibration profile ${shownAs} is not valid JSON (${error instanceof Error ? error.message : String(error)}); ${REPAIR_HINT}`);
+  }
+  const result = profileFileSchema.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || 'file'}: ${issue.message}`);
+    throw new ProfileFileError(`calibration profile ${shownAs} is not valid (${issues.join('; ')}); ${REPAIR_HINT}`);
+  }
+  if (deviceId !== null && result.data.deviceId !== deviceId) {
+    throw new ProfileFileError(`calibration profile ${shownAs} is for device ${result.data.deviceId}, not ${deviceId}; ${REPAIR_HINT}`);
+  }
+  return result.data;
+}
+
+const REPAIR_HINT = `repair it or move it out of the way (a new calibration then starts a new history: ${CALIBRATE_HINT}); it is not replaced by the default curve`;
+
+export class FileProfileStore implements ProfileStore {
+  readonly location: string;
+  readonly #listeners = new Set<(deviceId: string) => void>();
+  #watcher: FSWatcher | null = null;
+  readonly #pending = new Map<string, NodeJS.Timeout>();
+
+  /** @param dataDir the data directory; profiles go in its `calibration/` folder */
+  constructor(dataDir: string) {
+    this.location = join(dataDir, PROFILE_DIR_NAME);
+  }
+
+  pathOf(deviceId: string): string {
+    checkDeviceId(deviceId);
+    return join(this.location, `${deviceId}.json`);
+  }
+
+  read(deviceId: string): ProfileFile | null {
+    const path = this.pathOf(deviceId);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return null;
+      throw new ProfileFileError(`calibration profile ${path} cannot be read (${error instanceof Error ? error.message : String(error)})`);
+    }
+    return parseProfileFile(text, path, deviceId);
+  }
+
+  active(deviceId: string): ProfileEntry | null {
+    return this.read(deviceId)?.history.at(-1) ?? null;
+  }
+
+  append(deviceId: string, entry: ProfileEntry): ProfileFile {
+    const path = this.pathOf(deviceId);
+    const file = appended(deviceId, this.read(deviceId), entry);
+    mkdirSync(this.location, { recursive: true });
+    const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+    try {
+      const fd = openSync(temporary, 'wx');
+      try {
+        writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temporary, path);
+    } catch (error) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Already renamed or never created: nothing to clean up.
+      }
+      throw new ProfileFileError(`cannot save the calibration profile ${path} (${error instanceof Error ? error.message : String(error)})`);
+    }
+    this.#notify(deviceId);
+    return file;
+  }
+
+  /**
+   * Validates every profile file in the directory, so a server refuses to start on a
+   * corrupt one rather than running that device uncalibrated without a word.
+   * @returns the device ids that have a profile
+   * @throws ProfileFileError naming the first bad file
+   */
+  checkAll(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.location);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return [];
+      throw new ProfileFileError(`cannot list the calibration profiles in ${this.location} (${error instanceof Error ? error.message : String(error)})`);
+    }
+    const deviceIds = names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length));
+    for (const deviceId of deviceIds) {
+      if (!DEVICE_ID_PATTERN.test(deviceId)) {
+        throw new ProfileFileError(`${join(this.location, `${deviceId}.json`)} is not named after a device id (8 lowercase hex digits): rename or remove it`);
+      }
+      this.read(deviceId);
+    }
+    return deviceIds.sort();
+  }
+
+  subscribe(listener: (deviceId: string) => void): () => void {
+    this.#listeners.add(listener);
+    this.#startWatching();
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = null;
+    for (const timer of this.#pending.values()) clearTimeout(timer);
+    this.#pending.clear();
+    this.#listeners.clear();
+  }
+
+  /** Another process (the calibrate command) may save while the server runs: watch the directory. */
+  #startWatching(): void {
+    if (this.#watcher !== null) return;
+    mkdirSync(this.location, { recursive: true });
+    this.#watcher = watch(this.location, (_event, name) => {
+      const match = /^([0-9a-f]{8})\.json$/.exec(name ?? '');
+      if (match?.[1] === undefined) return;
+      const deviceId = match[1];
+      clearTimeout(this.#pending.get(deviceId));
+      this.#pending.set(
+        deviceId,
+        setTimeout(() => {
+          this.#pending.delete(deviceId);
+          this.#notify(deviceId);
+        }, WATCH_SETTLE_MS),
+      );
+    });
+    this.#watcher.on('error', () => {
+      // The directory went away: saves from this process still notify directly.
+      this.#watcher?.close();
+      this.#watcher = null;
+    });
+  }
+
+  #notify(deviceId: string): void {
+    for (const listener of this.#listeners) listener(deviceId);
+  }
+}
+
+/** Profiles kept in memory only: nothing read from or written to disk. */
+export class MemoryProfileStore implements ProfileStore {
+  readonly location = 'memory';
+  readonly #files = new Map<string, ProfileFile>();
+  readonly #listeners = new Set<(deviceId: string) => void>();
+
+  read(deviceId: string): ProfileFile | null {
+    checkDeviceId(deviceId);
+    return this.#files.get(deviceId) ?? null;
+  }
+
+  active(deviceId: string): ProfileEntry | null {
+    return this.read(deviceId)?.history.at(-1) ?? null;
+  }
+
+  append(deviceId: string, entry: ProfileEntry): ProfileFile {
+    const file = appended(deviceId, this.read(deviceId), entry);
+    this.#files.set(deviceId, file);
+    for (const listener of this.#listeners) listener(deviceId);
+    return file;
+  }
+
+  subscribe(listener: (deviceId: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.#listeners.clear();
+  }
+}
