@@ -271,6 +271,11 @@ export class EmulatedFirmware {
     return this.pinChanges.filter((change) => change.pin === pin && change.emulatedUs >= fromUs && change.emulatedUs <= toUs);
   }
 
+  /** The level of `pin` at an emulated time, from the changes reported before it (0 before any). */
+  pinLevelAt(pin: PinChange['pin'], atUs: number): number {
+    return this.pinChanges.findLast((change) => change.pin === pin && change.emulatedUs <= atUs)?.level ?? 0;
+  }
+
   /** The first change of `pin` at or after `fromUs` that matches, as it is reported. */
   async nextPinChange(pin: PinChange['pin'], fromUs: number, predicate: (change: PinChange) => boolean, timeoutMs = REPLY_TIMEOUT_MS): Promise<PinChange> {
     return this.#waitFor(timeoutMs, `a change of ${pin} after ${fromUs} us`, () => this.pinChanges.find((change) => change.pin === pin && change.emulatedUs >= fromUs && predicate(change)) ?? null);
