@@ -5,6 +5,7 @@
  */
 import type { ForceCalibration } from '../calibration/calibration.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
+import { EmulatorTransport, parseEmulatorSpec } from './transports/emulator.ts';
 import { parseSerialSpec, SerialTransport } from './transports/serial.ts';
 import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
 import type { Transport } from './transport.ts';
@@ -42,6 +43,13 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
     usage: 'serial[:PATH][?baud=N&id=DEVICE_ID]  (no PATH: auto-detect; npm run ports lists them)',
     create(spec) {
       return { transport: new SerialTransport(parseSerialSpec(spec)), calibration: null };
+    },
+  },
+  emulator: {
+    usage: 'emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle&seed=N]  (our firmware in simavr)',
+    create(spec, context) {
+      const transport = new EmulatorTransport(parseEmulatorSpec(spec, context));
+      return { transport, calibration: transport.calibration };
     },
   },
 };

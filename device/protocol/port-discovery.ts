@@ -139,7 +139,7 @@ export interface ProbeResult {
   readonly link: SerialLink | null;
 }
 
-/** Opens a port, sends `INFO` every 400 ms, and waits for a `HELLO` until the timeout. */
+/** Opens a port, sends `INFO` every 400 ms (or a third of the timeout), and waits for a `HELLO` until the timeout. */
 export async function probePort(path: string, options: ProbeOptions): Promise<ProbeResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   let onHello: (hello: HelloMessage) => void = () => undefined;
@@ -168,7 +168,8 @@ export async function probePort(path: string, options: ProbeOptions): Promise<Pr
     if (link.isOpen) link.write(info);
   };
   sendInfo();
-  const ticker = setInterval(sendInfo, PROBE_INFO_INTERVAL_MS);
+  // At least three asks within the timeout: the first may be flushed by the device side opening late.
+  const ticker = setInterval(sendInfo, Math.min(PROBE_INFO_INTERVAL_MS, timeoutMs / 3));
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), timeoutMs);

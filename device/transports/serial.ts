@@ -77,6 +77,8 @@ const AUTO_DETECT_PATH_LABEL = 'serial (auto-detect)';
 /** INFO on attach: enough attempts to cover an Arduino's bootloader after the port opens. */
 const ATTACH_INFO_ATTEMPTS = 8;
 const RECONNECT_FIRST_DELAY_MS = 50;
+/** Auto-detect: a port that did not answer INFO is asked again after this long. */
+const SILENT_PORT_RETRY_MS = 10_000;
 /** Samples kept while waiting for HELLO (about 1 s at 1000 Hz); older ones are dropped as `no-hello`. */
 const MAX_SAMPLES_BEFORE_HELLO = 1000;
 /** Counter-only status changes (drops, losses) are reported at most this often. */
@@ -145,8 +147,12 @@ export class SerialTransport implements Transport {
   #statusTimer: NodeJS.Timeout | null = null;
   #reconnectTimer: NodeJS.Timeout | null = null;
   #reconnectAttempt = 0;
-  /** Auto-detect: ports that answered with another device or not at all, by real path (skipped while they stay). */
-  #foreignPorts = new Set<string>();
+  /**
+   * Auto-detect: ports not to open again for a while, by real path, with until when (ms,
+   * performance.now()): another device's, while they stay; silent ones, for
+   * SILENT_PORT_RETRY_MS (opening a port resets an Arduino: not on every attempt).
+   */
+  readonly #foreignPorts = new Map<string, number>();
   readonly #deviceListeners = new Set<(event: SerialDeviceEvent) => void>();
   /** What the host asked the device for: sent again after every attach and reboot. */
   readonly #wanted: { streaming: boolean; rateHz: number | null; feedbackMask: number | null; limit: { onRaw: number; offRaw: number } | null; zone: DeviceZone | null } = {
@@ -184,6 +190,11 @@ export class SerialTransport implements Transport {
       droppedLines: { ...this.#dropped },
       lastError: this.#lastError,
     };
+  }
+
+  /** The device's id once it has said HELLO, or null. */
+  get deviceId(): string | null {
+    return this.#identity?.deviceId ?? null;
   }
 
   /** The port in use, or null while detached. */
@@ -416,7 +427,8 @@ export class SerialTransport implements Transport {
       ...(this.#options.listPorts === undefined ? {} : { list: this.#options.listPorts }),
     });
     const present = new Set(ports.map((port) => port.realPath));
-    for (const path of this.#foreignPorts) if (!present.has(path)) this.#foreignPorts.delete(path);
+    const nowMs = performance.now();
+    for (const [path, untilMs] of this.#foreignPorts) if (!present.has(path) || untilMs <= nowMs) this.#foreignPorts.delete(path);
     const candidates = ports.filter((port) => !isBuiltInUart(port) && !openRealPaths.has(port.realPath) && !this.#foreignPorts.has(port.realPath));
     const looked = `SerialPort.list()${listError === null ? '' : ` (failed: ${listError})`} and ${(this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS).join(', ')}`;
     const wanted = this.#lockedDeviceId;
@@ -439,7 +451,7 @@ export class SerialTransport implements Transport {
         chosen = probe.link;
         continue;
       }
-      if (probe.error === null) this.#foreignPorts.add(realPath);
+      if (probe.error === null) this.#foreignPorts.set(realPath, id === null ? nowMs + SILENT_PORT_RETRY_MS : Number.POSITIVE_INFINITY);
       await probe.link?.close();
     }
     if (chosen === null) {
@@ -563,6 +575,13 @@ export class SerialTransport implements Transport {
     this.#learnIdentity(hello, attached);
     if (!attached) return;
     this.#rebootAnnounced = true;
+    if (this.#samplesSinceAttach === 0) {
+      // The reset that opening the port causes (an Uno's DTR, the emulator): part of
+      // attaching, not news. The settings just sent may have been lost in it: again.
+      this.#appliedZone = null;
+      void this.#restoreDeviceState();
+      return;
+    }
     this.#onReboot('hello');
   }
 
@@ -613,11 +632,10 @@ export class SerialTransport implements Transport {
       return;
     }
     const placed = timeline.place(message.seq, message.tUs, hostUs);
-    if (placed.epoch === 'reboot') {
-      if (this.#rebootAnnounced) this.#rebootAnnounced = false;
-      // Right after an attach the restore is already on its way (an Arduino resets when its port opens).
-      else if (this.#samplesSinceAttach > 0) this.#onReboot('seq');
-    }
+    const announced = this.#rebootAnnounced;
+    this.#rebootAnnounced = false; // a HELLO announces the run this sample belongs to, whatever its epoch
+    // Right after an attach the restore is already on its way (an Arduino resets when its port opens).
+    if (placed.epoch === 'reboot' && !announced && this.#samplesSinceAttach > 0) this.#onReboot('seq');
     this.#samplesSinceAttach++;
     this.#samples++;
     if (placed.lostBefore > 0) {

@@ -95,7 +95,9 @@ describe('auto-detect', () => {
     expect(transport.status().state).toBe('disconnected');
     expect(transport.status().lastError).toMatch(/no free Knotmeter answered INFO at 115200 baud \(.*a-silent-host: no HELLO\)/);
     await plugIn('b-knotmeter', '0badcafe');
-    await until(() => transport.status().state === 'connected', 'the late Knotmeter', 4000);
+    await until(() => transport.status().state === 'connected', 'the late Knotmeter', 4000).catch((error: unknown) => {
+      throw new Error(`${String(error)}; status ${JSON.stringify(transport.status())}`);
+    });
   });
 
   it('two auto-detecting transports take two different devices; id= takes the one named', async () => {

@@ -150,6 +150,24 @@ describe('serial transport on a pty pair', () => {
     expect(serial.status().lastError).toMatch(/restarted/);
   });
 
+  it('a HELLO right after attaching (the reset that opening a port causes) is part of the attach: settings sent again, no reboot reported', async () => {
+    const serial = await startTransport();
+    await serial.feedback.setZone(2);
+    const sentBefore = device.received.length;
+    await device.reboot();
+    await device.waitForCommand((command) => command.type === 'ZONE' && command.zone === 2, 3000, sentBefore);
+    await device.sendSamples(10);
+    await until(() => recorder.samples.length === 10, '10 samples');
+    expect(events.filter((event) => event.type === 'reboot')).toEqual([]);
+    expect(serial.status()).toMatchObject({ state: 'connected', lastError: null, lostSamples: 0 });
+
+    // A later reboot whose HELLO is lost (cut by the reset) is still told, by the counters.
+    await device.reboot({ silent: true });
+    await device.sendSamples(10);
+    await until(() => recorder.samples.length === 20, '20 samples');
+    expect(events.filter((event) => event.type === 'reboot')).toEqual([{ type: 'reboot', detectedBy: 'seq' }]);
+  });
+
   it('a reboot without a HELLO is told by the counters restarting: INFO asked, settings sent again, loss counted from seq', async () => {
     const serial = await startTransport();
     await serial.feedback.setOverLimit(700, 650);
