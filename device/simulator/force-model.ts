@@ -5,7 +5,7 @@
  * scenario and rate give the same samples.
  */
 import { SeededRandom } from './random.ts';
-import { planEpisode, type ScenarioName, type Segment, type SimulatedBand } from './scenarios.ts';
+import { planEpisode, type CalibrationBench, type ScenarioName, type Segment, type SimulatedBand } from './scenarios.ts';
 
 /** Drift during a hold: an Ornstein-Uhlenbeck process, sd ~1.5 N, correlation time 8 s. */
 const DRIFT_TIME_CONSTANT_S = 8;
@@ -19,6 +19,8 @@ export interface ForceModelOptions {
   readonly seed: number;
   readonly rateHz: number;
   readonly band: SimulatedBand;
+  /** The `weights` scenario's loads and rest time (DEFAULT_BENCH if absent). */
+  readonly bench?: CalibrationBench;
 }
 
 export class ForceModel {
@@ -44,7 +46,8 @@ export class ForceModel {
   next(): number {
     const segment = this.#currentSegment();
     const baseN = this.#baseForce(segment);
-    const contact = Math.min(baseN / CONTACT_N, 1);
+    // A weight resting on the tip has no hand on it: nothing but sensor noise.
+    const contact = segment.handheld === false ? 0 : Math.min(baseN / CONTACT_N, 1);
     this.#advanceDrift(segment.holding);
     const forceN = baseN + contact * (this.#driftN + this.#tremor(baseN)) + SENSOR_NOISE_SD_N * this.#random.gaussian();
     this.#segmentElapsedMs += this.#sampleMs;
@@ -66,7 +69,7 @@ export class ForceModel {
   }
 
   #planNextEpisode(): void {
-    this.#segments = planEpisode(this.#options.scenario, this.#random, this.#options.band);
+    this.#segments = planEpisode(this.#options.scenario, this.#random, this.#options.band, this.#options.bench);
     this.#segmentIndex = 0;
     this.#tremorHz = [this.#random.between(6, 10), this.#random.between(4, 7)];
   }

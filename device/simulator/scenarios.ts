@@ -5,7 +5,7 @@
  */
 import type { SeededRandom } from './random.ts';
 
-export const SCENARIOS = ['treatment', 'over-pressure', 'kneading', 'idle'] as const;
+export const SCENARIOS = ['treatment', 'over-pressure', 'kneading', 'idle', 'weights'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Segment {
@@ -16,6 +16,8 @@ export interface Segment {
   readonly transitionMs: number;
   /** A deliberate hold: slow drift applies while the hand keeps pressing. */
   readonly holding: boolean;
+  /** False: a weight resting on the tip with no hand on it (no tremor, no drift; sensor noise only). */
+  readonly handheld?: boolean;
 }
 
 /** The force zones the simulated hand aims at (the shoulders preset by default). */
@@ -27,7 +29,24 @@ export interface SimulatedBand {
 
 export const SHOULDERS_BAND: SimulatedBand = { bandLowN: 15, bandHighN: 30, overLimitN: 45 };
 
-type Planner = (random: SeededRandom, band: SimulatedBand) => Segment[];
+/**
+ * The `weights` scenario: a calibration bench. The tip rests unloaded, then each load in
+ * turn is put on it by hand (a moment of tremor) and left resting still, then the next
+ * replaces it; after the last the tip is unloaded again and the round repeats.
+ */
+export interface CalibrationBench {
+  /** The loads, newtons, in the order they are put on. */
+  readonly loadsN: readonly number[];
+  /** How long the tip rests unloaded and under each load, ms. */
+  readonly holdMs: number;
+}
+
+/** 0.5, 1, 2 and 5 kg, each resting 6 s. */
+export const DEFAULT_BENCH: CalibrationBench = { loadsN: [0.5, 1, 2, 5].map((kg) => kg * 9.806_65), holdMs: 6000 };
+/** Putting a weight on the tip (or swapping it) by hand. */
+const PLACING_MS = 800;
+
+type Planner = (random: SeededRandom, band: SimulatedBand, bench: CalibrationBench) => Segment[];
 
 function rest(random: SeededRandom, minMs: number, maxMs: number): Segment {
   return { levelN: 0, durationMs: random.between(minMs, maxMs), transitionMs: random.between(400, 900), holding: false };
@@ -86,8 +105,16 @@ const planners: Record<ScenarioName, Planner> = {
     return [...strokes, rest(random, 3000, 6000)];
   },
   idle: () => [{ levelN: 0, durationMs: 60_000, transitionMs: 0, holding: false }],
+  weights: (_random, _band, bench) => [
+    { levelN: 0, durationMs: bench.holdMs, transitionMs: 0, holding: false, handheld: false },
+    ...bench.loadsN.flatMap((levelN): Segment[] => [
+      { levelN, durationMs: PLACING_MS, transitionMs: PLACING_MS / 2, holding: false },
+      { levelN, durationMs: bench.holdMs, transitionMs: 0, holding: false, handheld: false },
+    ]),
+    { levelN: 0, durationMs: PLACING_MS, transitionMs: PLACING_MS / 2, holding: false },
+  ],
 };
 
-export function planEpisode(scenario: ScenarioName, random: SeededRandom, band: SimulatedBand): Segment[] {
-  return planners[scenario](random, band);
+export function planEpisode(scenario: ScenarioName, random: SeededRandom, band: SimulatedBand, bench: CalibrationBench = DEFAULT_BENCH): Segment[] {
+  return planners[scenario](random, band, bench);
 }

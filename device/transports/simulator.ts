@@ -5,13 +5,19 @@
  * sensor's default curve (so the rest of the pipeline sees what a real FSR would send),
  * and delivers samples paced to the wall clock (or faster, with `speed`).
  *
- *   sim[:SCENARIO][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711]
+ *   sim[:SCENARIO][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711&gain=G]
+ *   sim:weights?loads=4.9,9.8,19.6&holdS=6      a calibration bench: known loads in turn
+ *
+ * `gain` makes the part differ from the documented curve as real parts do (an FSR spreads
+ * 10-25 %): raw counts are those of the default curve at gain x the force. Such a device
+ * is not vouched for: it runs uncalibrated until it has a calibration profile, which
+ * `sim:weights` lets one make (npm run calibrate, or the dashboard's calibration page).
  */
 import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { ForceModel } from '../simulator/force-model.ts';
 import { SeededRandom } from '../simulator/random.ts';
-import { SCENARIOS, SHOULDERS_BAND, type ScenarioName } from '../simulator/scenarios.ts';
+import { DEFAULT_BENCH, SCENARIOS, SHOULDERS_BAND, type CalibrationBench, type ScenarioName } from '../simulator/scenarios.ts';
 import type { RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
 import type { TransportContext } from '../registry.ts';
 
@@ -32,10 +38,14 @@ export interface SimulatorOptions {
   /** Wall-clock pacing: 1 = real time, 10 = ten times faster, null = as fast as possible. */
   readonly speed: number | null;
   readonly deviceId: string;
+  /** The `weights` scenario's loads and rest time. */
+  readonly bench: CalibrationBench;
+  /** The part's sensitivity against the documented curve, or null: exactly the documented curve. */
+  readonly gain: number | null;
 }
 
 export function parseSimulatorSpec(spec: DeviceSpec, context: TransportContext): SimulatorOptions {
-  rejectUnknownOptions(spec, ['rate', 'seed', 'loss', 'speed', 'sensor']);
+  rejectUnknownOptions(spec, ['rate', 'seed', 'loss', 'speed', 'sensor', 'gain', 'loads', 'holdS']);
   const scenario = spec.target ?? 'treatment';
   if (!isScenario(scenario)) {
     throw new DeviceSpecError(`device spec "${spec.text}": unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
@@ -50,7 +60,22 @@ export function parseSimulatorSpec(spec: DeviceSpec, context: TransportContext):
   const lossRate = numberOption(spec, 'loss', 0, 0.5, 0);
   const speed = spec.options.get('speed') === 'max' ? null : numberOption(spec, 'speed', 0.1, 1000, 1);
   const deviceId = simulatedDeviceId(`${scenario}/${seed}/${context.instance}`);
-  return { scenario, sensor: sensorText, rateHz, seed, lossRate, speed, deviceId };
+  const gain = spec.options.has('gain') ? numberOption(spec, 'gain', 0.5, 2, 1) : null;
+  return { scenario, sensor: sensorText, rateHz, seed, lossRate, speed, deviceId, bench: parseBench(spec, scenario), gain };
+}
+
+function parseBench(spec: DeviceSpec, scenario: ScenarioName): CalibrationBench {
+  const loadsText = spec.options.get('loads');
+  if (scenario !== 'weights' && (loadsText !== undefined || spec.options.has('holdS'))) {
+    throw new DeviceSpecError(`device spec "${spec.text}": loads= and holdS= are for the calibration bench (sim:weights)`);
+  }
+  const holdMs = numberOption(spec, 'holdS', 1, 600, DEFAULT_BENCH.holdMs / 1000) * 1000;
+  if (loadsText === undefined) return { ...DEFAULT_BENCH, holdMs };
+  const loadsN = loadsText.split(',').map(Number);
+  if (loadsText.trim() === '' || loadsN.some((loadN) => !Number.isFinite(loadN) || loadN <= 0 || loadN > 500)) {
+    throw new DeviceSpecError(`device spec "${spec.text}": loads=${loadsText} is not a list of loads in newtons, each above 0 and at most 500 (e.g. loads=4.9,9.8,19.6)`);
+  }
+  return { loadsN, holdMs };
 }
 
 function isScenario(name: string): name is ScenarioName {
@@ -59,6 +84,17 @@ function isScenario(name: string): name is ScenarioName {
 
 function randomSeed(): number {
   return Math.floor(Math.random() * 0xffff_0000);
+}
+
+/** The documented curve of a sensor kind, for a part `gain` times as sensitive. */
+function partCalibration(sensor: SensorKind, gain: number): ForceCalibration {
+  const documented = exactCalibration(sensor);
+  if (gain === 1) return documented;
+  return {
+    ...documented,
+    toNewtons: (raw) => documented.toNewtons(raw) / gain,
+    toRaw: (forceN) => documented.toRaw(forceN * gain),
+  };
 }
 
 /** 8 lowercase hex digits like a real device id (FNV-1a of what makes this device unique). */
@@ -72,6 +108,7 @@ function simulatedDeviceId(identity: string): string {
 export class SimulatedSampleSource {
   readonly #options: SimulatorOptions;
   readonly #model: ForceModel;
+  /** The part's own curve (the documented one, scaled by `gain`). */
   readonly #calibration: ForceCalibration;
   readonly #lossRandom: SeededRandom;
   #seq = 0;
@@ -80,11 +117,12 @@ export class SimulatedSampleSource {
 
   constructor(options: SimulatorOptions) {
     this.#options = options;
-    this.#model = new ForceModel({ scenario: options.scenario, seed: options.seed, rateHz: options.rateHz, band: SHOULDERS_BAND });
-    this.#calibration = exactCalibration(options.sensor);
+    this.#model = new ForceModel({ scenario: options.scenario, seed: options.seed, rateHz: options.rateHz, band: SHOULDERS_BAND, bench: options.bench });
+    this.#calibration = partCalibration(options.sensor, options.gain ?? 1);
     this.#lossRandom = new SeededRandom(options.seed ^ 0x5eed_1055);
   }
 
+  /** The part's true curve: what a perfect calibration of it would find. */
   get calibration(): ForceCalibration {
     return this.#calibration;
   }
@@ -134,11 +172,14 @@ export class SimulatorTransport implements Transport {
     this.#options = options;
     this.#source = new SimulatedSampleSource(options);
     const speed = options.speed === null ? 'max' : String(options.speed);
-    this.spec = `sim:${options.scenario}?rate=${options.rateHz}&seed=${options.seed}&sensor=${options.sensor}&loss=${options.lossRate}&speed=${speed}`;
+    const bench = options.scenario === 'weights' ? `&loads=${options.bench.loadsN.map((loadN) => +loadN.toFixed(4)).join(',')}&holdS=${options.bench.holdMs / 1000}` : '';
+    const gain = options.gain === null ? '' : `&gain=${options.gain}`;
+    this.spec = `sim:${options.scenario}?rate=${options.rateHz}&seed=${options.seed}&sensor=${options.sensor}&loss=${options.lossRate}&speed=${speed}${bench}${gain}`;
   }
 
-  get calibration(): ForceCalibration {
-    return this.#source.calibration;
+  /** The curve the simulator vouches for, or null for a part with a `gain` (it needs calibrating). */
+  get calibration(): ForceCalibration | null {
+    return this.#options.gain === null ? this.#source.calibration : null;
   }
 
   status(): TransportStatus {

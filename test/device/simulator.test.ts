@@ -96,7 +96,7 @@ describe('simulated massager', () => {
   });
 
   it('refuses bad specs, naming what is wrong', () => {
-    expect(() => options('sim:massage')).toThrow(/unknown scenario "massage" \(known: treatment, over-pressure, kneading, idle\)/);
+    expect(() => options('sim:massage')).toThrow(/unknown scenario "massage" \(known: treatment, over-pressure, kneading, idle, weights\)/);
     expect(() => options('sim?rate=5000')).toThrow(/rate=5000 is not a number from 10 to 1000/);
     expect(() => options('sim?sensor=hx711&rate=100')).toThrow(/rate=100 is not a number from 10 to 80/);
     expect(() => options('sim?colour=red')).toThrow(/unknown option "colour"/);
