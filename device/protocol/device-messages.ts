@@ -102,10 +102,12 @@ const inRange = (value: number, min: number, max: number): boolean => value >= m
  * values once the device has said what it is; before that, any 24-bit value passes.
  */
 export function decodeDeviceLine(line: string, sensor: SensorKind | null = null): DecodeResult {
+  const rawRange = sensor === null ? ANY_RAW : RAW_RANGE[sensor];
+  const sample = decodeSampleLine(line, rawRange);
+  if (sample !== null) return sample;
   const framed = unframe(line);
   if (!framed.ok) return framed;
   const fields = framed.body.split(',');
-  const rawRange = sensor === null ? ANY_RAW : RAW_RANGE[sensor];
   switch (fields[0]) {
     case 'S': {
       if (fields.length !== 4) return drop('syntax');
@@ -147,6 +149,58 @@ export function decodeDeviceLine(line: string, sensor: SensorKind | null = null)
     default:
       return drop('unknown');
   }
+}
+
+/** Uppercase hex digit value, or -1. */
+function hexDigit(code: number): number {
+  if (code >= 0x30 && code <= 0x39) return code - 0x30;
+  if (code >= 0x41 && code <= 0x46) return code - 0x41 + 10;
+  return -1;
+}
+
+/**
+ * The hot path: a well-formed `$S,<seq>,<t_us>,<raw>*HH` line in one pass (checksum and
+ * fields together, no split, no substrings). Anything unusual returns null and goes the
+ * general way, which finds the exact drop reason; so this only ever accepts what the
+ * general path accepts, and faster.
+ */
+function decodeSampleLine(line: string, rawRange: { readonly min: number; readonly max: number }): DecodeResult | null {
+  let end = line.length;
+  if (end > 0 && line.charCodeAt(end - 1) === 0x0d) end--;
+  const starAt = end - 3;
+  if (starAt < 8 || line.charCodeAt(0) !== 0x24 || line.charCodeAt(1) !== 0x53 || line.charCodeAt(2) !== 0x2c || line.charCodeAt(starAt) !== 0x2a) return null;
+  let sum = 0x53 ^ 0x2c;
+  let seq = 0;
+  let tUs = 0;
+  let field = 0;
+  let value = 0;
+  let digits = 0;
+  let negative = false;
+  for (let index = 3; index < starAt; index++) {
+    const code = line.charCodeAt(index);
+    sum ^= code;
+    if (code >= 0x30 && code <= 0x39) {
+      if (++digits > 10) return null;
+      value = value * 10 + (code - 0x30);
+    } else if (code === 0x2c) {
+      if (digits === 0 || field === 2) return null;
+      if (field === 0) seq = value;
+      else tUs = value;
+      field++;
+      value = 0;
+      digits = 0;
+    } else if (code === 0x2d && field === 2 && digits === 0 && !negative) {
+      negative = true;
+    } else {
+      return null;
+    }
+  }
+  if (field !== 2 || digits === 0) return null;
+  // A bad digit (-1) makes the value negative, so it never equals the sum.
+  if (((hexDigit(line.charCodeAt(starAt + 1)) << 4) | hexDigit(line.charCodeAt(starAt + 2))) !== sum) return null;
+  const raw = negative && value !== 0 ? -value : value;
+  if (seq >= SEQ_MODULUS || tUs >= DEVICE_CLOCK_MODULUS_US || raw < rawRange.min || raw > rawRange.max) return null;
+  return { ok: true, message: { type: 'S', seq, tUs, raw } };
 }
 
 function commandName(text: string | undefined): HostCommandName | null {

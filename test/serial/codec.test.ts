@@ -125,6 +125,35 @@ describe('device messages', () => {
     );
   });
 
+  /** An independent reading of a sample line: a regular expression, the checksum, the ranges (fsr). */
+  function referenceSample(text: string): { seq: number; tUs: number; raw: number } | null {
+    const match = /^\$(S,(-?[0-9]{1,11}),(-?[0-9]{1,11}),(-?[0-9]{1,11}))\*([0-9A-F]{2})\r?$/.exec(text);
+    if (match === null) return null;
+    const [, body = '', seqText = '', tText = '', rawText = '', hex = ''] = match;
+    if (checksumOf(body) !== Number.parseInt(hex, 16)) return null;
+    const [seq, tUs, raw] = [seqText, tText, rawText].map((field) => Number(field) || 0) as [number, number, number];
+    if (seq < 0 || seq > 65_535 || tUs < 0 || tUs > 0xffff_ffff || raw < 0 || raw > 1023) return null;
+    return { seq, tUs, raw };
+  }
+
+  it('property: sample lines made of their own alphabet are read exactly as a regular expression reads them', () => {
+    const sampleish = fc
+      .array(fc.constantFrom('0', '1', '5', '9', '-', ',', ',', ',', 'S', '$', '*', '\r', 'A', 'F', '7'), { maxLength: 30 })
+      .chain((parts) => fc.constantFrom(`$S,${parts.join('')}`, frame(`S,${parts.join('')}`), `${frame(`S,${parts.join('')}`)}\r`));
+    const validish = fc
+      .tuple(fc.integer({ min: -5, max: 70_000 }), fc.oneof(fc.nat(), fc.constant(0xffff_ffff), fc.constant(0x1_0000_0000)), fc.integer({ min: -3, max: 1030 }), fc.boolean())
+      .map(([seq, tUs, raw, leadingZero]) => frame(`S,${leadingZero ? '0' : ''}${seq},${tUs},${raw}`));
+    fc.assert(
+      fc.property(fc.oneof(sampleish, validish), (text) => {
+        const expected = referenceSample(text);
+        const result = decodeDeviceLine(text, 'fsr');
+        if (expected === null) expect(result.ok && result.message.type === 'S').toBe(false);
+        else expect(result).toEqual({ ok: true, message: { type: 'S', ...expected } });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
   it('property: any text decodes to a result, never a throw, and a message only from a correctly framed line', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary-ascii', maxLength: 90 }), (text) => {
