@@ -5,6 +5,7 @@
  */
 import type { ForceCalibration } from '../calibration/calibration.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
+import { FirmataTransport, parseFirmataSpec } from './transports/firmata.ts';
 import { EmulatorTransport, parseEmulatorSpec } from './transports/emulator.ts';
 import { parseSerialSpec, SerialTransport } from './transports/serial.ts';
 import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
@@ -16,6 +17,8 @@ export interface TransportContext {
   readonly instance: number;
   /** `--seed`, if given: the simulator's seed (plus `instance`). */
   readonly seed: number | undefined;
+  /** `--device-id` given for this device: the id of a device that has none of its own (Firmata). */
+  readonly deviceId?: string | undefined;
 }
 
 /** A transport together with the calibration it comes with, if it knows one. */
@@ -27,6 +30,8 @@ export interface CreatedTransport {
 
 interface TransportKind {
   readonly usage: string;
+  /** Takes its id from `--device-id` (its device has none of its own). */
+  readonly takesDeviceId?: boolean;
   /** Validates the spec and builds the transport; throws `DeviceSpecError` naming what is wrong. */
   create(spec: DeviceSpec, context: TransportContext): CreatedTransport;
 }
@@ -45,6 +50,14 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
       return { transport: new SerialTransport(parseSerialSpec(spec)), calibration: null };
     },
   },
+  firmata: {
+    usage: 'firmata[:PATH|:emulator][?rate=HZ&baud=N&feedback=MASK&timeout=MS]  (StandardFirmata; no PATH: auto-detect; emulator: &scenario=NAME&seed=N)',
+    takesDeviceId: true,
+    create(spec, context) {
+      const transport = new FirmataTransport(parseFirmataSpec(spec, context));
+      return { transport, calibration: transport.calibration };
+    },
+  },
   emulator: {
     usage: 'emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle&seed=N]  (our firmware in simavr)',
     create(spec, context) {
@@ -59,11 +72,23 @@ export function deviceSpecUsage(): string[] {
   return Object.values(TRANSPORT_KINDS).map((kind) => kind.usage);
 }
 
+/** Whether a spec's device takes its id from `--device-id` (it has none of its own); false for a malformed spec. */
+export function kindTakesDeviceId(specText: string): boolean {
+  try {
+    return TRANSPORT_KINDS[parseDeviceSpec(specText).kind]?.takesDeviceId === true;
+  } catch {
+    return false;
+  }
+}
+
 export function createTransport(specText: string, context: TransportContext): CreatedTransport {
   const spec = parseDeviceSpec(specText);
   const kind = TRANSPORT_KINDS[spec.kind];
   if (kind === undefined) {
     throw new DeviceSpecError(`device spec "${specText}": unknown device kind "${spec.kind}" (known: ${Object.keys(TRANSPORT_KINDS).join(', ')})`);
+  }
+  if (context.deviceId !== undefined && kind.takesDeviceId !== true) {
+    throw new DeviceSpecError(`--device-id ${context.deviceId} names "${specText}", whose device has an id of its own: --device-id is for firmata devices`);
   }
   return kind.create(spec, context);
 }

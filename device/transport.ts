@@ -34,6 +34,12 @@ const count = z.number().int().nonnegative();
 export const transportStatusSchema = z.strictObject({
   state: z.enum(['connecting', 'connected', 'disconnected', 'stopped']),
   deviceId: z.string().min(1),
+  /**
+   * Where `deviceId` comes from for a device with no id of its own (Firmata): `flag`, the
+   * server's `--device-id`; `port`, a hash of the port it is on. Absent (or `device`): the
+   * device's own id.
+   */
+  deviceIdSource: z.enum(['device', 'flag', 'port']).optional(),
   sensor: sensorKindSchema,
   /** Where sample times come from: the device's own clock, or (Firmata) the host's. */
   clock: z.enum(['device', 'host']),

@@ -18,6 +18,8 @@ export interface StartOptions {
   readonly host: string;
   readonly port: number;
   readonly devices: readonly string[];
+  /** `--device-id` per device, parallel to `devices` (null or absent: none given). */
+  readonly deviceIds?: readonly (string | null)[];
   readonly seed: number | undefined;
   /** The engine's preset or config for every device (each may switch preset later). */
   readonly engine: EngineSettings;
@@ -32,12 +34,12 @@ export interface RunningServer {
 }
 
 /** Builds every transport first, so a bad `--device` fails before anything listens. */
-export function createTransports(specs: readonly string[], seed: number | undefined): CreatedTransport[] {
-  return specs.map((spec, instance) => createTransport(spec, { instance, seed }));
+export function createTransports(specs: readonly string[], seed: number | undefined, deviceIds: readonly (string | null)[] = []): CreatedTransport[] {
+  return specs.map((spec, instance) => createTransport(spec, { instance, seed, deviceId: deviceIds[instance] ?? undefined }));
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const transports = createTransports(options.devices, options.seed);
+  const transports = createTransports(options.devices, options.seed, options.deviceIds);
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
   const http = Fastify({ loggerInstance: httpLogger });
   await registerDashboard(http, options.logger);

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { deviceSpecUsage } from '../device/registry.ts';
+import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
 import { checkedFlag, describeParseError, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
@@ -14,6 +14,8 @@ export interface ServerOptions {
   readonly host: string;
   readonly port: number;
   readonly devices: readonly string[];
+  /** `--device-id` per device, parallel to `devices` (null: none given). */
+  readonly deviceIds: readonly (string | null)[];
   readonly seed: number | undefined;
   /** `--preset`, or the default when neither it nor `--config` is given. */
   readonly preset: PresetName | null;
@@ -29,7 +31,7 @@ export const DEFAULT_DEVICE = 'sim';
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC]... [--preset NAME | --config FILE] [--seed N] [--log-level LEVEL]',
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--log-level LEVEL]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -39,6 +41,8 @@ export function serverUsage(): string {
     `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
     `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
     ...deviceSpecUsage().map((usage) => `                       ${usage}`),
+    '  --device-id ID     the id (8 hex digits) of the --device just before it, for a board with none of its own',
+    '                     (firmata); without it a Firmata board is named by a hash of its port',
     `  --preset NAME      pressure thresholds and hold times for a body area: ${PRESET_NAMES.join(', ')} (default ${DEFAULT_PRESET});`,
     '                     the dashboard can switch each device to another preset',
     '  --config FILE      custom thresholds and times as JSON: every field, or {"preset": NAME, ...the fields that differ}',
@@ -55,7 +59,30 @@ const flagSchemas = {
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
+  deviceId: z.string().regex(/^[0-9a-f]{8}$/, '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d'),
 };
+
+/**
+ * Pairs each `--device-id` with the `--device` just before it (parseArgs tokens keep the
+ * order); an id with no device before it, a second id for one device, or an id for a
+ * device that has an id of its own is a usage error.
+ */
+function deviceIdsOf(tokens: readonly { kind: string; name?: string; value?: string | undefined }[], devices: readonly string[]): (string | null)[] {
+  const ids: (string | null)[] = devices.map(() => null);
+  let device = -1;
+  for (const token of tokens) {
+    if (token.kind !== 'option') continue;
+    if (token.name === 'device') device++;
+    if (token.name !== 'device-id') continue;
+    const id = checkedFlag(flagSchemas.deviceId, token.value, '--device-id');
+    const spec = devices[device];
+    if (spec === undefined) throw new UsageError(`--device-id ${id} names the --device just before it: put it after --device firmata:PATH`);
+    if (ids[device] !== null) throw new UsageError(`--device ${spec} has two --device-id flags (${ids[device]} and ${id}): keep one`);
+    if (!kindTakesDeviceId(spec)) throw new UsageError(`--device-id ${id}: --device ${spec} has an id of its own; --device-id is for firmata devices`);
+    ids[device] = id;
+  }
+  return ids;
+}
 
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
   let parsed;
@@ -64,10 +91,12 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: {
         host: { type: 'string' },
         port: { type: 'string' },
         device: { type: 'string', multiple: true },
+        'device-id': { type: 'string', multiple: true },
         seed: { type: 'string' },
         preset: { type: 'string' },
         config: { type: 'string' },
@@ -78,7 +107,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
-  const { values } = parsed;
+  const { values, tokens } = parsed;
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
@@ -86,6 +115,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     host: values.host === undefined ? DEFAULT_HOST : checkedFlag(flagSchemas.host, values.host, '--host'),
     port: values.port === undefined ? DEFAULT_PORT : checkedFlag(flagSchemas.port, values.port, '--port'),
     devices: values.device ?? [DEFAULT_DEVICE],
+    deviceIds: deviceIdsOf(tokens, values.device ?? [DEFAULT_DEVICE]),
     seed: values.seed === undefined ? undefined : checkedFlag(flagSchemas.seed, values.seed, '--seed'),
     preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checkedFlag(flagSchemas.preset, values.preset, '--preset'),
     configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),

@@ -1,0 +1,556 @@
+/**
+ * The Firmata transport: an Arduino running StandardFirmata (no firmware of ours), read
+ * and driven from the host through johnny-five on the real serialport. The first stage
+ * of the pipeline for the many users whose Uno has StandardFirmata flashed already:
+ *
+ *   firmata                          auto-detect: the first port where a Firmata board answers
+ *   firmata:/dev/ttyACM0             this port
+ *   firmata:PATH?rate=200&baud=57600&feedback=7&timeout=10000
+ *   firmata:emulator?scenario=over-pressure&seed=1
+ *                                    the real StandardFirmata hex (from avrgirl-arduino) in
+ *                                    the simavr emulator, its A0 driven by the simulated hand
+ *
+ * Samples: A0's raw value (0..1023) from every analog report the board sends, at the
+ * Firmata sampling interval (`rate` rounded to a whole-millisecond period). Firmata has no
+ * device clock and no sequence numbers, so samples are stamped with the host's monotonic
+ * clock when they arrive (status `clock: 'host'`; samples read in one chunk are spaced back
+ * from its arrival by the nominal period), and a sample lost on the way cannot be seen
+ * (`lostSamples` stays 0). Durations therefore carry the link's and the host's jitter
+ * (milliseconds), unlike with our firmware's device clock.
+ *
+ * Feedback: the board has no logic, so the host gives the feedback our firmware gives
+ * itself (device/firmata/local-alarm.ts): the local over-pressure alarm from each raw
+ * sample as it arrives against the thresholds `setOverLimit` gets from the pipeline,
+ * driving D13 (LED), D6 (motor, PWM) and D9 (buzzer, PWM) per the feedback mask, and the
+ * LED's zone pattern (`setZone`, blinking timed by the host). Unlike the firmware's, this
+ * alarm needs the host: a board whose host has gone shows nothing.
+ *
+ * Identity: Firmata has none. The id is `--device-id` (context.deviceId) or, failing
+ * that, a hash of the port's path as given (8 hex digits: a /dev/serial/by-id/ path
+ * stays with the board, /dev/ttyACM0 stays with the socket); status `deviceIdSource` says
+ * which.
+ *
+ * Failures never throw out of an event: a port that will not open, a board that never
+ * completes the handshake (`timeout`), one that stops reporting, an unplug, a restart of
+ * the board: each sets `lastError` (and `disconnected` while no board is attached), and
+ * the transport reopens the port (or looks again) with a backoff from 50 ms to 500 ms
+ * (1 s for auto-detect, 5 s for the emulator), for as long as it runs.
+ */
+import { createRequire } from 'node:module';
+import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
+import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
+import { FIRMATA_DEFAULT_BAUD_RATE, FirmataBoardLink, type FirmataBoardInfo } from '../firmata/board-link.ts';
+import { LocalAlarm } from '../firmata/local-alarm.ts';
+import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata } from '../firmata/probe.ts';
+import { FEEDBACK_ALL } from '../protocol/host-commands.ts';
+import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListedPort } from '../protocol/port-discovery.ts';
+import type { TransportContext } from '../registry.ts';
+import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
+import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportListener, TransportStatus } from '../transport.ts';
+
+/** The emulated board: `firmata:emulator`. */
+export const FIRMATA_EMULATOR_TARGET = 'emulator';
+const DEFAULT_RATE_HZ = 100;
+/** Firmata's sampling interval is a whole number of milliseconds, at least 1. */
+const MAX_RATE_HZ = 1000;
+const MIN_RATE_HZ = 1;
+/** Long enough for an Uno: reset on open, bootloader, StandardFirmata's version blink, the capability query. */
+const DEFAULT_READY_TIMEOUT_MS = 10_000;
+const RECONNECT_FIRST_DELAY_MS = 50;
+/** A board that sent nothing for this many sampling periods (at least STALL_MIN_MS) is taken as gone. */
+const STALL_PERIODS = 20;
+const STALL_MIN_MS = 3000;
+const FSR_RAW_MAX = 1023;
+const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
+const AUTO_DETECT_LABEL = 'firmata (auto-detect)';
+
+export type FirmataTarget =
+  | { readonly kind: 'path'; readonly path: string }
+  | { readonly kind: 'auto' }
+  | { readonly kind: 'emulator'; readonly scenario: ScenarioName; readonly seed: number };
+
+export interface FirmataTransportOptions {
+  readonly target: FirmataTarget;
+  readonly baudRate: number;
+  /** Firmata's sampling interval, whole ms (the rate is 1000 / it). */
+  readonly samplingIntervalMs: number;
+  /** Which outputs the local alarm drives: 1 LED, 2 motor, 4 buzzer (default 7). */
+  readonly feedbackMask: number;
+  /** How long a board has to complete Firmata's handshake once its port is open. */
+  readonly readyTimeoutMs: number;
+  /** `--device-id`, or null: the id then comes from the port. */
+  readonly deviceId: string | null;
+  /** Position among the `--device` flags: names the emulated board's port. */
+  readonly instance: number;
+  /** Auto-detect: names scanned besides SerialPort.list() (default DEFAULT_SCAN_PATTERNS). */
+  readonly scanPatterns?: readonly string[];
+  /** Auto-detect: the port lister (default SerialPort.list). */
+  readonly listPorts?: () => Promise<readonly ListedPort[]>;
+  /** Auto-detect: how long a probed port has to answer REPORT_VERSION. */
+  readonly probeTimeoutMs?: number;
+  /** Longest wait between two reconnect attempts. */
+  readonly reconnectMaxDelayMs?: number;
+}
+
+/** Validates a `firmata[:PATH|:emulator][?...]` spec; throws DeviceSpecError naming what is wrong. */
+export function parseFirmataSpec(spec: DeviceSpec, context: TransportContext): FirmataTransportOptions {
+  const emulated = spec.target === FIRMATA_EMULATOR_TARGET;
+  rejectUnknownOptions(spec, ['baud', 'rate', 'feedback', 'timeout', ...(emulated ? ['scenario', 'seed'] : [])]);
+  const whole = (name: string, min: number, max: number, fallback: number): number => {
+    const value = numberOption(spec, name, min, max, fallback);
+    if (!Number.isInteger(value)) throw new DeviceSpecError(`device spec "${spec.text}": ${name}=${value} is not a whole number`);
+    return value;
+  };
+  const baudRate = whole('baud', 300, 4_000_000, FIRMATA_DEFAULT_BAUD_RATE);
+  const rateHz = numberOption(spec, 'rate', MIN_RATE_HZ, MAX_RATE_HZ, DEFAULT_RATE_HZ);
+  const feedbackMask = whole('feedback', 0, FEEDBACK_ALL, FEEDBACK_ALL);
+  const readyTimeoutMs = whole('timeout', 500, 120_000, DEFAULT_READY_TIMEOUT_MS);
+  const deviceId = context.deviceId ?? null;
+  if (deviceId !== null && !DEVICE_ID_PATTERN.test(deviceId)) {
+    throw new DeviceSpecError(`--device-id ${deviceId} for "${spec.text}" is not a device id: use 8 lowercase hex digits, e.g. 1a2b3c4d`);
+  }
+  let target: FirmataTarget;
+  if (emulated) {
+    const scenario = spec.options.get('scenario') ?? 'treatment';
+    if (!(SCENARIOS as readonly string[]).includes(scenario)) {
+      throw new DeviceSpecError(`device spec "${spec.text}": unknown scenario "${scenario}" (known: ${SCENARIOS.join(', ')})`);
+    }
+    const seed = Math.trunc(numberOption(spec, 'seed', 0, 0xffff_ffff, (context.seed ?? Math.floor(Math.random() * 0xffff_0000)) + context.instance));
+    target = { kind: 'emulator', scenario: scenario as ScenarioName, seed };
+  } else {
+    target = spec.target === null ? { kind: 'auto' } : { kind: 'path', path: spec.target };
+  }
+  return {
+    target,
+    baudRate,
+    samplingIntervalMs: Math.max(1, Math.round(1000 / rateHz)),
+    feedbackMask,
+    readyTimeoutMs,
+    deviceId,
+    instance: context.instance,
+  };
+}
+
+/** 8 lowercase hex digits for a board with no id of its own (FNV-1a of its port), never 00000000 or ffffffff. */
+export function portDeviceId(port: string): string {
+  let hash = 0x811c9dc5;
+  for (const char of port) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
+  if (hash === 0 || hash === 0xffff_ffff) hash = 1;
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** The StandardFirmata build for the Uno that avrgirl-arduino 5.0.1 ships; a message saying what to do when it is missing. */
+export function standardFirmataHexPath(): string {
+  const hexName = 'avrgirl-arduino/junk/hex/uno/StandardFirmata.cpp.hex';
+  try {
+    return createRequire(import.meta.url).resolve(hexName);
+  } catch {
+    throw new Error(`the StandardFirmata hex (${hexName}) is missing: run \`npm install\` (it comes with the avrgirl-arduino package)`);
+  }
+}
+
+/** Ports held by Firmata transports of this process, so auto-detect leaves them alone. */
+const heldPorts = new Set<string>();
+
+interface Arrival {
+  readonly raw: number;
+  readonly hostUs: number;
+}
+
+export class FirmataTransport implements Transport {
+  readonly spec: string;
+  readonly feedback: DeviceFeedback;
+  /** The emulated board's exact curve (the harness drives A0 through it), or null for a real board. */
+  readonly calibration: ForceCalibration | null;
+  readonly #options: FirmataTransportOptions;
+  readonly #originMs = performance.now();
+  readonly #alarm = new LocalAlarm();
+  #listener: TransportListener | null = null;
+  #stopping = false;
+  #state: TransportStatus['state'] = 'stopped';
+  #lastError: string | null = null;
+  #link: FirmataBoardLink | null = null;
+  #board: FirmataBoardInfo | null = null;
+  /** The port found by auto-detect (its id comes from it), or null. */
+  #foundPath: string | null = null;
+  #samples = 0;
+  #lastStampUs = -1;
+  #arrivals: Arrival[] = [];
+  #flushScheduled = false;
+  #lastSampleMs = 0;
+  #reconnectTimer: NodeJS.Timeout | null = null;
+  #reconnectAttempt = 0;
+  #blinkTimer: NodeJS.Timeout | null = null;
+  #stallTimer: NodeJS.Timeout | null = null;
+  #emulator: Emulator | null = null;
+  #drive: ForceDrive | null = null;
+  /** Auto-detect: ports that opened but where no Firmata answered, skipped while they stay. */
+  #foreignPorts = new Set<string>();
+
+  constructor(options: FirmataTransportOptions) {
+    this.#options = options;
+    this.#alarm.setFeedbackMask(options.feedbackMask);
+    const target = options.target;
+    const head = target.kind === 'path' ? `firmata:${target.path}` : target.kind === 'emulator' ? `firmata:${FIRMATA_EMULATOR_TARGET}` : 'firmata';
+    const query = [
+      `baud=${options.baudRate}`,
+      `rate=${this.nominalRateHz}`,
+      `feedback=${options.feedbackMask}`,
+      ...(target.kind === 'emulator' ? [`scenario=${target.scenario}`, `seed=${target.seed}`] : []),
+    ];
+    this.spec = `${head}?${query.join('&')}`;
+    this.calibration = target.kind === 'emulator' ? exactCalibration('fsr') : null;
+    this.feedback = {
+      setOverLimit: (onRaw, offRaw) => this.#setOverLimit(onRaw, offRaw),
+      setZone: (zone) => this.#setZone(zone),
+    };
+  }
+
+  /** Samples per second the board is asked for: 1000 / the sampling interval. */
+  get nominalRateHz(): number {
+    return 1000 / this.#options.samplingIntervalMs;
+  }
+
+  /** The emulated board (`firmata:emulator`) once started: its pins, its sensor, its clock. */
+  get emulator(): Emulator | null {
+    return this.#emulator;
+  }
+
+  /** The port in use, or null while no board is attached. */
+  get path(): string | null {
+    return this.#link?.path ?? null;
+  }
+
+  /** Whether the local over-pressure alarm is on (it drives the outputs of the feedback mask). */
+  get alarmOn(): boolean {
+    return this.#alarm.alarmOn;
+  }
+
+  status(): TransportStatus {
+    const board = this.#board;
+    return {
+      state: this.#state,
+      deviceId: this.#deviceId(),
+      deviceIdSource: this.#options.deviceId !== null ? 'flag' : 'port',
+      sensor: 'fsr',
+      clock: 'host',
+      firmware: board === null ? '' : `${board.firmwareName} ${board.firmwareVersion} (Firmata ${board.protocolVersion})`,
+      nominalRateHz: this.nominalRateHz,
+      samples: this.#samples,
+      lostSamples: 0,
+      droppedLines: {},
+      lastError: this.#lastError,
+    };
+  }
+
+  async start(listener: TransportListener): Promise<void> {
+    if (this.#listener !== null) throw new Error(`${this.spec} is already started`);
+    this.#listener = listener;
+    this.#stopping = false;
+    this.#setState('connecting');
+    this.#stallTimer = setInterval(() => this.#checkStall(), 250);
+    const attached = await this.#connectOnce();
+    if (!attached) this.#scheduleReconnect();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#listener === null) return;
+    this.#stopping = true;
+    for (const timer of [this.#reconnectTimer, this.#blinkTimer]) if (timer !== null) clearTimeout(timer);
+    if (this.#stallTimer !== null) clearInterval(this.#stallTimer);
+    this.#reconnectTimer = this.#blinkTimer = this.#stallTimer = null;
+    this.#flush();
+    const link = this.#link;
+    this.#detach();
+    await link?.close();
+    await this.#drive?.stop();
+    await this.#emulator?.stop();
+    this.#drive = null;
+    this.#emulator = null;
+    this.#setState('stopped');
+    this.#listener = null;
+  }
+
+  /** Which outputs the local alarm drives (1 LED, 2 motor, 4 buzzer); applies at once. */
+  setFeedbackMask(mask: number): void {
+    if (!Number.isInteger(mask) || mask < 0 || mask > FEEDBACK_ALL) throw new RangeError(`feedback mask ${mask}: must be a whole number from 0 to ${FEEDBACK_ALL}`);
+    this.#alarm.setFeedbackMask(mask);
+    this.#applyOutputs();
+  }
+
+  // ---------------------------------------------------------------- feedback
+
+  #setOverLimit(onRaw: number, offRaw: number): Promise<void> {
+    const off = onRaw === 0 && offRaw === 0;
+    if (!Number.isInteger(onRaw) || !Number.isInteger(offRaw) || (!off && !(offRaw >= 0 && offRaw < onRaw && onRaw <= FSR_RAW_MAX))) {
+      return Promise.reject(
+        new RangeError(
+          `over-pressure limit on=${onRaw} off=${offRaw} raw: needs whole numbers with 0 <= off < on <= ${FSR_RAW_MAX} (A0), ` +
+            'or 0, 0 to turn the alarm off (convert newtons with calibration.toRaw)',
+        ),
+      );
+    }
+    this.#alarm.setLimit(onRaw, offRaw);
+    this.#applyOutputs();
+    return this.#appliedOrDetached('LIMIT');
+  }
+
+  #setZone(zone: DeviceZone): Promise<void> {
+    if (![0, 1, 2, 3].includes(zone)) return Promise.reject(new RangeError(`zone ${String(zone)}: must be 0 (below), 1 (band), 2 (above) or 3 (over)`));
+    this.#alarm.setZone(zone, this.#nowUs());
+    this.#applyOutputs();
+    this.#scheduleBlink();
+    return this.#appliedOrDetached('ZONE');
+  }
+
+  /** The host holds the value either way; the promise says whether a board shows it now. */
+  #appliedOrDetached(what: string): Promise<void> {
+    if (this.#link !== null) return Promise.resolve();
+    return Promise.reject(new Error(`${what} kept for ${this.#describe()}: no board is attached; it applies as soon as one is`));
+  }
+
+  #applyOutputs(): void {
+    this.#link?.writeOutputs(this.#alarm.outputs());
+  }
+
+  #scheduleBlink(): void {
+    if (this.#blinkTimer !== null) clearTimeout(this.#blinkTimer);
+    this.#blinkTimer = null;
+    const nextUs = this.#alarm.nextBlinkUs;
+    if (nextUs === null || this.#listener === null) return;
+    this.#blinkTimer = setTimeout(
+      () => {
+        this.#blinkTimer = null;
+        this.#alarm.tick(this.#nowUs());
+        this.#applyOutputs();
+        this.#scheduleBlink();
+      },
+      Math.max(0, (nextUs - this.#nowUs()) / 1000),
+    );
+  }
+
+  // ---------------------------------------------------------------- attaching
+
+  async #connectOnce(): Promise<boolean> {
+    let path: string | null = null;
+    try {
+      path = await this.#portToOpen();
+      if (this.#isStopping()) return false;
+      heldPorts.add(path);
+      const link = await FirmataBoardLink.open(
+        {
+          path,
+          baudRate: this.#options.baudRate,
+          samplingIntervalMs: this.#options.samplingIntervalMs,
+          readyTimeoutMs: this.#options.readyTimeoutMs,
+        },
+        {
+          onAnalog: (raw) => this.#onAnalog(raw),
+          onReboot: () => this.#onReboot(),
+          onLost: (reason) => this.#onLinkLost(reason),
+        },
+      );
+      if (this.#isStopping()) {
+        await link.close();
+        heldPorts.delete(path);
+        return false;
+      }
+      this.#link = link;
+      this.#board = link.info;
+      this.#lastSampleMs = performance.now();
+      this.#reconnectAttempt = 0;
+      link.writeOutputs(this.#alarm.outputs());
+      this.#setState('connected');
+      await this.#startDrive();
+      return true;
+    } catch (error) {
+      if (path !== null) heldPorts.delete(path);
+      if (this.#isStopping()) return false;
+      this.#lastError = error instanceof Error ? error.message : String(error);
+      this.#setState('disconnected');
+      return false;
+    }
+  }
+
+  /** The port to open: the given path, the emulated board's pty (starting it if needed), or a port where a Firmata answers. */
+  async #portToOpen(): Promise<string> {
+    const target = this.#options.target;
+    if (target.kind === 'path') return target.path;
+    if (target.kind === 'auto') return this.#discover();
+    if (this.#emulator === null) {
+      const emulator = await Emulator.start({ hexPath: standardFirmataHexPath(), sensor: 'fsr' });
+      if (this.#isStopping()) {
+        await emulator.stop();
+        throw new Error('stopped');
+      }
+      this.#emulator = emulator;
+      void emulator.exited.then(({ code, signal }) => {
+        if (this.#emulator !== emulator || this.#stopping) return;
+        // The pty closes with it: the link's loss starts the reconnect, which starts a new one.
+        this.#emulator = null;
+        this.#drive = null;
+        this.#lastError = `the emulated board stopped (code ${code}, signal ${signal ?? 'none'}); starting it again`;
+        this.#emitStatus();
+      });
+    }
+    return this.#emulator.ptyPath;
+  }
+
+  /** The emulated board's simulated hand, once its board is ready (it carries on across reconnects). */
+  async #startDrive(): Promise<void> {
+    const target = this.#options.target;
+    if (target.kind !== 'emulator' || this.#emulator === null || this.#drive !== null) return;
+    try {
+      this.#drive = await this.#emulator.driveForce({ kind: 'scenario', scenario: target.scenario, seed: target.seed });
+    } catch (error) {
+      this.#lastError = `the emulated board's force profile did not start: ${error instanceof Error ? error.message : String(error)}`;
+      this.#emitStatus();
+    }
+  }
+
+  /** Auto-detect: the first port nobody here holds where a Firmata board answers REPORT_VERSION. */
+  async #discover(): Promise<string> {
+    const patterns = this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS;
+    const { ports, listError } = await listSerialPorts({ patterns, ...(this.#options.listPorts === undefined ? {} : { list: this.#options.listPorts }) });
+    const present = new Set(ports.map((port) => port.realPath));
+    for (const path of this.#foreignPorts) if (!present.has(path)) this.#foreignPorts.delete(path);
+    const candidates = ports.filter((port) => !isBuiltInUart(port) && !heldPorts.has(port.path) && !heldPorts.has(port.realPath) && !this.#foreignPorts.has(port.realPath));
+    const looked = `SerialPort.list()${listError === null ? '' : ` (failed: ${listError})`} and ${patterns.join(', ')}`;
+    if (candidates.length === 0) {
+      throw new Error(`no serial port to try (looked at ${looked}): plug the Firmata board in, or name its port: --device firmata:/dev/ttyACM0`);
+    }
+    const probes = await Promise.all(
+      candidates.map((port) => probeFirmata(port.path, { baudRate: this.#options.baudRate, timeoutMs: this.#options.probeTimeoutMs ?? DEFAULT_FIRMATA_PROBE_TIMEOUT_MS })),
+    );
+    const found = probes.find((probe) => probe.protocolVersion !== null);
+    for (const [index, probe] of probes.entries()) {
+      if (probe.protocolVersion === null && probe.error === null) this.#foreignPorts.add(candidates[index]?.realPath ?? probe.path);
+    }
+    if (found === undefined) {
+      const answers = probes.map((probe) => `${probe.path}: ${probe.error ?? 'no Firmata answer'}`).join('; ');
+      throw new Error(`no Firmata board answered at ${this.#options.baudRate} baud (${answers}); check that StandardFirmata is flashed on the board`);
+    }
+    this.#foundPath = found.path;
+    return found.path;
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#stopping || this.#reconnectTimer !== null || this.#listener === null) return;
+    const kind = this.#options.target.kind;
+    const maxDelayMs = this.#options.reconnectMaxDelayMs ?? (kind === 'auto' ? 1000 : kind === 'emulator' ? 5000 : 500);
+    const delayMs = Math.min(RECONNECT_FIRST_DELAY_MS * 2 ** this.#reconnectAttempt, maxDelayMs);
+    this.#reconnectAttempt++;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      if (this.#stopping) return;
+      void this.#connectOnce().then((attached) => {
+        if (!attached) this.#scheduleReconnect();
+      });
+    }, delayMs);
+  }
+
+  #onLinkLost(reason: string): void {
+    if (this.#stopping) return;
+    this.#flush();
+    this.#detach();
+    this.#lastError = `${reason}; reconnecting`;
+    this.#reconnectAttempt = 0;
+    this.#setState('disconnected');
+    this.#scheduleReconnect();
+  }
+
+  #detach(): void {
+    const path = this.#link?.path;
+    if (path !== undefined) heldPorts.delete(path);
+    this.#link = null;
+  }
+
+  /** The board restarted (reset button, brown-out, a port reopened elsewhere): pins and reporting again. */
+  #onReboot(): void {
+    this.#lastError = `${this.#describe()} restarted (it announced its Firmata version unasked); pins and A0's reports set up again`;
+    this.#link?.configure(this.#options.samplingIntervalMs);
+    this.#emitStatus();
+  }
+
+  /** A board that sends nothing is as good as gone (a hung sketch, a half-broken cable): close and reopen. */
+  #checkStall(): void {
+    const link = this.#link;
+    if (link === null || this.#state !== 'connected') return;
+    const stallMs = Math.max(STALL_MIN_MS, STALL_PERIODS * this.#options.samplingIntervalMs);
+    const silentMs = performance.now() - this.#lastSampleMs;
+    if (silentMs < stallMs) return;
+    this.#detach();
+    void link.close();
+    this.#onLinkLost(`no A0 report from ${link.path} for ${Math.round(silentMs)} ms (the board stopped answering)`);
+  }
+
+  // ---------------------------------------------------------------- samples
+
+  #onAnalog(raw: number): void {
+    const hostUs = this.#nowUs();
+    this.#lastSampleMs = performance.now();
+    // The local alarm reacts to this very sample, before it waits for the batch.
+    if (this.#alarm.onSample(raw)) this.#applyOutputs();
+    this.#arrivals.push({ raw, hostUs });
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      // Reports that arrived in one chunk go downstream as one batch.
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /**
+   * Host-clock stamps: reports read in one chunk were taken a period apart before the
+   * last of them arrived, so they are spaced back from its arrival; stamps only increase.
+   */
+  #flush(): void {
+    this.#flushScheduled = false;
+    const arrivals = this.#arrivals;
+    if (arrivals.length === 0) return;
+    this.#arrivals = [];
+    const periodUs = this.#options.samplingIntervalMs * 1000;
+    const lastArrivalUs = arrivals.at(-1)?.hostUs ?? 0;
+    const deviceId = this.#deviceId();
+    const batch: RawSample[] = arrivals.map(({ raw }, index) => {
+      const idealUs = Math.round(lastArrivalUs - (arrivals.length - 1 - index) * periodUs);
+      this.#lastStampUs = Math.max(idealUs, this.#lastStampUs + 1);
+      return { deviceId, seq: this.#samples++, deviceTimeUs: this.#lastStampUs, raw };
+    });
+    this.#listener?.onSamples(batch);
+  }
+
+  // ---------------------------------------------------------------- status
+
+  /** A method, not the field: TypeScript would keep a check of the field narrowed across an await. */
+  #isStopping(): boolean {
+    return this.#stopping;
+  }
+
+  #nowUs(): number {
+    return Math.round((performance.now() - this.#originMs) * 1000);
+  }
+
+  #deviceId(): string {
+    if (this.#options.deviceId !== null) return this.#options.deviceId;
+    const target = this.#options.target;
+    if (target.kind === 'path') return portDeviceId(target.path);
+    if (target.kind === 'emulator') return portDeviceId(`${FIRMATA_EMULATOR_TARGET}#${this.#options.instance}`);
+    return this.#foundPath === null ? AUTO_DETECT_LABEL : portDeviceId(this.#foundPath);
+  }
+
+  #describe(): string {
+    const path = this.#link?.path ?? (this.#options.target.kind === 'path' ? this.#options.target.path : null);
+    return `the Firmata board${path === null ? '' : ` on ${path}`}`;
+  }
+
+  #setState(state: TransportStatus['state']): void {
+    this.#state = state;
+    this.#emitStatus();
+  }
+
+  #emitStatus(): void {
+    this.#listener?.onStatus(this.status());
+  }
+}
+
