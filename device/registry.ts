@@ -7,9 +7,11 @@ import type { ForceCalibration } from '../calibration/calibration.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
 import { FirmataTransport, parseFirmataSpec } from './transports/firmata.ts';
 import { EmulatorTransport, parseEmulatorSpec } from './transports/emulator.ts';
+import { parseReplaySpec, ReplayTransport } from './transports/replay.ts';
 import { parseSerialSpec, SerialTransport } from './transports/serial.ts';
 import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
 import type { Transport } from './transport.ts';
+import type { SessionStore } from '../server/recording/store.ts';
 
 /** What the CLI knows that a transport may need. */
 export interface TransportContext {
@@ -19,6 +21,10 @@ export interface TransportContext {
   readonly seed: number | undefined;
   /** `--device-id` given for this device: the id of a device that has none of its own (Firmata). */
   readonly deviceId?: string | undefined;
+  /** `--speed`: how fast replays run (1 = as recorded, null = as fast as possible); 1 if absent. */
+  readonly replaySpeed?: number | null;
+  /** The recorded sessions, for `replay:SESSION_ID`; absent when the server records nothing. */
+  readonly sessions?: SessionStore | null;
 }
 
 /** A transport together with the calibration it comes with, if it knows one. */
@@ -41,6 +47,13 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
     usage: 'sim[:treatment|over-pressure|kneading|idle][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711]',
     create(spec, context) {
       const transport = new SimulatorTransport(parseSimulatorSpec(spec, context));
+      return { transport, calibration: transport.calibration };
+    },
+  },
+  replay: {
+    usage: 'replay:SESSION_ID|FILE.csv[?speed=X|max]  (a recorded session, or a t_ms,force_n trace; --speed sets the default)',
+    create(spec, context) {
+      const transport = new ReplayTransport(parseReplaySpec(spec, context));
       return { transport, calibration: transport.calibration };
     },
   },

@@ -1,24 +1,32 @@
 /**
- * `npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv`:
+ * `npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv`
+ * (or `--session ID [--db FILE]` for a session the server recorded):
  * runs the pressure engine over a recorded force trace (CSV `t_ms,force_n`) and prints the
  * holds and over-pressure warnings it finds: JSON `{"holds": [...], "warnings": [...]}` on
  * stdout by default (as `../shared/traces/README.md` describes; an open warning has
  * `"endMs": null`), or a table for people. The very engine that runs live, on device time.
  *
- * Pipeline position: trace file (`engine/trace-csv.ts`) -> optional smoothing -> engine ->
- * stdout. Exit 0 on success; 2 on a wrong flag, config or trace file, with a message on
+ * A recorded session is read from the session store (read-only, so it works while the
+ * server records) and analyzed with the engine settings it was recorded with, unless
+ * --config or --preset says otherwise; its times are ms since its first sample, as the
+ * review API gives them.
+ *
+ * Pipeline position: trace file (`engine/trace-csv.ts`) or recorded session -> optional
+ * smoothing -> engine -> stdout. Exit 0 on success; 2 on a wrong flag, config or trace file, with a message on
  * stderr naming the flag, field or line and what is wrong.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { checkedFlag, describeParseError, EXIT_USAGE, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
-import { PressureEngine } from './engine/engine.ts';
+import { PressureEngine, type SampleBatch } from './engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
 import { formatResultsTable, roundResults } from './engine/report.ts';
 import type { EngineConfig } from './engine/results.ts';
 import { MovingAverage } from './engine/smoothing.ts';
 import { readTraceCsv, TRACE_HEADER, TraceFileError } from './engine/trace-csv.ts';
+import { DEFAULT_DB_PATH } from './recording/recording.ts';
+import { openSqliteStore } from './recording/sqlite-store.ts';
 
 const FORMATS = ['json', 'table'] as const;
 const MAX_SMOOTH_MS = 60_000;
@@ -31,22 +39,31 @@ export interface AnalyzeOptions {
   readonly smoothMs: number | null;
   readonly format: (typeof FORMATS)[number];
   readonly tracePath: string;
+  /** `--session ID`: a recorded session instead of a trace file, read from `db`. */
+  readonly session: number | null;
+  readonly db: string;
+  /** Whether --config or --preset was given (a session otherwise runs with its own settings). */
+  readonly engineFromFlags: boolean;
   readonly help: boolean;
 }
 
 export function analyzeUsage(): string {
   return [
     'Usage: npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv',
+    '       npm run analyze -- --session ID [--db FILE] [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table]',
     '',
     'Finds the holds and over-pressure warnings in a force trace, with the same engine as',
     `the live dashboard. TRACE.csv has the header ${TRACE_HEADER}, then one sample a line`,
-    '(device time in ms, force in N).',
+    '(device time in ms, force in N). --session analyzes a session the server recorded, with',
+    'the settings it was recorded with unless --config or --preset is given.',
     '',
     'Flags:',
     '  --config FILE      engine settings as JSON: every field, or {"preset": NAME, ...only the fields that differ}',
     `  --preset NAME      one of ${PRESET_NAMES.join(', ')} (default ${DEFAULT_PRESET}, if no --config)`,
     `  --smooth-ms N      average the force over the last N ms first (1 to ${MAX_SMOOTH_MS}; default: no smoothing)`,
     '  --format FORMAT    json (default): {"holds": [...], "warnings": [...]}; table: for people',
+    '  --session ID       a recorded session (GET /api/sessions lists them) instead of TRACE.csv',
+    '  --db FILE          where the sessions are recorded (default data/knotmeter.db in the project)',
     '  --help             print this and exit',
   ].join('\n');
 }
@@ -56,6 +73,8 @@ const flagSchemas = {
   smoothMs: wholeNumberFlag('--smooth-ms', 1, MAX_SMOOTH_MS, 'milliseconds'),
   format: z.enum(FORMATS, { error: `--format needs one of ${FORMATS.join(', ')}` }),
   config: z.string().min(1, '--config needs a file name'),
+  session: wholeNumberFlag('--session', 1, Number.MAX_SAFE_INTEGER),
+  db: z.string().min(1, '--db needs a file name'),
 };
 
 export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
@@ -70,6 +89,8 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
         preset: { type: 'string' },
         'smooth-ms': { type: 'string' },
         format: { type: 'string' },
+        session: { type: 'string' },
+        db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -81,7 +102,11 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   if (values.config !== undefined && values.preset !== undefined) {
     throw new UsageError('give either --config or --preset, not both (a config file can start from a preset: {"preset": "neck", ...})');
   }
-  if (!help && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
+  if (values.session !== undefined && positionals.length > 0) {
+    throw new UsageError(`give either --session or a trace file, not both (got --session ${values.session} and ${JSON.stringify(positionals[0])})`);
+  }
+  if (values.db !== undefined && values.session === undefined) throw new UsageError('--db goes with --session ID: a trace file is analyzed without the database');
+  if (!help && values.session === undefined && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
   if (positionals.length > 1) {
     throw new UsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
   }
@@ -91,6 +116,9 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
     smoothMs: values['smooth-ms'] === undefined ? null : checkedFlag(flagSchemas.smoothMs, values['smooth-ms'], '--smooth-ms'),
     format: values.format === undefined ? 'json' : checkedFlag(flagSchemas.format, values.format, '--format'),
     tracePath: positionals[0] ?? '',
+    session: values.session === undefined ? null : checkedFlag(flagSchemas.session, values.session, '--session'),
+    db: values.db === undefined ? DEFAULT_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
+    engineFromFlags: values.config !== undefined || values.preset !== undefined,
     help,
   };
 }
@@ -123,13 +151,16 @@ export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput)
       output.stdout(`${analyzeUsage()}\n`);
       return 0;
     }
-    const engine = new PressureEngine(loadEngineConfig(options));
+    const engine = options.session === null ? new PressureEngine(loadEngineConfig(options)) : null;
     const smoother = options.smoothMs === null ? null : new MovingAverage(options.smoothMs);
-    for await (const batch of readTraceCsv(userPath(options.tracePath), options.tracePath)) {
-      engine.pushBatch(smoother === null ? batch : smoother.smoothBatch(batch));
+    const analyzed = engine ?? (await analyzeSession(options, (batch) => (smoother === null ? batch : smoother.smoothBatch(batch))));
+    if (engine !== null) {
+      for await (const batch of readTraceCsv(userPath(options.tracePath), options.tracePath)) {
+        engine.pushBatch(smoother === null ? batch : smoother.smoothBatch(batch));
+      }
     }
-    engine.finish();
-    const results = roundResults(engine.results());
+    analyzed.finish();
+    const results = roundResults(analyzed.results());
     output.stdout(options.format === 'json' ? `${JSON.stringify(results, null, 2)}\n` : `${formatResultsTable(results)}\n`);
     return 0;
   } catch (error) {
@@ -138,6 +169,29 @@ export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput)
       return EXIT_USAGE;
     }
     throw error;
+  }
+}
+
+/**
+ * Runs the engine over a recorded session's samples (its own settings unless the flags
+ * give others). @throws UsageError when the database or the session cannot be read.
+ */
+async function analyzeSession(options: AnalyzeOptions, prepare: (batch: SampleBatch) => SampleBatch): Promise<PressureEngine> {
+  const id = options.session ?? 0;
+  let store;
+  try {
+    store = openSqliteStore(userPath(options.db), { readonly: true });
+  } catch (error) {
+    throw new UsageError(`cannot read the sessions in ${options.db}: ${error instanceof Error ? error.message : String(error)} (pass --db with the file the server records into)`);
+  }
+  try {
+    const session = await store.getSession(id);
+    if (session === null) throw new UsageError(`there is no session ${id} in ${options.db} (GET /api/sessions lists them)`);
+    const engine = new PressureEngine(options.engineFromFlags ? loadEngineConfig(options) : session.engineConfig);
+    for await (const chunk of store.readSamples(id)) engine.pushBatch(prepare({ tMs: Array.from(chunk.tMs), forceN: Array.from(chunk.forceN) }));
+    return engine;
+  } finally {
+    await store.close();
   }
 }
 

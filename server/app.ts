@@ -1,16 +1,21 @@
 /**
- * The server process, assembled: HTTP (the dashboard's files), the live socket.io
- * broadcaster, and one pipeline per `--device`. `startServer` is what the CLI runs and
- * what the integration tests start on an ephemeral port.
+ * The server process, assembled: HTTP (the dashboard's files and the review API), the
+ * live socket.io broadcaster, the recorder (`--db`), and one pipeline per `--device`.
+ * `startServer` is what the CLI runs and what the integration tests start on an
+ * ephemeral port.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { createTransport, type CreatedTransport } from '../device/registry.ts';
+import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
+import { apiRoutes } from './api/routes.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
 import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
+import type { RecorderStatus } from './live/events.ts';
+import { linkRecordingToLive } from './recording/live-link.ts';
+import { openRecording, type Recording } from './recording/recording.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -24,22 +29,51 @@ export interface StartOptions {
   /** The engine's preset or config for every device (each may switch preset later). */
   readonly engine: EngineSettings;
   readonly logger: Logger;
+  /** The SQLite file to record sessions in (`--db`); absent: nothing is recorded. */
+  readonly db?: string;
+  /** No press for this long (device time) ends a recorded session. */
+  readonly sessionIdleMs?: number;
+  /** `--speed`: how fast replays run (1 = as recorded, null = as fast as possible). */
+  readonly replaySpeed?: number | null;
 }
 
 export interface RunningServer {
   /** e.g. `http://127.0.0.1:8080` */
   readonly url: string;
   readonly pipelines: readonly DevicePipeline[];
+  /** The recorder and its store, when recording (`db` given). */
+  readonly recording: Recording | null;
   close(): Promise<void>;
 }
 
 /** Builds every transport first, so a bad `--device` fails before anything listens. */
-export function createTransports(specs: readonly string[], seed: number | undefined, deviceIds: readonly (string | null)[] = []): CreatedTransport[] {
-  return specs.map((spec, instance) => createTransport(spec, { instance, seed, deviceId: deviceIds[instance] ?? undefined }));
+export function createTransports(
+  specs: readonly string[],
+  seed: number | undefined,
+  more: Omit<TransportContext, 'instance' | 'seed' | 'deviceId'> = {},
+  deviceIds: readonly (string | null)[] = [],
+): CreatedTransport[] {
+  return specs.map((spec, instance) => createTransport(spec, { instance, seed, ...more, deviceId: deviceIds[instance] ?? undefined }));
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const transports = createTransports(options.devices, options.seed, options.deviceIds);
+  let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
+  const recording =
+    options.db === undefined
+      ? null
+      : await openRecording({
+          dbPath: options.db,
+          logger: options.logger,
+          onStatus: (status) => publishRecorderStatus(status),
+          ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
+        });
+  let transports: CreatedTransport[];
+  try {
+    transports = createTransports(options.devices, options.seed, { replaySpeed: options.replaySpeed === undefined ? 1 : options.replaySpeed, sessions: recording?.store ?? null }, options.deviceIds);
+  } catch (error) {
+    await recording?.close();
+    throw error;
+  }
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
   const http = Fastify({ loggerInstance: httpLogger });
   await registerDashboard(http, options.logger);
@@ -53,7 +87,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options.logger.info({ deviceId, preset }, 'preset selected');
     },
   });
-  const listener = fanOut(broadcaster);
+  publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
+  await http.register(
+    apiRoutes({
+      store: () => recording?.store ?? null,
+      unavailableReason: () => (recording === null ? 'this server records nothing: start it with --db FILE' : `recorded sessions cannot be read: ${recording.status().error ?? 'unknown reason'}`),
+      isRecording: (sessionId) => recording?.recorder?.isRecording(sessionId) ?? false,
+    }),
+    { prefix: '/api' },
+  );
+  const listener = recording?.recorder == null ? fanOut(broadcaster) : fanOut(broadcaster, recording.recorder);
   pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener)));
 
   const url = await http.listen({ host: options.host, port: options.port });
@@ -66,9 +109,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return {
     url,
     pipelines,
+    recording,
     close() {
       closing ??= (async () => {
         await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
+        await recording?.close();
         await broadcaster.close();
         await http.close();
       })();

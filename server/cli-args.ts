@@ -8,6 +8,7 @@ import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
 import { checkedFlag, describeParseError, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
+import { DEFAULT_DB_PATH } from './recording/recording.ts';
 import { LOG_LEVELS, type LogLevel } from './log.ts';
 
 export interface ServerOptions {
@@ -22,16 +23,23 @@ export interface ServerOptions {
   /** `--config FILE`: a custom engine config (read and validated by the caller). */
   readonly configFile: string | null;
   readonly logLevel: LogLevel;
+  /** `--db FILE`: the SQLite file sessions are recorded in. */
+  readonly db: string;
+  /** `--session-idle-s N`, in ms: no press for this long ends a recorded session. */
+  readonly sessionIdleMs: number;
+  /** `--speed X`: how fast replays play, 1 = as recorded; null (`max`) = as fast as possible. */
+  readonly replaySpeed: number | null;
   readonly help: boolean;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_DEVICE = 'sim';
+export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--log-level LEVEL]',
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -47,6 +55,10 @@ export function serverUsage(): string {
     '                     the dashboard can switch each device to another preset',
     '  --config FILE      custom thresholds and times as JSON: every field, or {"preset": NAME, ...the fields that differ}',
     '  --seed N           seed for simulated devices (device i uses N + i); random if absent',
+    '  --db FILE          record sessions (holds, warnings, samples) in this SQLite file, created if missing',
+    '                     (default data/knotmeter.db in the project; a relative FILE is from the current folder)',
+    `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
+    '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
     '  --help             print this and exit',
   ].join('\n');
@@ -59,6 +71,16 @@ const flagSchemas = {
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
+  db: z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db'),
+  sessionIdleS: wholeNumberFlag('--session-idle-s', 10, 86_400, 'seconds'),
+  speed: z.union([
+    z.literal('max').transform(() => null),
+    z
+      .string()
+      .regex(/^\d+(?:\.\d+)?$/, '--speed needs a number from 0.1 to 1000, or max')
+      .transform(Number)
+      .refine((value) => value >= 0.1 && value <= 1000, '--speed needs a number from 0.1 to 1000, or max'),
+  ]),
   deviceId: z.string().regex(/^[0-9a-f]{8}$/, '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d'),
 };
 
@@ -100,6 +122,9 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         seed: { type: 'string' },
         preset: { type: 'string' },
         config: { type: 'string' },
+        db: { type: 'string' },
+        'session-idle-s': { type: 'string' },
+        speed: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -120,6 +145,9 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checkedFlag(flagSchemas.preset, values.preset, '--preset'),
     configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),
     logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
+    db: values.db === undefined ? DEFAULT_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
+    sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
+    replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,
   };
 }

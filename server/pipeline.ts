@@ -134,6 +134,14 @@ export class DevicePipeline {
 
   #onTransportStatus(status: TransportStatus): void {
     this.#updateInfo(status);
+    // The data has ended (a replay reached its end, or the transport was stopped): the hold
+    // in progress ends at its last sample, as `npm run analyze` ends it at the end of a
+    // file, before listeners hear that the device stopped (the recorder then ends the
+    // session with that hold in it). A fresh engine takes anything that comes after.
+    if (status.state === 'stopped' && this.#engine.state().tMs !== null) {
+      this.#emitEngineEvents(this.#engine.finish());
+      this.#engine = new PressureEngine(this.#settings.config);
+    }
     this.#listener.onStatus({ ...status, measuredRateHz: this.#rate.rateHz });
   }
 

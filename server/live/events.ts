@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { sensorKindSchema, transportStatusSchema } from '../../device/transport.ts';
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
+import { holdLabelSchema } from '../recording/records.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
@@ -81,6 +82,26 @@ export const sessionSnapshotSchema = z.strictObject({
 });
 export type SessionSnapshot = z.infer<typeof sessionSnapshotSchema>;
 
+/**
+ * The recorder's state: whether sessions are being written to the database (`error`
+ * says why not, and what to do; live view and alerts go on regardless), and per device
+ * the session being recorded (null between sessions) and the label its holds get.
+ */
+export const recorderStatusSchema = z.strictObject({
+  state: z.enum(['recording', 'error']),
+  /** Where sessions are recorded (the `--db` file). */
+  database: z.string(),
+  error: z.string().nullable(),
+  devices: z.array(
+    z.strictObject({
+      deviceId: z.string().min(1),
+      sessionId: z.number().int().positive().nullable(),
+      label: holdLabelSchema,
+    }),
+  ),
+});
+export type RecorderStatus = z.infer<typeof recorderStatusSchema>;
+
 /** Every server -> client event and its payload schema. */
 export const serverEventSchemas = {
   devices: deviceListSchema,
@@ -95,14 +116,22 @@ export const serverEventSchemas = {
   engine: engineEventsSchema,
   /** Sent on connection (one per device) and after a device's preset changes. */
   session: sessionSnapshotSchema,
+  /** Sent on connection and whenever it changes, when the server records sessions (`--db`). */
+  recorder: recorderStatusSchema,
 } as const;
 
 /** Every client -> server event and its payload schema. */
 export const clientEventSchemas = {
   /** Switch a device's engine to a body-area preset (every client sees the new `devices`). */
   selectPreset: z.strictObject({ deviceId: z.string().min(1), preset: presetNameSchema }),
+  /**
+   * Label a device's holds with a body area and knot: the hold in progress and every
+   * later one of this session, until labelled again (null clears a field).
+   */
+  labelHold: z.strictObject({ deviceId: z.string().min(1), bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
 } as const;
 export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
+export type LabelHold = z.infer<typeof clientEventSchemas.labelHold>;
 
 /** The server's answer to a client's request (socket.io acknowledgement). */
 export const commandReplySchema = z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true) }), z.strictObject({ ok: z.literal(false), error: z.string() })]);

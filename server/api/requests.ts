@@ -1,0 +1,129 @@
+/**
+ * What the review API accepts: every path parameter, query string and body as a zod
+ * schema, so a bad request is refused (400) with a message naming the parameter, what it
+ * needs and what it got. Shared with the dashboard, which builds its requests from the
+ * same limits.
+ *
+ * Pipeline position: the edge of the REST API (`routes.ts`), in front of the session store.
+ */
+import { z } from 'zod';
+import { holdLabelSchema, labelTextSchema, sessionStatusSchema } from '../recording/records.ts';
+
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
+/** Enough for a chart on a wide screen at twice its pixels; more would only slow the answer. */
+export const MAX_POINTS = 10_000;
+export const DEFAULT_POINTS = 2000;
+export const MAX_NOTES_CHARS = 2000;
+export const EXPORT_TABLES = ['holds', 'warnings', 'samples'] as const;
+
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+const DAY_MS = 86_400_000;
+
+const wholeNumberText = (what: string, min: number, max: number) =>
+  z
+    .string({ error: `${what} must be given once, as a whole number from ${min} to ${max}` })
+    .regex(/^\d{1,16}$/, `${what} must be a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .refine((value) => value >= min && value <= max, `${what} must be a whole number from ${min} to ${max}`);
+
+const msText = (what: string) =>
+  z
+    .string({ error: `${what} must be given once, as a number of ms since the session's first sample` })
+    .regex(DECIMAL, `${what} must be a number of ms since the session's first sample, e.g. 1530`)
+    .transform(Number)
+    .refine((value) => value >= 0, `${what} must be at least 0 (ms since the session's first sample)`);
+
+/**
+ * A wall-clock bound as an ISO date (`2026-11-02`, UTC) or date and time
+ * (`2026-11-02T08:00:00Z`), as Unix ms. A date alone as `to` means the end of that day.
+ */
+const wallTimeText = (what: 'from' | 'to') =>
+  z
+    .string({ error: `${what} must be given once, as a date (2026-11-02) or a date and time (2026-11-02T08:00:00Z)` })
+    .refine((text) => z.iso.date().safeParse(text).success || z.iso.datetime({ offset: true }).safeParse(text).success, {
+      message: `${what} must be a date (2026-11-02) or a date and time with its zone (2026-11-02T08:00:00Z)`,
+    })
+    .transform((text) => (text.length === 10 ? Date.parse(`${text}T00:00:00Z`) + (what === 'to' ? DAY_MS : 0) : Date.parse(text)));
+
+const deviceIdText = z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters');
+const labelFilter = (what: string) => z.string({ error: `${what} must be given once` }).pipe(labelTextSchema);
+
+export const sessionParamsSchema = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,14}$/, 'the session id must be a whole number from 1 on, e.g. /api/sessions/12').transform(Number),
+});
+
+export const holdParamsSchema = sessionParamsSchema.extend({
+  index: z.string().regex(/^\d{1,9}$/, 'the hold index must be a whole number from 0 on (the first hold is 0)').transform(Number),
+});
+
+const fromBeforeTo = (query: { from?: number | undefined; to?: number | undefined }) => query.from === undefined || query.to === undefined || query.from < query.to;
+const FROM_BEFORE_TO = { message: 'from must be before to', path: ['from'] };
+
+export const listQuerySchema = z
+  .strictObject({
+    deviceId: deviceIdText.optional(),
+    bodyArea: labelFilter('bodyArea').optional(),
+    knot: labelFilter('knot').optional(),
+    status: z.string({ error: 'status must be given once' }).pipe(sessionStatusSchema).optional(),
+    from: wallTimeText('from').optional(),
+    to: wallTimeText('to').optional(),
+    limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional(),
+    offset: wholeNumberText('offset', 0, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine(fromBeforeTo, FROM_BEFORE_TO);
+export type ListQuery = z.infer<typeof listQuerySchema>;
+
+export const trendsQuerySchema = z
+  .strictObject({
+    deviceId: deviceIdText.optional(),
+    bodyArea: labelFilter('bodyArea').optional(),
+    knot: labelFilter('knot').optional(),
+    from: wallTimeText('from').optional(),
+    to: wallTimeText('to').optional(),
+  })
+  .refine(fromBeforeTo, FROM_BEFORE_TO);
+
+export const samplesQuerySchema = z
+  .strictObject({
+    fromMs: msText('fromMs').optional(),
+    toMs: msText('toMs').optional(),
+    maxPoints: wholeNumberText('maxPoints', 2, MAX_POINTS).optional(),
+  })
+  .refine((query) => query.fromMs === undefined || query.toMs === undefined || query.fromMs < query.toMs, { message: 'fromMs must be below toMs', path: ['fromMs'] });
+
+export const exportQuerySchema = z.strictObject({
+  table: z.string({ error: 'table must be given once' }).pipe(z.enum(EXPORT_TABLES, { error: `table must be one of ${EXPORT_TABLES.join(', ')}` })).optional(),
+});
+
+/** A hold's new labels: either or both; null clears one. */
+export const holdPatchSchema = z
+  .strictObject({
+    bodyArea: holdLabelSchema.shape.bodyArea.optional(),
+    knot: holdLabelSchema.shape.knot.optional(),
+  }, { error: 'the body must be a JSON object like {"bodyArea": "neck", "knot": "left C5"}' })
+  .refine((patch) => patch.bodyArea !== undefined || patch.knot !== undefined, { message: 'give bodyArea, knot or both (null clears one)' });
+export type HoldPatch = z.infer<typeof holdPatchSchema>;
+
+export const sessionPatchSchema = z.strictObject(
+  {
+    notes: z.string({ error: 'notes must be text' }).max(MAX_NOTES_CHARS, `notes must be at most ${MAX_NOTES_CHARS} characters`),
+  },
+  { error: 'the body must be a JSON object like {"notes": "left side tender after the third hold"}' },
+);
+
+/** The body of every error answer. */
+export const apiErrorSchema = z.strictObject({ error: z.string() });
+
+/** A zod failure as one sentence naming each wrong parameter and what was given. */
+export function describeIssues(error: z.ZodError, where: 'path' | 'query' | 'body', input: unknown): string {
+  return error.issues
+    .map((issue) => {
+      const name = issue.path.map(String).join('.');
+      if (issue.code === 'unrecognized_keys') return `${where}: unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
+      const given = name === '' ? undefined : (input as Record<string, unknown> | null | undefined)?.[name];
+      const got = given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
+      return `${where}: ${issue.message}${got}`;
+    })
+    .join('; ');
+}

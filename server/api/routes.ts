@@ -1,0 +1,200 @@
+/**
+ * The review API: recorded sessions over HTTP, as JSON (and CSV exports), on the same
+ * fastify server as the dashboard. Every input is validated (`requests.ts`); a bad one is
+ * a 400 whose `{"error": ...}` names the parameter and what was wrong, an unknown session
+ * or hold a 404, a database that cannot be read a 503 saying why.
+ *
+ *   GET    /api/sessions                      list (filters, paging)
+ *   GET    /api/sessions/:id                  one session with its holds and warnings
+ *   GET    /api/sessions/:id/samples          min/max envelope of the force
+ *   GET    /api/sessions/:id/export.csv       holds, warnings or samples as CSV
+ *   GET    /api/sessions/:id/export.json      the session whole, as a file
+ *   PATCH  /api/sessions/:id                  notes
+ *   PATCH  /api/sessions/:id/holds/:index     body area and knot of a hold
+ *   DELETE /api/sessions/:id                  the session and all it recorded
+ *   GET    /api/trends                        holds per body area and knot over weeks
+ *
+ * Pipeline position: session store -> **REST API** -> dashboard's review pages, scripts.
+ */
+import { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { z } from 'zod';
+import type { SessionDetail } from '../recording/records.ts';
+import type { SessionStore } from '../recording/store.ts';
+import { csvTable } from './csv.ts';
+import {
+  DEFAULT_PAGE_SIZE,
+  DEFAULT_POINTS,
+  describeIssues,
+  exportQuerySchema,
+  holdParamsSchema,
+  holdPatchSchema,
+  listQuerySchema,
+  samplesQuerySchema,
+  sessionParamsSchema,
+  sessionPatchSchema,
+  trendsQuerySchema,
+} from './requests.ts';
+
+export interface ApiOptions {
+  /** The store to read and edit, or null with the reason it cannot be read. */
+  readonly store: () => SessionStore | null;
+  readonly unavailableReason: () => string;
+  /** Whether a session is still being recorded (it cannot be deleted then). */
+  readonly isRecording: (sessionId: number) => boolean;
+}
+
+class HttpError extends Error {
+  readonly statusCode: number;
+
+  constructor(statusCode: number, message: string) {
+    super(message);
+    this.statusCode = statusCode;
+  }
+}
+
+function parsed<T>(schema: z.ZodType<T>, input: unknown, where: 'path' | 'query' | 'body'): T {
+  const result = schema.safeParse(input);
+  if (!result.success) throw new HttpError(400, describeIssues(result.error, where, input));
+  return result.data;
+}
+
+function notFound(id: number): HttpError {
+  return new HttpError(404, `there is no session ${id} (GET /api/sessions lists them)`);
+}
+
+function attachment(reply: FastifyReply, name: string, type: string): FastifyReply {
+  return reply.type(type).header('content-disposition', `attachment; filename="${name}"`);
+}
+
+function holdsCsv(session: SessionDetail): string {
+  return csvTable(
+    ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', 'mean_n', 'peak_n', 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'],
+    session.holds.map((hold) => [
+      hold.index + 1,
+      hold.startMs,
+      hold.endMs,
+      hold.durationMs,
+      hold.targetHoldMs,
+      hold.durationMs >= hold.targetHoldMs,
+      hold.meanN,
+      hold.peakN,
+      hold.timeInBandMs,
+      hold.timeOverMs,
+      hold.bodyArea,
+      hold.knot,
+    ]),
+  );
+}
+
+function warningsCsv(session: SessionDetail): string {
+  return csvTable(
+    ['warning', 'start_ms', 'alert_ms', 'end_ms', 'peak_n'],
+    session.warnings.map((warning, index) => [index + 1, warning.startMs, warning.alertMs, warning.endMs, warning.peakN]),
+  );
+}
+
+/** The samples as a `t_ms,force_n` trace (what `npm run analyze` and `replay:FILE.csv` read), streamed. */
+async function* samplesCsv(store: SessionStore, id: number): AsyncGenerator<string> {
+  yield 't_ms,force_n\n';
+  for await (const chunk of store.readSamples(id)) {
+    let text = '';
+    for (let index = 0; index < chunk.tMs.length; index++) text += `${chunk.tMs[index] ?? 0},${chunk.forceN[index] ?? 0}\n`;
+    yield text;
+  }
+}
+
+/** The routes, as a fastify plugin to register with `{prefix: '/api'}` (its error and 404 handlers are its own). */
+export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
+  return (http: FastifyInstance): Promise<void> => {
+    const store = (): SessionStore => {
+      const current = options.store();
+      if (current === null) throw new HttpError(503, options.unavailableReason());
+      return current;
+    };
+    const session = async (id: number): Promise<SessionDetail> => {
+      const found = await store().getSession(id);
+      if (found === null) throw notFound(id);
+      return found;
+    };
+
+    http.setErrorHandler((error: unknown, _request, reply) => {
+      if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
+      const statusCode = (error as { statusCode?: unknown }).statusCode;
+      const message = error instanceof Error ? error.message : String(error);
+      if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return reply.code(statusCode).send({ error: `the request cannot be read: ${message}` });
+      http.log.error({ err: error }, 'review API failed');
+      return reply.code(500).send({ error: `the server failed: ${message}` });
+    });
+
+    http.get('/sessions', async (request) => {
+      const query = parsed(listQuerySchema, request.query, 'query');
+      const { limit = DEFAULT_PAGE_SIZE, offset = 0, from, to, ...labels } = query;
+      return store().listSessions({ ...labels, fromMs: from, toMs: to }, { limit, offset });
+    });
+
+    http.get('/sessions/:id', async (request) => session(parsed(sessionParamsSchema, request.params, 'path').id));
+
+    http.get('/sessions/:id/samples', async (request) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      const query = parsed(samplesQuerySchema, request.query, 'query');
+      const found = await session(id);
+      const fromMs = query.fromMs ?? 0;
+      const toMs = query.toMs ?? Math.max(found.durationMs, fromMs + 1);
+      if (toMs <= fromMs) throw new HttpError(400, `query: fromMs (${fromMs}) must be below toMs (${toMs}, the session's end when not given)`);
+      const envelope = await store().sampleEnvelope(id, fromMs, toMs, query.maxPoints ?? DEFAULT_POINTS);
+      if (envelope === null) throw notFound(id);
+      return envelope;
+    });
+
+    http.get('/sessions/:id/export.csv', async (request, reply) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      const table = parsed(exportQuerySchema, request.query, 'query').table ?? 'holds';
+      const found = await session(id);
+      attachment(reply, `knotmeter-session-${id}-${table}.csv`, 'text/csv; charset=utf-8');
+      if (table === 'samples') return reply.send(Readable.from(samplesCsv(store(), id)));
+      return reply.send(table === 'holds' ? holdsCsv(found) : warningsCsv(found));
+    });
+
+    http.get('/sessions/:id/export.json', async (request, reply) => {
+      const found = await session(parsed(sessionParamsSchema, request.params, 'path').id);
+      return attachment(reply, `knotmeter-session-${found.id}.json`, 'application/json; charset=utf-8').send(`${JSON.stringify(found, null, 2)}\n`);
+    });
+
+    http.patch('/sessions/:id', async (request) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      const { notes } = parsed(sessionPatchSchema, request.body, 'body');
+      if (!(await store().setNotes(id, notes))) throw notFound(id);
+      return session(id);
+    });
+
+    http.patch('/sessions/:id/holds/:index', async (request) => {
+      const { id, index } = parsed(holdParamsSchema, request.params, 'path');
+      const patch = parsed(holdPatchSchema, request.body, 'body');
+      const hold = await store().labelHold(id, index, {
+        ...(patch.bodyArea === undefined ? {} : { bodyArea: patch.bodyArea }),
+        ...(patch.knot === undefined ? {} : { knot: patch.knot }),
+      });
+      if (hold !== null) return hold;
+      const found = await session(id);
+      throw new HttpError(404, `session ${id} has no hold ${index}: its holds are numbered 0 to ${found.holds.length - 1}${found.holds.length === 0 ? ' (it has none)' : ''}`);
+    });
+
+    http.delete('/sessions/:id', async (request, reply) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      if (options.isRecording(id)) throw new HttpError(409, `session ${id} is being recorded: it can be deleted once it ends`);
+      if (!(await store().deleteSession(id))) throw notFound(id);
+      return reply.code(204).send();
+    });
+
+    http.get('/trends', async (request) => {
+      const { from, to, ...labels } = parsed(trendsQuerySchema, request.query, 'query');
+      return store().trends({ ...labels, fromMs: from, toMs: to });
+    });
+
+    // A route of its own rather than a 404 handler: the dashboard's static files answer every other path.
+    http.all('/*', (request, reply) => reply.code(404).send({ error: `no such API route: ${request.method} ${request.url.split('?')[0] ?? ''} (see README, "Review API")` }));
+    return Promise.resolve();
+  };
+}
+

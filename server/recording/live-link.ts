@@ -1,0 +1,44 @@
+/**
+ * The recorder on the live stream: every client gets the recorder's status when it
+ * connects and whenever it changes (`recorder`), and may label the holds of a device
+ * (`labelHold`, answered with a socket.io acknowledgement like `selectPreset`). Every
+ * request is validated with its schema from `live/events.ts`; a bad one changes nothing
+ * and is answered with what was wrong.
+ *
+ * Pipeline position: beside the live broadcaster, on the same socket.io server.
+ */
+import type { Server } from 'socket.io';
+import { clientEventSchemas, type ClientToServerEvents, type CommandReply, type RecorderStatus, type ServerToClientEvents } from '../live/events.ts';
+import type { Recording } from './recording.ts';
+
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
+
+/** Sends the recorder's status to every client; returns the function to call when it changes. */
+export function linkRecordingToLive(io: LiveServer, recording: () => Recording | null): (status: RecorderStatus) => void {
+  io.on('connection', (socket) => {
+    const current = recording();
+    if (current !== null) socket.emit('recorder', current.status());
+    socket.on('labelHold', (payload: unknown, reply?: unknown) => {
+      const answer = (result: CommandReply): void => {
+        if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
+      };
+      const request = clientEventSchemas.labelHold.safeParse(payload);
+      if (!request.success) {
+        answer({ ok: false, error: `labelHold: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });
+        return;
+      }
+      const recorder = recording()?.recorder ?? null;
+      if (recorder === null) {
+        answer({ ok: false, error: `labelHold: this server is not recording (${recording()?.status().error ?? 'start it with --db'}), so there is no hold to label` });
+        return;
+      }
+      try {
+        recorder.labelHolds(request.data);
+        answer({ ok: true });
+      } catch (error) {
+        answer({ ok: false, error: error instanceof Error ? error.message : String(error) });
+      }
+    });
+  });
+  return (status) => io.emit('recorder', status);
+}

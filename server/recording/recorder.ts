@@ -1,0 +1,488 @@
+/**
+ * The recorder: one more listener on every device's pipeline, beside the live
+ * broadcaster. It cuts each device's readings into sessions, keeps every hold and warning
+ * the engine finds (holds labelled with body area and knot), and writes them with the raw
+ * and calibrated samples to the session store in one transaction per flush.
+ *
+ * Sessions. A session starts with the first press (a reading at or above the band's low
+ * edge, the force at which the engine starts a hold) after the device connects or after a
+ * long idle, and takes the second before the press with it so its chart shows the press
+ * coming. It ends once no press has come for `sessionIdleMs` (device time), when the
+ * device goes (disconnected, stopped), or when the device's clock starts again (it
+ * restarted). A replay is one session from its first sample to its last: its times are
+ * those of the file or recorded session it replays.
+ *
+ * Never in the way: listener calls only append to memory and return; a timer flushes
+ * every 200 ms, so at most a quarter of a second of samples waits in memory and a kill -9
+ * loses no more than that. A write that fails (read-only file, full disk) does not reach
+ * the pipeline: the recorder reports the error (the dashboard shows it), drops the
+ * samples it cannot write, keeps the holds and warnings for the next try, and retries
+ * every few seconds, so recording resumes by itself once the cause is fixed.
+ *
+ * Pipeline position: fan-out -> **recorder** -> session store.
+ */
+import type { EngineEvent, HoldResult, WarningResult } from '../engine/results.ts';
+import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../live/events.ts';
+import type { Logger } from '../log.ts';
+import type { PipelineListener, Readings } from '../pipeline.ts';
+import { NO_LABEL, type HoldLabel } from './records.ts';
+import type { HoldWrite, SampleChunk, SessionHandle, SessionStore, SessionWrite, WarningWrite } from './store.ts';
+
+/** Flush period: samples wait at most this long (plus one event-loop turn) before they are written. */
+export const FLUSH_INTERVAL_MS = 200;
+/** After a failed write, the next try comes this much later (not at every flush). */
+export const RETRY_INTERVAL_MS = 3000;
+/** How much of the approach a session keeps from before its first press. */
+export const PRE_ROLL_MS = 1000;
+/** Default idle time that ends a session: no press for 5 minutes. */
+export const DEFAULT_SESSION_IDLE_MS = 300_000;
+/** Samples per stored chunk, and its span: small enough for a fine whole-session overview. */
+const CHUNK_MAX_SAMPLES = 256;
+const CHUNK_MAX_SPAN_MS = 250;
+/** Holds and warnings kept for the next try while writes fail (they are small; samples are not kept). */
+const MAX_PENDING_RESULTS = 10_000;
+
+export interface RecorderOptions {
+  readonly store: SessionStore;
+  readonly sessionIdleMs?: number;
+  readonly logger: Logger;
+  /** Called whenever what `status()` returns changes. */
+  readonly onStatus?: (status: RecorderStatus) => void;
+  /** Wall clock, Unix ms (tests may pin it). */
+  readonly nowMs?: () => number;
+}
+
+interface SampleRun {
+  tMs: number[];
+  forceN: number[];
+  raw: number[];
+}
+
+/** A session of one device, from its first sample until its last write. */
+interface RecordingSession {
+  readonly handle: SessionHandle;
+  readonly originMs: number;
+  /** Samples since the last flush (device time, not yet relative). */
+  pending: SampleRun[];
+  holds: HoldWrite[];
+  warnings: WarningWrite[];
+  nextHoldIndex: number;
+  nextWarningIndex: number;
+  /** Index of the warning still open, if any. */
+  openWarningIndex: number | null;
+  lastTMs: number;
+  end: SessionWrite['end'];
+  /** The label its holds get (set from the dashboard while it runs). */
+  label: HoldLabel;
+}
+
+interface DeviceState {
+  info: DeviceInfo | null;
+  lastTMs: number;
+  lastPressMs: number;
+  preRoll: SampleRun;
+  session: RecordingSession | null;
+  /** The session that ended last: late engine events (the hold a stopped device was in) go there. */
+  previous: RecordingSession | null;
+  /** The label for the next session's holds, when set between sessions. */
+  label: HoldLabel;
+}
+
+const emptyRun = (): SampleRun => ({ tMs: [], forceN: [], raw: [] });
+
+function sliceRun(readings: Readings, from: number, to: number): SampleRun {
+  return { tMs: readings.tMs.slice(from, to), forceN: readings.forceN.slice(from, to), raw: readings.raw.slice(from, to) };
+}
+
+/** What went wrong with the database, in words, with what to do. */
+export function describeStoreError(location: string, error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  const why =
+    code === 'SQLITE_READONLY' || /readonly|read-only/i.test(message)
+      ? 'the database is read-only: make the file and its folder writable, or restart with --db and a writable path'
+      : code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)
+        ? 'the disk is full: free some space and recording resumes by itself'
+        : code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message)
+          ? 'the database file cannot be opened: check that its folder exists and is writable, or restart with --db and another path'
+          : `${message}: check the file, or restart with --db and another path`;
+  return `cannot record sessions in ${location}: ${why}. Live view and alerts go on; this is not being recorded.`;
+}
+
+export class Recorder implements PipelineListener {
+  readonly #store: SessionStore;
+  readonly #idleMs: number;
+  readonly #logger: Logger;
+  readonly #onStatus: (status: RecorderStatus) => void;
+  readonly #nowMs: () => number;
+  readonly #devices = new Map<string, DeviceState>();
+  /** Sessions with something not yet written (an ended one stays until its end is written). */
+  readonly #dirty = new Set<RecordingSession>();
+  readonly #timer: NodeJS.Timeout;
+  #error: string | null = null;
+  #retryAtMs = 0;
+  #writing: Promise<void> | null = null;
+  #closed = false;
+  /** Samples dropped because they could not be written, since the start. */
+  droppedSamples = 0;
+
+  constructor(options: RecorderOptions) {
+    this.#store = options.store;
+    this.#idleMs = options.sessionIdleMs ?? DEFAULT_SESSION_IDLE_MS;
+    this.#logger = options.logger;
+    this.#onStatus = options.onStatus ?? (() => undefined);
+    this.#nowMs = options.nowMs ?? Date.now;
+    this.#timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+  }
+
+  /** Marks sessions a previous run left `recording` (it died) as `interrupted`; reports a store that cannot be written. */
+  async recoverInterrupted(): Promise<number[]> {
+    try {
+      const ids = await this.#store.markInterrupted();
+      if (ids.length > 0) this.#logger.warn({ sessions: ids }, 'sessions left recording by a previous run are marked interrupted');
+      return ids;
+    } catch (error) {
+      this.#fail(error);
+      return [];
+    }
+  }
+
+  status(): RecorderStatus {
+    return {
+      state: this.#error === null ? 'recording' : 'error',
+      database: this.#store.location,
+      error: this.#error,
+      devices: [...this.#devices].map(([deviceId, device]) => ({ deviceId, sessionId: device.session?.handle.id ?? null, label: device.label })),
+    };
+  }
+
+  /** Whether a session is still being recorded (it cannot be deleted then). */
+  isRecording(sessionId: number): boolean {
+    return [...this.#devices.values()].some((device) => device.session?.handle.id === sessionId);
+  }
+
+  /**
+   * Labels a device's holds: the one in progress (it is written when it ends) and every
+   * later one of this session. @throws Error naming the device when there is none such.
+   */
+  labelHolds(request: LabelHold): void {
+    const device = this.#devices.get(request.deviceId);
+    if (device === undefined || device.info === null) throw new Error(`no device ${request.deviceId} on this server`);
+    device.label = { bodyArea: request.bodyArea, knot: request.knot };
+    if (device.session !== null) device.session.label = device.label;
+    this.#statusChanged();
+  }
+
+  onInfo(info: DeviceInfo): void {
+    this.#device(info.deviceId).info = info;
+    this.#statusChanged();
+  }
+
+  onStatus(status: DeviceStatus): void {
+    if (status.state === 'disconnected' || status.state === 'stopped') {
+      const device = this.#devices.get(status.deviceId);
+      if (device?.session != null) this.#endSession(device, 'complete');
+    }
+  }
+
+  onSession(): void {
+    // Nothing to do: the recorder follows the engine's events, which a restart also sends.
+  }
+
+  onReadings(deviceId: string, readings: Readings): void {
+    const count = readings.tMs.length;
+    if (count === 0) return;
+    const device = this.#device(deviceId);
+    const info = device.info;
+    // A device is known (onInfo) before its first samples; without that there is nothing to file them under.
+    if (info === null) return;
+    const firstMs = readings.tMs[0] as number;
+    if (firstMs < device.lastTMs) {
+      // The device's clock started again: it restarted, and its times before mean nothing now.
+      if (device.session !== null) this.#endSession(device, 'complete');
+      device.preRoll = emptyRun();
+    }
+    device.lastTMs = readings.tMs[count - 1] as number;
+    if (info.transport === 'replay') {
+      if (device.session === null) this.#startSession(device, info, firstMs, 0);
+      this.#append(device, sliceRun(readings, 0, count));
+      return;
+    }
+    const pressN = info.engineConfig.bandLowN;
+    let from = 0;
+    for (let index = 0; index < count; index++) {
+      const tMs = readings.tMs[index] as number;
+      const pressed = (readings.forceN[index] as number) >= pressN;
+      if (device.session === null) {
+        if (!pressed) continue;
+        this.#addPreRoll(device, readings, from, index);
+        this.#trimPreRoll(device.preRoll, tMs - PRE_ROLL_MS);
+        const originMs = device.preRoll.tMs[0] ?? tMs;
+        this.#startSession(device, info, originMs, tMs - originMs);
+        this.#append(device, device.preRoll);
+        device.preRoll = emptyRun();
+        device.lastPressMs = tMs;
+        from = index;
+      } else if (pressed) {
+        device.lastPressMs = tMs;
+      } else if (tMs - device.lastPressMs >= this.#idleMs) {
+        this.#append(device, sliceRun(readings, from, index + 1));
+        this.#endSession(device, 'complete');
+        from = index + 1;
+      }
+    }
+    if (device.session !== null) this.#append(device, sliceRun(readings, from, count));
+    else this.#addPreRoll(device, readings, from, count);
+  }
+
+  onEngineEvents(deviceId: string, events: readonly EngineEvent[]): void {
+    const device = this.#device(deviceId);
+    for (const event of events) {
+      if (event.type === 'hold.ended') this.#recordHold(device, event.hold);
+      else if (event.type === 'over.started' || event.type === 'over.ended') this.#recordWarning(device, event.warning, event.type === 'over.ended');
+    }
+  }
+
+  /**
+   * Writes what has accumulated. Never throws: a failure becomes the recorder's error
+   * state. Resolves once the write is done (or skipped while a failed store waits for
+   * its retry).
+   */
+  async flush(force = false): Promise<void> {
+    if (this.#writing !== null) return this.#writing;
+    if (this.#dirty.size === 0) return;
+    if (this.#error !== null && !force && this.#nowMs() < this.#retryAtMs) {
+      this.#dropSamples();
+      return;
+    }
+    const sessions = [...this.#dirty];
+    const writes = sessions.map((session) => this.#takeWrite(session));
+    const hadIds = sessions.map((session) => session.handle.id);
+    this.#writing = (async () => {
+      try {
+        await this.#store.commit(writes);
+        for (const [index, session] of sessions.entries()) {
+          const write = writes[index];
+          if (write === undefined) continue;
+          session.holds = session.holds.filter((hold) => !write.holds.includes(hold));
+          session.warnings = session.warnings.filter((warning) => !write.warnings.includes(warning));
+          if (write.end !== null) session.end = null;
+          if (session.pending.length === 0 && session.holds.length === 0 && session.warnings.length === 0 && session.end === null) this.#dirty.delete(session);
+        }
+        const recovered = this.#error !== null;
+        if (recovered) {
+          this.#error = null;
+          this.#logger.info({ database: this.#store.location }, 'recording again');
+        }
+        if (recovered || sessions.some((session, index) => hadIds[index] !== session.handle.id)) this.#statusChanged();
+      } catch (error) {
+        // The holds, warnings and ends stay for the next try; the samples taken are lost.
+        for (const [index, session] of sessions.entries()) {
+          const write = writes[index];
+          if (write !== undefined && write.end !== null) session.end ??= write.end;
+        }
+        this.droppedSamples += writes.reduce((sum, write) => sum + write.samples.reduce((inWrite, chunk) => inWrite + chunk.tMs.length, 0), 0);
+        this.#fail(error);
+      } finally {
+        this.#writing = null;
+      }
+    })();
+    return this.#writing;
+  }
+
+  /** Ends every session (the server is stopping), writes what is left and stops the timer; the store stays open. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const device of this.#devices.values()) if (device.session !== null) this.#endSession(device, 'complete');
+    await this.#writing;
+    await this.flush(true);
+  }
+
+  #device(deviceId: string): DeviceState {
+    let device = this.#devices.get(deviceId);
+    if (device === undefined) {
+      device = { info: null, lastTMs: Number.NEGATIVE_INFINITY, lastPressMs: Number.NEGATIVE_INFINITY, preRoll: emptyRun(), session: null, previous: null, label: NO_LABEL };
+      this.#devices.set(deviceId, device);
+    }
+    return device;
+  }
+
+  #startSession(device: DeviceState, info: DeviceInfo, originMs: number, preRollMs: number): void {
+    const session: RecordingSession = {
+      handle: {
+        id: null,
+        session: {
+          deviceId: info.deviceId,
+          spec: info.spec,
+          transport: info.transport,
+          sensor: info.sensor,
+          preset: info.preset,
+          engineConfig: info.engineConfig,
+          startedAtMs: this.#nowMs() - preRollMs,
+          firstDeviceMs: originMs,
+        },
+      },
+      originMs,
+      pending: [],
+      holds: [],
+      warnings: [],
+      nextHoldIndex: 0,
+      nextWarningIndex: 0,
+      openWarningIndex: null,
+      lastTMs: originMs,
+      end: null,
+      label: device.label,
+    };
+    device.session = session;
+    this.#dirty.add(session);
+    this.#logger.info({ deviceId: session.handle.session.deviceId }, 'session started');
+    this.#statusChanged();
+  }
+
+  #endSession(device: DeviceState, status: 'complete' | 'interrupted'): void {
+    const session = device.session;
+    if (session === null) return;
+    session.end = { status, endedAtMs: this.#nowMs() };
+    this.#dirty.add(session);
+    device.previous = session;
+    device.session = null;
+    device.label = NO_LABEL;
+    device.lastPressMs = Number.NEGATIVE_INFINITY;
+    this.#logger.info({ deviceId: session.handle.session.deviceId, sessionId: session.handle.id }, 'session ended');
+    this.#statusChanged();
+  }
+
+  #append(device: DeviceState, run: SampleRun): void {
+    const session = device.session;
+    if (session === null || run.tMs.length === 0) return;
+    session.pending.push(run);
+    session.lastTMs = run.tMs[run.tMs.length - 1] as number;
+    this.#dirty.add(session);
+  }
+
+  #addPreRoll(device: DeviceState, readings: Readings, from: number, to: number): void {
+    if (to <= from) return;
+    const preRoll = device.preRoll;
+    for (let index = from; index < to; index++) {
+      preRoll.tMs.push(readings.tMs[index] as number);
+      preRoll.forceN.push(readings.forceN[index] as number);
+      preRoll.raw.push(readings.raw[index] as number);
+    }
+    this.#trimPreRoll(preRoll, (preRoll.tMs[preRoll.tMs.length - 1] as number) - PRE_ROLL_MS);
+  }
+
+  /** Drops what came before `keepFromMs`. */
+  #trimPreRoll(preRoll: SampleRun, keepFromMs: number): void {
+    let cut = 0;
+    while (cut < preRoll.tMs.length && (preRoll.tMs[cut] as number) < keepFromMs) cut++;
+    if (cut > 0) {
+      preRoll.tMs.splice(0, cut);
+      preRoll.forceN.splice(0, cut);
+      preRoll.raw.splice(0, cut);
+    }
+  }
+
+  /** The session an engine result belongs to: the one it started in. */
+  #sessionAt(device: DeviceState, startMs: number): RecordingSession | null {
+    if (device.session !== null && startMs >= device.session.originMs) return device.session;
+    if (device.previous !== null && startMs >= device.previous.originMs) return device.previous;
+    return null;
+  }
+
+  #recordHold(device: DeviceState, hold: HoldResult): void {
+    const session = this.#sessionAt(device, hold.startMs);
+    if (session === null) return;
+    const originMs = session.originMs;
+    session.holds.push({
+      index: session.nextHoldIndex++,
+      hold: { ...hold, startMs: hold.startMs - originMs, endMs: hold.endMs - originMs },
+      targetHoldMs: device.info?.engineConfig.targetHoldMs ?? session.handle.session.engineConfig.targetHoldMs,
+      label: session.label,
+    });
+    this.#keepBounded(session);
+    this.#dirty.add(session);
+  }
+
+  #recordWarning(device: DeviceState, warning: WarningResult, ended: boolean): void {
+    const session = this.#sessionAt(device, warning.startMs);
+    if (session === null) return;
+    const originMs = session.originMs;
+    const index = session.openWarningIndex ?? session.nextWarningIndex++;
+    session.openWarningIndex = ended ? null : index;
+    session.warnings.push({
+      index,
+      warning: { ...warning, startMs: warning.startMs - originMs, alertMs: warning.alertMs - originMs, endMs: warning.endMs === null ? null : warning.endMs - originMs },
+    });
+    this.#keepBounded(session);
+    this.#dirty.add(session);
+  }
+
+  #keepBounded(session: RecordingSession): void {
+    if (session.holds.length > MAX_PENDING_RESULTS) session.holds.shift();
+    if (session.warnings.length > MAX_PENDING_RESULTS) session.warnings.shift();
+  }
+
+  /** Takes a session's pending samples as stored chunks (times relative to its first sample). */
+  #takeWrite(session: RecordingSession): SessionWrite {
+    const samples = toChunks(session.pending, session.originMs);
+    session.pending = [];
+    return { handle: session.handle, samples, holds: [...session.holds], warnings: [...session.warnings], durationMs: session.lastTMs - session.originMs, end: session.end };
+  }
+
+  #dropSamples(): void {
+    for (const session of this.#dirty) {
+      this.droppedSamples += session.pending.reduce((sum, run) => sum + run.tMs.length, 0);
+      session.pending = [];
+    }
+  }
+
+  #fail(error: unknown): void {
+    const message = describeStoreError(this.#store.location, error);
+    this.#retryAtMs = this.#nowMs() + RETRY_INTERVAL_MS;
+    if (message === this.#error) return;
+    this.#error = message;
+    this.#logger.error({ err: error }, message);
+    this.#statusChanged();
+  }
+
+  #statusChanged(): void {
+    try {
+      this.#onStatus(this.status());
+    } catch (error) {
+      this.#logger.error({ err: error }, 'the recorder status listener failed');
+    }
+  }
+}
+
+/** Runs of samples as chunks of at most CHUNK_MAX_SAMPLES spanning at most CHUNK_MAX_SPAN_MS. */
+export function toChunks(runs: readonly SampleRun[], originMs: number): SampleChunk[] {
+  const total = runs.reduce((sum, run) => sum + run.tMs.length, 0);
+  const chunks: SampleChunk[] = [];
+  let tMs = new Float64Array(Math.min(total, CHUNK_MAX_SAMPLES));
+  let forceN = new Float64Array(tMs.length);
+  let raw = new Int32Array(tMs.length);
+  let filled = 0;
+  let left = total;
+  const close = (): void => {
+    chunks.push({ tMs: tMs.subarray(0, filled), forceN: forceN.subarray(0, filled), raw: raw.subarray(0, filled) });
+    left -= filled;
+    filled = 0;
+    tMs = new Float64Array(Math.min(left, CHUNK_MAX_SAMPLES));
+    forceN = new Float64Array(tMs.length);
+    raw = new Int32Array(tMs.length);
+  };
+  for (const run of runs) {
+    for (let index = 0; index < run.tMs.length; index++) {
+      const relativeMs = (run.tMs[index] as number) - originMs;
+      if (filled > 0 && (filled === tMs.length || relativeMs - (tMs[0] as number) > CHUNK_MAX_SPAN_MS)) close();
+      tMs[filled] = relativeMs;
+      forceN[filled] = run.forceN[index] as number;
+      raw[filled] = run.raw[index] as number;
+      filled++;
+    }
+  }
+  if (filled > 0) close();
+  return chunks;
+}

@@ -1,0 +1,124 @@
+/**
+ * Recording, assembled for the server: opens the session store named by `--db`, marks
+ * what a previous run left `recording` as `interrupted`, and starts the recorder. A
+ * database that cannot be written (read-only file or folder, a file from a newer
+ * Knotmeter) does not stop the server: live view and alerts go on, the dashboard shows
+ * why nothing is recorded, and recorded sessions stay readable if the file can be read.
+ *
+ * One server records into a file at a time: a lock file beside it (`FILE.lock`, holding
+ * the server's pid) stops a second server from marking the first one's sessions
+ * interrupted; a lock left by a server that died (kill -9) is taken over.
+ *
+ * Pipeline position: builds the recorder (a pipeline listener) and the store the REST
+ * API reads.
+ */
+import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { RecorderStatus } from '../live/events.ts';
+import type { Logger } from '../log.ts';
+import { describeStoreError, Recorder } from './recorder.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import type { SessionStore } from './store.ts';
+
+/** `data/knotmeter.db` in the project (data/ is not under version control): `--db`'s default. */
+export const DEFAULT_DB_PATH = fileURLToPath(new URL('../../data/knotmeter.db', import.meta.url));
+
+export interface RecordingOptions {
+  /** The SQLite file (`--db`). */
+  readonly dbPath: string;
+  readonly sessionIdleMs?: number;
+  readonly logger: Logger;
+  readonly onStatus: (status: RecorderStatus) => void;
+}
+
+export interface Recording {
+  /** For reading (the REST API, replays); null when the file cannot even be read. */
+  readonly store: SessionStore | null;
+  /** Null when the file cannot be written: `status()` says why. */
+  readonly recorder: Recorder | null;
+  status(): RecorderStatus;
+  close(): Promise<void>;
+}
+
+export class DatabaseInUseError extends Error {
+  override readonly name = 'DatabaseInUseError';
+}
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as { code?: unknown }).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes `FILE.lock` for this process; returns the function that releases it.
+ * @throws DatabaseInUseError when a live process holds it.
+ */
+function lockDatabase(dbPath: string): () => void {
+  const lockPath = `${dbPath}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const descriptor = openSync(lockPath, 'wx');
+      writeSync(descriptor, `${process.pid}\n`);
+      closeSync(descriptor);
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder !== process.pid && processIsAlive(holder)) {
+        throw new DatabaseInUseError(`another Knotmeter server (pid ${holder}) is recording into ${dbPath}: stop it, or pass --db with another file`);
+      }
+      // Left by a server that died: take it over.
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new DatabaseInUseError(`cannot take the lock ${lockPath}: remove it if no Knotmeter server is running`);
+}
+
+/** @throws DatabaseInUseError when another live server records into the same file. */
+export async function openRecording(options: RecordingOptions): Promise<Recording> {
+  const { dbPath, logger } = options;
+  let unlock: () => void = () => undefined;
+  let store: SessionStore;
+  try {
+    unlock = lockDatabase(dbPath);
+    store = openSqliteStore(dbPath);
+  } catch (error) {
+    unlock();
+    if (error instanceof DatabaseInUseError) throw error;
+    const problem = describeStoreError(dbPath, error);
+    logger.error({ err: error }, problem);
+    let readable: SessionStore | null = null;
+    try {
+      readable = openSqliteStore(dbPath, { readonly: true });
+    } catch (readError) {
+      logger.warn({ err: readError }, `recorded sessions in ${dbPath} cannot be read either`);
+    }
+    const status: RecorderStatus = { state: 'error', database: dbPath, error: problem, devices: [] };
+    options.onStatus(status);
+    return {
+      store: readable,
+      recorder: null,
+      status: () => status,
+      close: async () => {
+        await readable?.close();
+      },
+    };
+  }
+  const recorder = new Recorder({ store, logger: logger.child({ part: 'recorder' }), onStatus: options.onStatus, ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }) });
+  await recorder.recoverInterrupted();
+  logger.info({ database: dbPath }, 'recording sessions');
+  return {
+    store,
+    recorder,
+    status: () => recorder.status(),
+    async close() {
+      await recorder.close();
+      await store.close();
+      unlock();
+    },
+  };
+}

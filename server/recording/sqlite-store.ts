@@ -1,0 +1,529 @@
+/**
+ * The embedded session store: one SQLite file (better-sqlite3), WAL mode, schema brought
+ * up to date on open (`migrations.ts`). The default store of `npm start` (`--db`,
+ * default `data/knotmeter.db`).
+ *
+ *   const store = openSqliteStore('data/knotmeter.db');
+ *   await store.commit([...]);            // the recorder, once per flush
+ *   const page = await store.listSessions({}, { limit: 50, offset: 0 });
+ *
+ * Durability: WAL with `synchronous = NORMAL` keeps every committed flush through a
+ * crash of the process (kill -9); only a power cut can lose the last few. Samples are
+ * packed per chunk (see `migrations.ts`), so writing 8 devices at 1 kHz is some 40
+ * inserts a second, and a whole-session overview reads only the chunks' summary columns.
+ *
+ * Pipeline position: recorder -> **SQLite** -> REST API, replay, `npm run analyze -- --session`.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { presetNameSchema } from '../engine/presets.ts';
+import { roundResults } from '../engine/report.ts';
+import { engineConfigSchema, type HoldResult, type WarningResult } from '../engine/results.ts';
+import { EnvelopeBuilder, ExactCollector, type ChunkSummary } from './envelope.ts';
+import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
+import { sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
+import type { SampleChunk, SessionFilter, SessionStore, SessionWrite } from './store.ts';
+
+/** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */
+const READ_PAGE_CHUNKS = 64;
+
+export interface SqliteStoreOptions {
+  /** Open for reading only (`npm run analyze -- --session`): no migration, no writes. */
+  readonly readonly?: boolean;
+}
+
+interface SessionRow {
+  id: number;
+  device_id: string;
+  spec: string;
+  transport: string;
+  sensor: string;
+  preset: string | null;
+  engine_config: string;
+  status: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  first_device_ms: number;
+  duration_ms: number;
+  sample_count: number;
+  notes: string;
+  hold_count: number;
+  total_hold_ms: number | null;
+  warning_count: number;
+  body_areas: string;
+  knots: string;
+}
+
+interface HoldRow {
+  hold_index: number;
+  start_ms: number;
+  end_ms: number;
+  duration_ms: number;
+  mean_n: number;
+  peak_n: number;
+  time_in_band_ms: number;
+  time_over_ms: number;
+  target_hold_ms: number;
+  body_area: string | null;
+  knot: string | null;
+}
+
+interface WarningRow {
+  start_ms: number;
+  alert_ms: number;
+  end_ms: number | null;
+  peak_n: number;
+}
+
+interface ChunkRow {
+  chunk_index: number;
+  first_ms: number;
+  last_ms: number;
+  sample_count: number;
+  min_n: number;
+  max_n: number;
+}
+
+interface ChunkDataRow {
+  chunk_index: number;
+  t_ms: Buffer;
+  force_n: Buffer;
+  raw: Buffer;
+}
+
+/** The summary columns of a session in a list, computed from its holds and warnings. */
+const SUMMARY_COLUMNS = `
+  s.*,
+  (SELECT COUNT(*) FROM holds h WHERE h.session_id = s.id) AS hold_count,
+  (SELECT SUM(h.duration_ms) FROM holds h WHERE h.session_id = s.id) AS total_hold_ms,
+  (SELECT COUNT(*) FROM warnings w WHERE w.session_id = s.id) AS warning_count,
+  (SELECT json_group_array(area) FROM (SELECT DISTINCT h.body_area AS area FROM holds h WHERE h.session_id = s.id AND h.body_area IS NOT NULL ORDER BY area)) AS body_areas,
+  (SELECT json_group_array(knot) FROM (SELECT DISTINCT h.knot AS knot FROM holds h WHERE h.session_id = s.id AND h.knot IS NOT NULL ORDER BY knot)) AS knots`;
+
+/** Bytes as typed numbers, copying only when SQLite's buffer is not aligned for them. */
+function float64s(bytes: Buffer): Float64Array {
+  if (bytes.byteOffset % Float64Array.BYTES_PER_ELEMENT === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / Float64Array.BYTES_PER_ELEMENT);
+  return new Float64Array(new Uint8Array(bytes).buffer);
+}
+
+function int32s(bytes: Buffer): Int32Array {
+  if (bytes.byteOffset % Int32Array.BYTES_PER_ELEMENT === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / Int32Array.BYTES_PER_ELEMENT);
+  return new Int32Array(new Uint8Array(bytes).buffer);
+}
+
+function bytesOf(array: Float64Array | Int32Array): Buffer {
+  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
+}
+
+function chunkOf(row: ChunkDataRow): SampleChunk {
+  return { tMs: float64s(row.t_ms), forceN: float64s(row.force_n), raw: int32s(row.raw) };
+}
+
+/** The outcome of synchronous SQLite work as a promise (a throw becomes a rejection), as the interface promises. */
+function settled<T>(work: () => T): Promise<T> {
+  try {
+    return Promise.resolve(work());
+  } catch (error) {
+    return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+  }
+}
+
+function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function jsonStrings(text: string): string[] {
+  const parsed: unknown = JSON.parse(text);
+  return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
+}
+
+/** The engine's figures of a hold row, rounded as `npm run analyze` prints them. */
+function recordedHold(row: HoldRow): RecordedHold {
+  const hold: HoldResult = {
+    startMs: row.start_ms,
+    endMs: row.end_ms,
+    durationMs: row.duration_ms,
+    meanN: row.mean_n,
+    peakN: row.peak_n,
+    timeInBandMs: row.time_in_band_ms,
+    timeOverMs: row.time_over_ms,
+  };
+  const [rounded = hold] = roundResults({ holds: [hold], warnings: [] }).holds;
+  return { ...rounded, index: row.hold_index, targetHoldMs: row.target_hold_ms, bodyArea: row.body_area, knot: row.knot };
+}
+
+function summaryOf(row: SessionRow): SessionSummary {
+  const preset = presetNameSchema.safeParse(row.preset);
+  return {
+    id: row.id,
+    deviceId: row.device_id,
+    spec: row.spec,
+    transport: row.transport,
+    sensor: row.sensor,
+    preset: preset.success ? preset.data : null,
+    status: sessionStatusSchema.parse(row.status),
+    startedAt: isoTime(row.started_at_ms),
+    endedAt: row.ended_at_ms === null ? null : isoTime(row.ended_at_ms),
+    durationMs: Math.round(row.duration_ms * 1000) / 1000,
+    holdCount: row.hold_count,
+    totalHoldMs: Math.round((row.total_hold_ms ?? 0) * 1000) / 1000,
+    warningCount: row.warning_count,
+    bodyAreas: jsonStrings(row.body_areas),
+    knots: jsonStrings(row.knots),
+    notes: row.notes,
+  };
+}
+
+/** Monday (UTC) of the week of a wall-clock time, as YYYY-MM-DD. */
+export function weekStartOf(ms: number): string {
+  const date = new Date(ms);
+  const daysSinceMonday = (date.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() - daysSinceMonday)).toISOString().slice(0, 10);
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/**
+ * WHERE clauses and parameters for a session filter (sessions aliased `s`). Labels match a
+ * session that has such a hold, or (`labelsOn: 'hold'`, holds aliased `h`) the hold itself.
+ */
+function filterClauses(filter: SessionFilter, labelsOn: 'session' | 'hold'): { where: string; params: (string | number)[] } {
+  const clauses: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.deviceId !== undefined) {
+    clauses.push('s.device_id = ?');
+    params.push(filter.deviceId);
+  }
+  if (filter.status !== undefined) {
+    clauses.push('s.status = ?');
+    params.push(filter.status);
+  }
+  if (filter.fromMs !== undefined) {
+    clauses.push('s.started_at_ms >= ?');
+    params.push(filter.fromMs);
+  }
+  if (filter.toMs !== undefined) {
+    clauses.push('s.started_at_ms < ?');
+    params.push(filter.toMs);
+  }
+  const label = (column: 'body_area' | 'knot'): string =>
+    labelsOn === 'hold' ? `h.${column} = ? COLLATE NOCASE` : `EXISTS (SELECT 1 FROM holds h WHERE h.session_id = s.id AND h.${column} = ? COLLATE NOCASE)`;
+  if (filter.bodyArea !== undefined) {
+    clauses.push(label('body_area'));
+    params.push(filter.bodyArea);
+  }
+  if (filter.knot !== undefined) {
+    clauses.push(label('knot'));
+    params.push(filter.knot);
+  }
+  return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
+}
+
+/** Opens (creating it and its folder if need be) and migrates a store file. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteSessionStore {
+  const readonly = options.readonly ?? false;
+  if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path, { readonly, fileMustExist: readonly });
+  try {
+    db.pragma('busy_timeout = 5000');
+    if (readonly) {
+      const version = schemaVersion(db);
+      if (version !== SCHEMA_VERSION) {
+        throw new Error(`${path} has schema version ${version}, this Knotmeter reads version ${SCHEMA_VERSION}: start the server on it once (npm start -- --db ${path}) to upgrade it`);
+      }
+    } else {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    }
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new SqliteSessionStore(db, path);
+}
+
+export class SqliteSessionStore implements SessionStore {
+  readonly location: string;
+  readonly #db: SqliteDatabase;
+  /** Next chunk index per session written by this process. */
+  readonly #nextChunk = new Map<number, number>();
+  readonly #statements: ReturnType<typeof prepareStatements>;
+
+  constructor(db: SqliteDatabase, location: string) {
+    this.#db = db;
+    this.location = location;
+    this.#statements = prepareStatements(db);
+  }
+
+  commit(writes: readonly SessionWrite[]): Promise<void> {
+    return settled(() => {
+      const statements = this.#statements;
+      // Ids are given to handles only once the transaction has committed: a failed flush
+      // leaves them null, so the next one creates the session again.
+      const created: { handle: SessionWrite['handle']; id: number }[] = [];
+      const nextChunk = new Map<number, number>();
+      this.#db.transaction(() => {
+        for (const write of writes) {
+          const { session } = write.handle;
+          let id = write.handle.id;
+          if (id === null) {
+            const result = statements.insertSession.run(
+              session.deviceId,
+              session.spec,
+              session.transport,
+              session.sensor,
+              session.preset,
+              JSON.stringify(session.engineConfig),
+              Math.round(session.startedAtMs),
+              session.firstDeviceMs,
+            );
+            id = Number(result.lastInsertRowid);
+            created.push({ handle: write.handle, id });
+          }
+          let chunkIndex = nextChunk.get(id) ?? this.#nextChunk.get(id) ?? (statements.maxChunk.get(id) as { next: number }).next;
+          let samples = 0;
+          for (const chunk of write.samples) {
+            const count = chunk.tMs.length;
+            if (count === 0) continue;
+            let minN = Number.POSITIVE_INFINITY;
+            let maxN = Number.NEGATIVE_INFINITY;
+            for (const forceN of chunk.forceN) {
+              if (forceN < minN) minN = forceN;
+              if (forceN > maxN) maxN = forceN;
+            }
+            statements.insertChunk.run(id, chunkIndex++, chunk.tMs[0], chunk.tMs[count - 1], count, minN, maxN, bytesOf(chunk.tMs), bytesOf(chunk.forceN), bytesOf(chunk.raw));
+            samples += count;
+          }
+          nextChunk.set(id, chunkIndex);
+          for (const { index, hold, targetHoldMs, label } of write.holds) {
+            statements.upsertHold.run(id, index, hold.startMs, hold.endMs, hold.durationMs, hold.meanN, hold.peakN, hold.timeInBandMs, hold.timeOverMs, targetHoldMs, label.bodyArea, label.knot);
+          }
+          for (const { index, warning } of write.warnings) {
+            statements.upsertWarning.run(id, index, warning.startMs, warning.alertMs, warning.endMs, warning.peakN);
+          }
+          statements.updateProgress.run(write.durationMs, samples, id);
+          if (write.end !== null) statements.endSession.run(write.end.status, Math.round(write.end.endedAtMs), id);
+        }
+      })();
+      for (const { handle, id } of created) handle.id = id;
+      for (const [id, next] of nextChunk) this.#nextChunk.set(id, next);
+    });
+  }
+
+  markInterrupted(): Promise<number[]> {
+    return settled(() => {
+      const ids = this.#db.transaction(() => {
+        const rows = this.#db.prepare("SELECT id FROM sessions WHERE status = 'recording'").all() as { id: number }[];
+        this.#db.prepare("UPDATE sessions SET status = 'interrupted', ended_at_ms = started_at_ms + CAST(duration_ms AS INTEGER) WHERE status = 'recording'").run();
+        return rows.map((row) => row.id);
+      })();
+      return ids;
+    });
+  }
+
+  listSessions(filter: SessionFilter, page: { readonly limit: number; readonly offset: number }): Promise<SessionPage> {
+    return settled(() => {
+      const { where, params } = filterClauses(filter, 'session');
+      const total = (this.#db.prepare(`SELECT COUNT(*) AS total FROM sessions s ${where}`).get(...params) as { total: number }).total;
+      const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sessions s ${where} ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ? OFFSET ?`).all(...params, page.limit, page.offset) as SessionRow[];
+      return { sessions: rows.map(summaryOf), total, limit: page.limit, offset: page.offset };
+    });
+  }
+
+  getSession(id: number): Promise<SessionDetail | null> {
+    return settled(() => {
+      const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sessions s WHERE s.id = ?`).get(id) as SessionRow | undefined;
+      if (row === undefined) return null;
+      const holds = (this.#statements.holdsOf.all(id) as HoldRow[]).map(recordedHold);
+      const warnings: WarningResult[] = (this.#statements.warningsOf.all(id) as WarningRow[]).map((warning) => ({
+        startMs: warning.start_ms,
+        alertMs: warning.alert_ms,
+        endMs: warning.end_ms,
+        peakN: warning.peak_n,
+      }));
+      return {
+        ...summaryOf(row),
+        engineConfig: engineConfigSchema.parse(JSON.parse(row.engine_config)),
+        firstDeviceMs: row.first_device_ms,
+        sampleCount: row.sample_count,
+        holds,
+        warnings: roundResults({ holds: [], warnings }).warnings,
+      };
+    });
+  }
+
+  sampleEnvelope(id: number, fromMs: number, toMs: number, maxPoints: number): Promise<SampleEnvelope | null> {
+    return settled(() => {
+      if (this.#statements.sessionExists.get(id) === undefined) return null;
+      const chunks = (this.#statements.chunksInRange.all(id, toMs, fromMs) as ChunkRow[]).map((row) => ({
+        index: row.chunk_index,
+        summary: { firstMs: row.first_ms, lastMs: row.last_ms, count: row.sample_count, minN: row.min_n, maxN: row.max_n } satisfies ChunkSummary,
+      }));
+      // The chunks at the range's edges stick out of it: read them to count what is inside.
+      const inside = chunks.filter((chunk) => chunk.summary.firstMs >= fromMs && chunk.summary.lastMs <= toMs);
+      const edges = [...this.#readChunks(id, chunks.filter((chunk) => !inside.includes(chunk)).map((chunk) => chunk.index))];
+      const edgeCount = edges.reduce((sum, chunk) => sum + chunk.tMs.filter((tMs) => tMs >= fromMs && tMs <= toMs).length, 0);
+      if (inside.reduce((sum, chunk) => sum + chunk.summary.count, edgeCount) <= maxPoints) {
+        const collector = new ExactCollector(fromMs, toMs);
+        for (const chunk of this.#readChunks(id, chunks.map((each) => each.index))) collector.addSamples(chunk.tMs, chunk.forceN);
+        return collector.envelope;
+      }
+      const builder = new EnvelopeBuilder(fromMs, toMs, maxPoints);
+      const toRead: number[] = [];
+      for (const chunk of inside) {
+        if (builder.fitsSummary(chunk.summary)) builder.addSummary(chunk.summary);
+        else toRead.push(chunk.index);
+      }
+      for (const chunk of [...edges, ...this.#readChunks(id, toRead)]) builder.addSamples(chunk.tMs, chunk.forceN);
+      return builder.result();
+    });
+  }
+
+  async *readSamples(id: number): AsyncIterable<SampleChunk> {
+    let after = -1;
+    for (;;) {
+      // One page per query, never an open cursor: the recorder writes on this connection meanwhile.
+      const rows = this.#statements.chunkPage.all(id, after, READ_PAGE_CHUNKS) as ChunkDataRow[];
+      for (const row of rows) yield chunkOf(row);
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < READ_PAGE_CHUNKS) return;
+      after = last.chunk_index;
+      await Promise.resolve();
+    }
+  }
+
+  labelHold(id: number, holdIndex: number, label: Partial<HoldLabel>): Promise<RecordedHold | null> {
+    return settled(() => {
+      const hold = this.#db.transaction(() => {
+        const row = this.#statements.holdOne.get(id, holdIndex) as HoldRow | undefined;
+        if (row === undefined) return null;
+        const bodyArea = label.bodyArea === undefined ? row.body_area : label.bodyArea;
+        const knot = label.knot === undefined ? row.knot : label.knot;
+        this.#db.prepare('UPDATE holds SET body_area = ?, knot = ? WHERE session_id = ? AND hold_index = ?').run(bodyArea, knot, id, holdIndex);
+        return recordedHold({ ...row, body_area: bodyArea, knot });
+      })();
+      return hold;
+    });
+  }
+
+  setNotes(id: number, notes: string): Promise<boolean> {
+    return settled(() => {
+      return this.#db.prepare('UPDATE sessions SET notes = ? WHERE id = ?').run(notes, id).changes === 1;
+    });
+  }
+
+  deleteSession(id: number): Promise<boolean> {
+    return settled(() => {
+      this.#nextChunk.delete(id);
+      return this.#db.prepare('DELETE FROM sessions WHERE id = ?').run(id).changes === 1;
+    });
+  }
+
+  trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends> {
+    return settled(() => {
+      const { where, params } = filterClauses(filter, 'hold');
+      const rows = this.#db
+        .prepare(
+          `SELECT h.*, h.session_id, s.started_at_ms FROM holds h JOIN sessions s ON s.id = h.session_id ${where}
+           ORDER BY s.started_at_ms + h.start_ms, h.session_id, h.hold_index`,
+        )
+        .all(...params) as (HoldRow & { session_id: number; started_at_ms: number })[];
+      const groups = new Map<string, TrendGroup>();
+      for (const row of rows) {
+        const key = JSON.stringify([row.body_area, row.knot]);
+        let group = groups.get(key);
+        if (group === undefined) {
+          group = { bodyArea: row.body_area, knot: row.knot, holds: [], weeks: [] };
+          groups.set(key, group);
+        }
+        const hold = recordedHold(row);
+        group.holds.push({
+          sessionId: row.session_id,
+          holdIndex: row.hold_index,
+          at: isoTime(row.started_at_ms + row.start_ms),
+          durationMs: hold.durationMs,
+          meanN: hold.meanN,
+          peakN: hold.peakN,
+          targetHoldMs: hold.targetHoldMs,
+        });
+      }
+      for (const group of groups.values()) group.weeks = weeksOf(group.holds);
+      const sorted = [...groups.values()].sort((a, b) => labelOrder(a).localeCompare(labelOrder(b)));
+      return { groups: sorted };
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+    return Promise.resolve();
+  }
+
+  *#readChunks(id: number, indexes: readonly number[]): Iterable<SampleChunk> {
+    for (const index of indexes) {
+      const row = this.#statements.chunkData.get(id, index) as ChunkDataRow | undefined;
+      if (row !== undefined) yield chunkOf(row);
+    }
+  }
+}
+
+/** Labelled groups first, alphabetically; the unlabelled last. */
+function labelOrder(group: TrendGroup): string {
+  return group.bodyArea === null && group.knot === null ? '\uffff' : `${group.bodyArea ?? '\uffff'}\u0000${group.knot ?? '\uffff'}`;
+}
+
+function weeksOf(holds: readonly TrendHold[]): TrendGroup['weeks'] {
+  const byWeek = new Map<string, TrendHold[]>();
+  for (const hold of holds) {
+    const week = weekStartOf(Date.parse(hold.at));
+    const list = byWeek.get(week);
+    if (list === undefined) byWeek.set(week, [hold]);
+    else list.push(hold);
+  }
+  return [...byWeek].map(([weekStart, inWeek]) => ({
+    weekStart,
+    holdCount: inWeek.length,
+    medianDurationMs: median(inWeek.map((hold) => hold.durationMs)),
+    longestDurationMs: Math.max(...inWeek.map((hold) => hold.durationMs)),
+    medianPeakN: median(inWeek.map((hold) => hold.peakN)),
+    highestPeakN: Math.max(...inWeek.map((hold) => hold.peakN)),
+  }));
+}
+
+function prepareStatements(db: SqliteDatabase) {
+  return {
+    insertSession: db.prepare(
+      `INSERT INTO sessions (device_id, spec, transport, sensor, preset, engine_config, status, started_at_ms, first_device_ms)
+       VALUES (?, ?, ?, ?, ?, ?, 'recording', ?, ?)`,
+    ),
+    maxChunk: db.prepare('SELECT COALESCE(MAX(chunk_index) + 1, 0) AS next FROM sample_chunks WHERE session_id = ?'),
+    insertChunk: db.prepare(
+      `INSERT INTO sample_chunks (session_id, chunk_index, first_ms, last_ms, sample_count, min_n, max_n, t_ms, force_n, raw)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    upsertHold: db.prepare(
+      `INSERT OR REPLACE INTO holds (session_id, hold_index, start_ms, end_ms, duration_ms, mean_n, peak_n, time_in_band_ms, time_over_ms, target_hold_ms, body_area, knot)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    upsertWarning: db.prepare('INSERT OR REPLACE INTO warnings (session_id, warning_index, start_ms, alert_ms, end_ms, peak_n) VALUES (?, ?, ?, ?, ?, ?)'),
+    updateProgress: db.prepare('UPDATE sessions SET duration_ms = MAX(duration_ms, ?), sample_count = sample_count + ? WHERE id = ?'),
+    endSession: db.prepare('UPDATE sessions SET status = ?, ended_at_ms = ? WHERE id = ?'),
+    holdsOf: db.prepare('SELECT * FROM holds WHERE session_id = ? ORDER BY hold_index'),
+    holdOne: db.prepare('SELECT * FROM holds WHERE session_id = ? AND hold_index = ?'),
+    warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id = ? ORDER BY warning_index'),
+    sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?'),
+    chunksInRange: db.prepare(
+      `SELECT chunk_index, first_ms, last_ms, sample_count, min_n, max_n FROM sample_chunks
+       WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY chunk_index`,
+    ),
+    chunkData: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index = ?'),
+    chunkPage: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index > ? ORDER BY chunk_index LIMIT ?'),
+  };
+}

@@ -1,0 +1,52 @@
+// Helpers for the recording, API and replay tests: a temporary folder per test for real
+// SQLite files, and the real server started in-process with a database.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { parseEngineConfig, presetConfig } from '../../server/engine/presets.ts';
+import type { EngineSettings } from '../../server/pipeline.ts';
+import { REPO_ROOT } from '../support/cli.ts';
+
+export const TRACES_DIR = join(REPO_ROOT, 'test/fixtures/traces');
+export const TRACE_NAMES = ['example_hold_with_dip', 'example_overpressure', 'example_short_and_spike'] as const;
+
+/** The engine settings the example traces' expected results were made with. */
+export function traceEngine(): EngineSettings {
+  return { preset: null, config: parseEngineConfig(JSON.parse(readFileSync(join(TRACES_DIR, 'config.json'), 'utf8')), 'traces/config.json') };
+}
+
+export function tempDir(prefix = 'knotmeter-rec-'): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface RecordingServerOptions {
+  readonly devices: readonly string[];
+  readonly db: string;
+  readonly engine?: EngineSettings;
+  readonly replaySpeed?: number | null;
+  readonly sessionIdleMs?: number;
+}
+
+export function startRecordingServer(options: RecordingServerOptions): Promise<RunningServer> {
+  return startServer({
+    host: '127.0.0.1',
+    port: 0,
+    devices: options.devices,
+    seed: 4321,
+    engine: options.engine ?? { preset: 'shoulders', config: presetConfig('shoulders') },
+    logger: pino({ level: 'silent' }),
+    db: options.db,
+    replaySpeed: options.replaySpeed === undefined ? null : options.replaySpeed,
+    ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
+  });
+}
+
+/** JSON from the server, with the status. */
+export async function getJson(url: string, init?: RequestInit): Promise<{ status: number; body: unknown; headers: Headers }> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  return { status: response.status, body: text === '' ? null : (JSON.parse(text) as unknown), headers: response.headers };
+}
