@@ -71,6 +71,11 @@ export interface DeviceLine {
   readonly message: DeviceMessage | null;
   /** Why the codec dropped it (null when it did not). */
   readonly dropReason: DropReason | null;
+  /**
+   * For a dropped line, what the codec reads from its last `$` on, if anything: a reset cuts
+   * the line on the wire short, and the boot HELLO then follows the cut-off start on one line.
+   */
+  readonly afterCut: DeviceMessage | null;
 }
 
 const ECHOED_NAME = /^[A-Za-z0-9_]{1,16}$/;
@@ -126,8 +131,10 @@ export class EmulatedFirmware {
   readonly lines: DeviceLine[] = [];
   /** Every pin change the harness reported since the emulator started. */
   readonly pinChanges: PinChange[] = [];
-  /** AVR resets the harness reported after the boot HELLO (the open's own reset excluded). */
-  readonly resets: Extract<EmulatorEvent, { event: 'reset' }>[] = [];
+  /** Every AVR reset the harness reported, the open's own included. */
+  readonly #resets: Extract<EmulatorEvent, { event: 'reset' }>[] = [];
+  /** When the port's open reset the AVR (an Uno's DTR), in emulated us. */
+  #openResetUs = Number.POSITIVE_INFINITY;
   /** UART bytes the harness lost (overrun, ptyFull, unread): none is expected anywhere here. */
   readonly serialDrops: Extract<EmulatorEvent, { event: 'serialDropped' }>[] = [];
   /** Lines the guard discarded before the codec saw them (too long, cut off). */
@@ -160,19 +167,27 @@ export class EmulatedFirmware {
     const device = new EmulatedFirmware(emulator, port, options.sensor);
     emulator.onEvent((event) => device.#onEmulatorEvent(event));
     void emulator.exited.then(() => device.#fail(new Error('the emulator exited')));
+    // the open's reset is reported on the harness's stdout, the HELLO after it on the pty:
+    // which arrives first is up to the event loop, so wait for both
+    const openReset = emulator.waitForEvent('reset', () => true, 30_000);
+    openReset.catch(() => undefined);
     try {
       await device.#open();
       const hello = await device.nextLine((line) => line.message?.type === 'HELLO', { from: 0, what: 'the boot HELLO' });
       if (hello.message?.type !== 'HELLO') throw new Error('unreachable: not a HELLO');
       device.hello = hello.message;
       if (hello.message.sensor !== options.sensor) throw new Error(`the ${options.sensor} build says it is ${hello.message.sensor}`);
-      // the open's own reset (an Uno's DTR) came before this HELLO: count only later ones
-      device.resets.length = 0;
+      device.#openResetUs = (await openReset).emulatedUs;
     } catch (error) {
       await device.close();
       throw error;
     }
     return device;
+  }
+
+  /** AVR resets the harness reported after the one the port's open caused (watchdog, reset()). */
+  get resets(): Extract<EmulatorEvent, { event: 'reset' }>[] {
+    return this.#resets.filter((reset) => reset.emulatedUs > this.#openResetUs);
   }
 
   /** The index the next line will get: search from here for what a later action causes. */
@@ -246,13 +261,18 @@ export class EmulatedFirmware {
     });
   }
 
-  /** Resets the AVR through the harness (as its reset pin would) and resolves with the new boot HELLO. */
+  /**
+   * Resets the AVR through the harness (as its reset pin would) and resolves with the new
+   * boot HELLO. A reset in the middle of a line leaves its start on the wire, so the HELLO
+   * may come glued to it (as it would from a real board): it is read from its `$` on.
+   */
   async reset(): Promise<{ hello: HelloMessage; atIndex: number; resetUs: number }> {
     const from = this.cursor();
     const resetUs = await this.emulator.reset();
-    const line = await this.nextLine((candidate) => candidate.message?.type === 'HELLO', { from, what: 'the HELLO after a reset' });
-    if (line.message?.type !== 'HELLO') throw new Error('unreachable: not a HELLO');
-    return { hello: line.message, atIndex: line.index, resetUs };
+    const line = await this.nextLine((candidate) => (candidate.message ?? candidate.afterCut)?.type === 'HELLO', { from, what: 'the HELLO after a reset' });
+    const hello = line.message ?? line.afterCut;
+    if (hello?.type !== 'HELLO') throw new Error('unreachable: not a HELLO');
+    return { hello, atIndex: line.index, resetUs };
   }
 
   /** Waits (polling the harness) until the emulated clock has reached `targetUs`. */
@@ -307,12 +327,15 @@ export class EmulatedFirmware {
     const framed = unframe(text);
     const fields = framed.ok ? framed.body.split(',') : [];
     const decoded = decodeDeviceLine(text, this.sensor);
+    const lastStart = text.lastIndexOf('$');
+    const tail = !decoded.ok && lastStart > 0 ? decodeDeviceLine(text.slice(lastStart), this.sensor) : null;
     this.lines.push({
       index: this.lines.length,
       text,
       fields,
       message: decoded.ok ? decoded.message : null,
       dropReason: decoded.ok ? null : decoded.reason,
+      afterCut: tail?.ok === true ? tail.message : null,
     });
     this.#wake();
   }
@@ -320,7 +343,7 @@ export class EmulatedFirmware {
   #onEmulatorEvent(event: EmulatorEvent): void {
     if (event.event === 'pin') this.pinChanges.push({ pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, pwm: event.pwm });
     if (event.event === 'serialDropped') this.serialDrops.push(event);
-    if (event.event === 'reset') this.resets.push(event);
+    if (event.event === 'reset') this.#resets.push(event);
     this.#wake();
   }
 
