@@ -39,8 +39,7 @@ export async function buildDashboardIfStale(): Promise<boolean> {
 }
 
 const runAsScript = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
-if (runAsScript) {
+if (runAsScript && (!process.argv.includes('--if-stale') || dashboardIsStale())) {
   process.stderr.write('Building the dashboard…\n');
-  if (process.argv.includes('--if-stale')) await buildDashboardIfStale();
-  else await buildDashboard();
+  await buildDashboard();
 }

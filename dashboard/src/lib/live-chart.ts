@@ -1,18 +1,21 @@
 /**
  * The live force chart: chart.js drawing a device's last 30 s, redrawn once per animation
  * frame (not per message), so it scrolls smoothly whatever the sample rate. At 1 kHz
- * the window holds 30 000 points; chart.js's min-max decimation thins them to what the
- * canvas can show, which needs `parsing: false`, numeric `{x, y}` points and a linear x
- * axis (see stack.md). The zones are shaded behind the trace (the same marks as the
- * gauge) and each over-pressure warning is marked where it happened.
+ * the window holds 30 000 points; each frame hands chart.js only the window thinned to
+ * the canvas's pixel columns (`decimate.ts`), with `parsing: false` and numeric `{x, y}`
+ * points, so chart.js's per-update work does not grow with the sample rate. The zones
+ * are shaded behind the trace (the same marks as the gauge) and each over-pressure
+ * warning is marked where it happened.
  */
-import { Chart, Decimation, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
+import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
+import { decimateMinMax } from './decimate.ts';
+import type { ChartPoint } from './reading-buffer.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, Decimation, annotationPlugin);
+Chart.register(LineController, LineElement, PointElement, LinearScale, annotationPlugin);
 
 const TICK_STEP_S = 5;
 
@@ -68,9 +71,9 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
   const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
   const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
   const textColour = cssColour(canvas, '--chart-text', '#666');
-  const chart = new Chart(canvas, {
+  const chart = new Chart<'line', ChartPoint[]>(canvas, {
     type: 'line',
-    data: { datasets: [{ data: device.buffer.points, borderColor: lineColour, borderWidth: 2, pointRadius: 0, indexAxis: 'x' }] },
+    data: { datasets: [{ data: [], borderColor: lineColour, borderWidth: 2, pointRadius: 0, indexAxis: 'x' }] },
     options: {
       animation: false,
       parsing: false,
@@ -79,7 +82,6 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
       maintainAspectRatio: false,
       events: [],
       plugins: {
-        decimation: { enabled: true, algorithm: 'min-max' },
         legend: { display: false },
         tooltip: { enabled: false },
         annotation: { annotations: [] },
@@ -132,9 +134,12 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
   let frame = requestAnimationFrame(function draw() {
     const endS = device.viewEndMs(performance.now()) / 1000;
     const xScale = chart.options.scales?.x;
-    if (xScale !== undefined && Number.isFinite(endS)) {
-      xScale.min = endS - CHART_WINDOW_MS / 1000;
+    const dataset = chart.data.datasets[0];
+    if (xScale !== undefined && dataset !== undefined && Number.isFinite(endS)) {
+      const startS = endS - CHART_WINDOW_MS / 1000;
+      xScale.min = startS;
       xScale.max = endS;
+      dataset.data = decimateMinMax(device.buffer.points, startS, endS, Math.ceil(chart.chartArea.width));
     }
     updateMarks(endS);
     chart.update('none');
