@@ -162,6 +162,8 @@ export class SerialTransport implements Transport {
     limit: null,
     zone: null,
   };
+  /** Why and since when the device has been away (null while attached, or before the first attempt). */
+  #detachedSince: { reason: string; atMs: number } | null = null;
   /** The zone the device has ACKed since it last attached or booted. */
   #appliedZone: DeviceZone | null = null;
 
@@ -364,6 +366,12 @@ export class SerialTransport implements Transport {
       await channel.request({ type: 'INFO' }, { attempts: ATTACH_INFO_ATTEMPTS });
       if (this.#isStopping() || this.#link !== link) return false;
       this.#reconnectAttempt = 0;
+      if (this.#detachedSince !== null) {
+        // Keep why it was away, and say it is over: the status shows link health, not a stale alarm.
+        const awayS = ((performance.now() - this.#detachedSince.atMs) / 1000).toFixed(1);
+        this.#lastError = `${this.#detachedSince.reason}; back on ${link.path} after ${awayS} s`;
+        this.#detachedSince = null;
+      }
       this.#setState('connected');
       this.#emitDeviceEvent({ type: 'attached', path: link.path });
       void this.#restoreDeviceState();
@@ -376,6 +384,8 @@ export class SerialTransport implements Transport {
         this.#detach();
         await link.close();
       }
+      // While away, lastError shows the latest attempt; what made it go away is kept for the return.
+      this.#detachedSince ??= { reason: this.#lastError, atMs: performance.now() };
       this.#setState('disconnected');
       return false;
     }
@@ -484,6 +494,7 @@ export class SerialTransport implements Transport {
     this.#channel?.cancelAll(reason);
     this.#detach();
     this.#lastError = `${reason}; reconnecting`;
+    this.#detachedSince = { reason, atMs: performance.now() };
     this.#reconnectAttempt = 0;
     this.#setState('disconnected');
     this.#emitDeviceEvent({ type: 'disconnected', reason });
@@ -655,7 +666,18 @@ export class SerialTransport implements Transport {
     if (this.#batch.length === 0) return;
     const batch = this.#batch;
     this.#batch = [];
-    this.#listener?.onSamples(batch);
+    this.#toListener((listener) => listener.onSamples(batch));
+  }
+
+  /** Calls the listener; a listener that throws must not take the link down with it (this runs in stream callbacks). */
+  #toListener(call: (listener: TransportListener) => void): void {
+    const listener = this.#listener;
+    if (listener === null) return;
+    try {
+      call(listener);
+    } catch (error) {
+      this.#lastError = `the pipeline failed on this device's data: ${error instanceof Error ? error.message : String(error)}`;
+    }
   }
 
   #countDrop(reason: DropReason): void {
@@ -673,7 +695,7 @@ export class SerialTransport implements Transport {
   #emitStatus(): void {
     if (this.#statusTimer !== null) clearTimeout(this.#statusTimer);
     this.#statusTimer = null;
-    this.#listener?.onStatus(this.status());
+    this.#toListener((listener) => listener.onStatus(this.status()));
   }
 
   /** Counter changes (drops, losses): one status within STATUS_THROTTLE_MS, however many happen. */
@@ -681,7 +703,7 @@ export class SerialTransport implements Transport {
     if (this.#statusTimer !== null || this.#listener === null) return;
     this.#statusTimer = setTimeout(() => {
       this.#statusTimer = null;
-      this.#listener?.onStatus(this.status());
+      this.#toListener((listener) => listener.onStatus(this.status()));
     }, STATUS_THROTTLE_MS);
   }
 

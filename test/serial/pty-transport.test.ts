@@ -247,6 +247,7 @@ describe('serial transport on a pty pair', () => {
     await device.sendSamples(20);
     await until(() => recorder.samples.length === 40, '40 samples after the replug');
     expect(serial.status()).toMatchObject({ state: 'connected', deviceId: '1a2b3c4d', lostSamples: 80 });
+    expect(serial.status().lastError).toMatch(/^lost .*massager-host.*; back on .*massager-host after \d+\.\d s$/);
     expect(serial.reboots).toBe(0);
     expect(increasing(recorder.samples.map((sample) => sample.deviceTimeUs))).toBe(true);
     expect(events.map((event) => event.type)).toEqual(expect.arrayContaining(['disconnected', 'attached']));
@@ -263,5 +264,47 @@ describe('serial transport on a pty pair', () => {
     await until(() => serial.status().state === 'connected', 'the attach', 2000);
     await device.sendSamples(5);
     await until(() => recorder.samples.length === 5, '5 samples');
+  });
+
+  it('samples before the HELLO wait for it (a bounded number), then go out under the right id', async () => {
+    device.ignore.add('INFO');
+    const starting = startTransport({ replyTimeoutMs: 150 });
+    await device.waitForCommand((command) => command.type === 'INFO');
+    await device.sendSamples(1100);
+    device.ignore.delete('INFO'); // the next INFO is answered
+    await starting;
+    const serial = transport;
+    if (serial === null) throw new Error('no transport');
+    await until(() => recorder.samples.length === 1000, 'the 1000 samples kept');
+    expect(serial.status()).toMatchObject({ state: 'connected', droppedLines: { 'no-hello': 100 } });
+    expect(recorder.samples[0]).toMatchObject({ deviceId: '1a2b3c4d', seq: 100 });
+    expect(increasing(recorder.samples.map((sample) => sample.seq))).toBe(true);
+  });
+
+  it('a port where nothing answers INFO: disconnected, saying what to check, and asked again', async () => {
+    device.ignore.add('INFO');
+    const serial = await startTransport({ replyTimeoutMs: 50 });
+    expect(serial.status().state).toBe('disconnected');
+    expect(serial.status().lastError).toMatch(/no HELLO from .*massager-host at 115200 baud .*is a Knotmeter \(protocol v1\) on it\? .*\?baud=N/);
+    device.ignore.delete('INFO');
+    await until(() => serial.status().state === 'connected', 'the attach once INFO is answered', 3000);
+  });
+
+  it('a listener that throws does not take the link down', async () => {
+    let calls = 0;
+    const serial = new SerialTransport({ path: pair.hostPath, baudRate: 115_200, deviceId: null });
+    transport = serial;
+    await serial.start({
+      onSamples: () => {
+        calls++;
+        throw new Error('downstream is broken');
+      },
+      onStatus: () => undefined,
+    });
+    await device.sendSamples(5);
+    await until(() => calls > 0, 'a delivery');
+    await device.sendSamples(5);
+    await until(() => serial.status().samples === 10, '10 samples');
+    expect(serial.status()).toMatchObject({ state: 'connected', lastError: "the pipeline failed on this device's data: downstream is broken" });
   });
 });
