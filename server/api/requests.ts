@@ -7,7 +7,7 @@
  * Pipeline position: the edge of the REST API (`routes.ts`), in front of the session store.
  */
 import { z } from 'zod';
-import { holdLabelSchema, labelTextSchema, sessionStatusSchema } from '../recording/records.ts';
+import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from '../recording/records.ts';
 
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -65,7 +65,7 @@ export const listQuerySchema = z
     deviceId: deviceIdText.optional(),
     bodyArea: labelFilter('bodyArea').optional(),
     knot: labelFilter('knot').optional(),
-    status: z.string({ error: 'status must be given once' }).pipe(sessionStatusSchema).optional(),
+    status: z.string({ error: 'status must be given once' }).pipe(z.enum(SESSION_STATUSES, { error: `status must be one of ${SESSION_STATUSES.join(', ')}` })).optional(),
     from: wallTimeText('from').optional(),
     to: wallTimeText('to').optional(),
     limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional(),
@@ -123,7 +123,8 @@ export function describeIssues(error: z.ZodError, where: 'path' | 'query' | 'bod
       if (issue.code === 'unrecognized_keys') return `${where}: unknown parameter${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`;
       const given = name === '' ? undefined : (input as Record<string, unknown> | null | undefined)?.[name];
       const got = given === undefined ? '' : ` (got ${JSON.stringify(given)})`;
-      return `${where}: ${issue.message}${got}`;
+      const named = name === '' || where === 'path' || issue.message.startsWith(name) ? issue.message : `${name}: ${issue.message}`;
+      return `${where}: ${named}${got}`;
     })
     .join('; ');
 }

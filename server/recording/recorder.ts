@@ -99,7 +99,7 @@ export function describeStoreError(location: string, error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   const why =
-    code === 'SQLITE_READONLY' || /readonly|read-only/i.test(message)
+    code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)
       ? 'the database is read-only: make the file and its folder writable, or restart with --db and a writable path'
       : code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)
         ? 'the disk is full: free some space and recording resumes by itself'
