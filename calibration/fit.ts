@@ -65,7 +65,7 @@ export type FittedPoint = z.infer<typeof fittedPointSchema>;
 export const errorBoundSchema = z.strictObject({
   absN: finite.refine((value) => value >= 0, 'must be 0 or more'),
   rel: finite.refine((value) => value >= 0, 'must be 0 or more'),
-  /** How the bar was found, in words, e.g. "leave-one-out over 6 points, t(5) = 2.57". */
+  /** How the bar was found, in words, e.g. "leave-one-out RMS 0.0102 N over 6 points x t(4) = 2.78, about 95 %". */
   basis: z.string(),
 });
 export type ErrorBound = z.infer<typeof errorBoundSchema>;
@@ -298,7 +298,7 @@ export function fitCalibration(input: FitInput, label: string): FitResult {
       : {
           absN: relative ? 0 : t * best.looRms,
           rel: relative ? t * best.looRms : 0,
-          basis: `leave-one-out over ${n} points (RMS ${relative ? `${(best.looRms * 100).toFixed(2)} %` : `${best.looRms.toPrecision(3)} N`}) x t(${n - 2}) = ${t.toFixed(2)}, about 95 %`,
+          basis: `leave-one-out RMS ${relative ? `${(best.looRms * 100).toFixed(2)} %` : `${best.looRms.toPrecision(3)} N`} over ${n} points x t(${n - 2}) = ${t.toFixed(2)}, about 95 %`,
         };
   return {
     sensor,

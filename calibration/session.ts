@@ -125,10 +125,10 @@ export class CalibrationSession {
   async tare(): Promise<TareState> {
     if (this.#capture !== null) throw new CalibrationError(`${this.label}: a capture is in progress; wait for it (or cancel it), then tare`);
     if (this.#busyTaring) throw new CalibrationError(`${this.label}: a tare is already in progress`);
-    const before = this.#checkStill('tare');
     this.#busyTaring = true;
     try {
-      let stats = before;
+      await this.#waitForReadings();
+      let stats = this.#checkStill('tare');
       const { tareDevice } = this.#options;
       if (tareDevice !== undefined) {
         try {
@@ -290,12 +290,37 @@ export class CalibrationSession {
   #checkStill(what: string): WindowStats {
     const stats = this.current();
     if (stats === null || stats.samples < 6 || stats.spanMs < STILL_WINDOW_MS / 2) {
-      throw new CalibrationError(`${this.label}: no readings from the device in the last second, so nothing to ${what} on: is it connected and streaming?`);
+      throw new CalibrationError(`${this.label}: no readings from the device in the last second, so nothing to ${what} on; check that it is connected and streaming`);
     }
     if (!stats.still) {
       throw new CalibrationError(`${this.label}: the reading is moving (${describeMotion(stats)}): let the tip rest with nothing on it, then ${what} again`);
     }
     return stats;
+  }
+
+  /** Resolves once a full still-window of readings is there to judge (at once, normally; a device just opened needs a second). */
+  #waitForReadings(): Promise<void> {
+    const full = (): boolean => {
+      const stats = this.current();
+      return stats !== null && stats.spanMs >= STILL_WINDOW_MS * 0.9;
+    };
+    if (full()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter: Waiter = {
+        check: () => {
+          if (!full()) return false;
+          clearTimeout(timer);
+          resolve();
+          return true;
+        },
+      };
+      // No readings in time: resolve anyway, and the check that follows says there are none.
+      const timer = setTimeout(() => {
+        this.#waiters.delete(waiter);
+        resolve();
+      }, Math.min(this.#options.waitLimitMs ?? DEFAULT_WAIT_LIMIT_MS, 5000));
+      this.#waiters.add(waiter);
+    });
   }
 
   /** A still window made only of samples after `afterMs` (device time). */

@@ -94,7 +94,7 @@ describe('calibration session', () => {
   });
 
   it('refuses to tare with no readings, and to capture before a tare', async () => {
-    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw) });
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw), waitLimitMs: 200 });
     await expect(session.tare()).rejects.toThrow(/no readings from the device in the last second/);
     await expect(session.capture(knownLoad(1, 'kg'))).rejects.toThrow(/tare first/);
   });

@@ -1,0 +1,179 @@
+// `npm run calibrate`, run as a user runs it: the non-interactive commands (fit, convert,
+// show) end to end against a data directory, every bad input refused with exit 2 and a
+// message naming it while nothing is saved, and the wizard driven through scripted input
+// against the simulated calibration bench (fsr and hx711), including a tare refused
+// while the massager moves.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { profileFileSchema } from '../../calibration/profile.ts';
+import { FileProfileStore } from '../../calibration/store.ts';
+import { defaultCalibration } from '../../calibration/calibration.ts';
+import { REPO_ROOT, runTsx, type CliResult } from '../support/cli.ts';
+
+const CALIBRATE = 'calibration/calibrate.ts';
+const DEVICE = '1a2b3c4d';
+
+/** Runs the command with `input` on its stdin (a person's answers, scripted). */
+function runWithInput(args: readonly string[], input: string): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', CALIBRATE, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Points of an FSR part 1.25 times as sensitive as the documented curve. */
+const FSR_POINTS = [5, 10, 20, 40, 60].map((forceN) => `${defaultCalibration('fsr').toRaw(forceN * 1.25)}:${forceN}`);
+
+describe('npm run calibrate: fit, convert, show', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-'));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  const profilePath = (deviceId = DEVICE): string => join(dataDir, 'calibration', `${deviceId}.json`);
+
+  it('fit saves a profile and prints it; convert prints newtons as a JSON array; show prints it with its history', { timeout: 90_000 }, async () => {
+    const fit = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', dataDir]);
+    expect(fit.stderr).toBe('');
+    expect(fit.code).toBe(0);
+    expect(fit.stdout).toMatch(/Saved\.\nCalibration of device 1a2b3c4d \(fsr\)/);
+    expect(fit.stdout).toMatch(/R² {8}(1\.0+|0\.99\d+), largest residual/);
+    expect(fit.stdout).toMatch(/error {5}± \d+\.\d %/);
+    const file = profileFileSchema.parse(JSON.parse(await readFile(profilePath(), 'utf8')));
+    expect(file.history).toHaveLength(1);
+    expect(file.history[0]).toMatchObject({ sensor: 'fsr', madeWith: 'command', reason: 'fit', areaCm2: 1.5, tareRaw: 0 });
+
+    const raws = [0, defaultCalibration('fsr').toRaw(12.5), defaultCalibration('fsr').toRaw(56.25)];
+    const convert = await runTsx(CALIBRATE, ['convert', '--device-id', DEVICE, '--data-dir', dataDir, ...raws.map(String)]);
+    expect(convert.code).toBe(0);
+    const forces = JSON.parse(convert.stdout) as number[];
+    expect(forces[0]).toBe(0);
+    expect(forces[1]).toBeCloseTo(10, 0);
+    expect(forces[2]).toBeCloseTo(45, 0);
+    const inKgf = await runTsx(CALIBRATE, ['convert', '--device-id', DEVICE, '--data-dir', dataDir, '--unit', 'kgf', String(raws[2])]);
+    expect((JSON.parse(inKgf.stdout) as number[])[0]).toBeCloseTo((forces[2] ?? 0) / 9.80665, 5);
+
+    // A second fit is added to the history; the first is kept.
+    const again = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.slice(1).flatMap((point) => ['--point', point]), '--area-cm2', '2', '--data-dir', dataDir, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ areaCm2: 2, points: expect.any(Array) as unknown });
+    const show = await runTsx(CALIBRATE, ['show', DEVICE, '--data-dir', dataDir]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(/History \(oldest first; every entry is kept\):\n {4}1 .* fit, 5 points.*\n {4}2 .* fit, 4 points.*<- in force/);
+    expect(JSON.parse((await runTsx(CALIBRATE, ['show', DEVICE, '--data-dir', dataDir, '--json'])).stdout)).toMatchObject({ deviceId: DEVICE, history: [{}, {}] });
+  });
+
+  it('hx711 points with a tare and masses in kg', { timeout: 60_000 }, async () => {
+    const result = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'hx711', '--tare', '1000', '--point', '1000:0', '--point', '420700:1kg', '--point', '840400:2kg', '--data-dir', dataDir, '--json']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ fit: { model: 'linear' }, tareRaw: 1000 });
+    const convert = await runTsx(CALIBRATE, ['convert', '--device-id', DEVICE, '--data-dir', dataDir, '630550']);
+    expect((JSON.parse(convert.stdout) as number[])[0]).toBeCloseTo(1.5 * 9.80665, 3);
+  });
+
+  it.concurrent.each([
+    ['fewer than 2 points', ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', '300:10'], /calibration for device 1a2b3c4d has only 1 point; at least 2 are needed: run `npm run calibrate`/],
+    ['a duplicate raw value', ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', '300:10', '--point', '300:12'], /two points have the same raw value 300/],
+    ['force not increasing with raw', ['fit', '--device-id', DEVICE, '--sensor', 'hx711', '--point', '1000:5', '--point', '2000:4'], /force does not increase with raw: 1000 counts at 5\.00 N but 2000 counts at 4\.00 N/],
+    ['a negative mass', ['fit', '--device-id', DEVICE, '--sensor', 'hx711', '--point', '1000:1kg', '--point', '2000:-2kg'], /--point 2000:-2kg: the load -2 kg is negative/],
+    ['a point that is not RAW:NEWTONS', ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', 'heavy'], /--point needs RAW:NEWTONS/],
+    ['a device id that is not one', ['fit', '--device-id', 'kitchen', '--sensor', 'fsr', '--point', '300:10', '--point', '400:20'], /--device-id needs a device id: 8 lowercase hex digits/],
+    ['an unknown sensor', ['fit', '--device-id', DEVICE, '--sensor', 'piezo'], /--sensor needs fsr or hx711/],
+    ['an unknown device to convert', ['convert', '--device-id', 'deadbeef', '512'], /no calibration profile for device deadbeef in .*calibration: run `npm run calibrate`/],
+    ['an unknown device to show', ['show', 'deadbeef'], /no calibration profile for device deadbeef/],
+    ['an unknown command', ['calibrate-everything'], /unknown command "calibrate-everything"/],
+    ['an unknown flag', ['fit', '--colour', 'red'], /unknown flag --colour/],
+    ['a bad area', ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', '300:10', '--point', '400:20', '--area-cm2', '0'], /--area-cm2 needs an area in cm² above 0/],
+    ['the wizard without a device', [], /the wizard needs --device SPEC/],
+    ['the wizard with a bad device', ['--device', 'toaster'], /device spec "toaster": unknown device kind "toaster"/],
+  ])('refuses %s with exit 2, naming it, and saves nothing', { timeout: 90_000 }, async (_name, args, message) => {
+    const directory = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-bad-'));
+    try {
+      const result = await runTsx(CALIBRATE, [...args, '--data-dir', directory]);
+      expect(result.stderr).toMatch(message);
+      expect(result.code).toBe(2);
+      expect(existsSync(join(directory, 'calibration', `${DEVICE}.json`))).toBe(false);
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('a corrupt profile file is named, never replaced by the default, and never saved over', { timeout: 90_000 }, async () => {
+    const fit = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', dataDir]);
+    expect(fit.code).toBe(0);
+    const corrupted = (await readFile(profilePath(), 'utf8')).replace('"sensor": "fsr"', '"sensor": "piezo"');
+    await writeFile(profilePath(), corrupted);
+    for (const args of [['convert', '--device-id', DEVICE, '512'], ['show', DEVICE], ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point])], ['--device', 'sim:weights']]) {
+      const result = await runTsx(CALIBRATE, [...args, '--data-dir', dataDir]);
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`calibration profile ${profilePath()} is not valid`);
+      expect(result.stderr).toContain('it is not replaced by the default curve');
+    }
+    expect(await readFile(profilePath(), 'utf8')).toBe(corrupted);
+  });
+});
+
+describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers', () => {
+  let dataDir: string;
+
+  beforeEach(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-wizard-'));
+  });
+  afterEach(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('fsr: tare, four known loads captured as they settle, the fit with its residual table and plot, saved', { timeout: 60_000 }, async () => {
+    const result = await runWithInput(['--device', 'sim:weights?loads=5,10,20,40&holdS=4&gain=1.2&speed=4', '--seed', '3', '--data-dir', dataDir], '\n5 N\n10 N\n20 N\n40 N\n\ny\n');
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Tared: zero at \d+\.\d counts/);
+    expect(result.stdout.match(/captured \d+\.\d{3} N at \d+\.\d counts/g)).toHaveLength(4);
+    expect(result.stdout).toMatch(/#\s+raw\s+load N\s+fit N\s+residual N\s+left out N/);
+    expect(result.stdout).toContain('N (o: the points, .: the fitted curve)');
+    expect(result.stdout).toMatch(/http:\/\/127\.0\.0\.1:8080\/#\/calibration\/[0-9a-f]{8}/);
+    const [, deviceId] = /Device ([0-9a-f]{8}) \(fsr\)/.exec(result.stdout) ?? [];
+    const active = new FileProfileStore(dataDir).active(deviceId ?? '');
+    expect(active).toMatchObject({ sensor: 'fsr', madeWith: 'wizard', reason: 'fit' });
+    // The part reads 1.2 times the documented curve: the profile knows better.
+    const partRaw = defaultCalibration('fsr').toRaw(30 * 1.2);
+    const convert = await runTsx(CALIBRATE, ['convert', '--device-id', deviceId ?? '', '--data-dir', dataDir, String(partRaw)]);
+    expect((JSON.parse(convert.stdout) as number[])[0]).toBeCloseTo(30, 0);
+  });
+
+  it('hx711: tare and one mass make a 2-point calibration, error unknown until more loads', { timeout: 60_000 }, async () => {
+    const result = await runWithInput(['--device', 'sim:weights?sensor=hx711&rate=80&loads=9.80665&holdS=4&gain=0.95&speed=4', '--seed', '4', '--data-dir', dataDir], '\n1 kg\n\ny\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('(tare)');
+    expect(result.stdout).toMatch(/error {5}error unknown .*\(too few points to tell: add loads for an error bar\)/);
+    expect(result.stdout).toMatch(/Saved to .*calibration\/[0-9a-f]{8}\.json\./);
+  });
+
+  it('refuses to tare while the massager moves, and saves nothing when the person quits', { timeout: 60_000 }, async () => {
+    const result = await runWithInput(['--device', 'sim:kneading?gain=1.1', '--seed', '5', '--data-dir', dataDir], '\nq\n');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/the reading is moving \(±\d+\.\d\d N, drifting \d+\.\d\d N; still is within ±\d\.\d\d N\): let the tip rest with nothing on it, then tare again\. Press Enter to try again, or q to quit\./);
+    expect(result.stdout).toContain('Quit: nothing saved.');
+    expect(existsSync(join(dataDir, 'calibration'))).toBe(false);
+  });
+
+  it('a typo, a repeated load and fewer than 2 points are refused and asked again; input that ends saves nothing', { timeout: 60_000 }, async () => {
+    const result = await runWithInput(['--device', 'sim:weights?loads=5,10&holdS=4&gain=1.2&speed=4', '--seed', '6', '--data-dir', dataDir], '\nheavy\n5 N\n5 N\n\n');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('"heavy" is not a load: type a number and a unit');
+    expect(result.stdout).toContain('there is already a point at 5.00 N');
+    expect(result.stdout).toMatch(/has only 1 point; at least 2 are needed/);
+    expect(result.stdout).toContain('The input ended before the calibration was saved: nothing saved.');
+    expect(existsSync(join(dataDir, 'calibration'))).toBe(false);
+  });
+});
