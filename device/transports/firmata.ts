@@ -61,6 +61,9 @@ const RECONNECT_FIRST_DELAY_MS = 50;
 /** A board that sent nothing for this many sampling periods (at least STALL_MIN_MS) is taken as gone. */
 const STALL_PERIODS = 20;
 const STALL_MIN_MS = 3000;
+/** After this long attached, a board that sends under RATE_SHORTFALL of the asked rate is told about. */
+const RATE_CHECK_AFTER_MS = 3000;
+const RATE_SHORTFALL = 0.8;
 const FSR_RAW_MAX = 1023;
 const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
 const AUTO_DETECT_LABEL = 'firmata (auto-detect)';
@@ -179,6 +182,8 @@ export class FirmataTransport implements Transport {
   #arrivals: Arrival[] = [];
   #flushScheduled = false;
   #lastSampleMs = 0;
+  /** Since the last attach: when it happened, samples since, and whether the rate was checked. */
+  #attachRate = { sinceMs: 0, samples: 0, checked: false };
   #reconnectTimer: NodeJS.Timeout | null = null;
   #reconnectAttempt = 0;
   #blinkTimer: NodeJS.Timeout | null = null;
@@ -359,6 +364,7 @@ export class FirmataTransport implements Transport {
       this.#link = link;
       this.#board = link.info;
       this.#lastSampleMs = performance.now();
+      this.#attachRate = { sinceMs: performance.now(), samples: 0, checked: false };
       this.#reconnectAttempt = 0;
       link.writeOutputs(this.#alarm.outputs());
       this.#setState('connected');
@@ -477,6 +483,7 @@ export class FirmataTransport implements Transport {
   #checkStall(): void {
     const link = this.#link;
     if (link === null || this.#state !== 'connected') return;
+    this.#checkRate(link.path);
     const stallMs = Math.max(STALL_MIN_MS, STALL_PERIODS * this.#options.samplingIntervalMs);
     const silentMs = performance.now() - this.#lastSampleMs;
     if (silentMs < stallMs) return;
@@ -485,11 +492,32 @@ export class FirmataTransport implements Transport {
     this.#onLinkLost(`no A0 report from ${link.path} for ${Math.round(silentMs)} ms (the board stopped answering)`);
   }
 
+  /**
+   * Firmata accepts any sampling interval and says nothing when its sketch clamps it:
+   * StandardFirmata 2.4 (the one avrgirl-arduino ships, and many flashed boards) never
+   * samples faster than every 10 ms. Once per attach, a board well under the rate asked
+   * for is told about, with what to do.
+   */
+  #checkRate(path: string): void {
+    const check = this.#attachRate;
+    const elapsedMs = performance.now() - check.sinceMs;
+    if (check.checked || elapsedMs < RATE_CHECK_AFTER_MS) return;
+    check.checked = true;
+    const receivedHz = (check.samples * 1000) / elapsedMs;
+    if (receivedHz >= RATE_SHORTFALL * this.nominalRateHz) return;
+    this.#lastError =
+      `the Firmata board on ${path} sends A0 about ${Math.round(receivedHz)} times a second where ${Math.round(this.nominalRateHz)} were asked: ` +
+      'its sketch has a longer minimum sampling interval (StandardFirmata 2.4: 10 ms, so 100 Hz at most); ask for rate=100 or less, ' +
+      'or flash a Firmata built with a shorter MINIMUM_SAMPLING_INTERVAL';
+    this.#emitStatus();
+  }
+
   // ---------------------------------------------------------------- samples
 
   #onAnalog(raw: number): void {
     const hostUs = this.#nowUs();
     this.#lastSampleMs = performance.now();
+    this.#attachRate.samples++;
     // The local alarm reacts to this very sample, before it waits for the batch.
     if (this.#alarm.onSample(raw)) this.#applyOutputs();
     this.#arrivals.push({ raw, hostUs });

@@ -111,6 +111,16 @@ describe('Firmata transport failures', () => {
     expect(await boardsInCache()).toBe(1);
   });
 
+  it('says so when the board samples slower than asked (StandardFirmata 2.4 never goes under 10 ms)', async () => {
+    emulator = await startFirmataEmulator();
+    transport = new FirmataTransport(options(emulator.ptyPath, { samplingIntervalMs: 5, readyTimeoutMs: 15_000 }));
+    await transport.start(recorder);
+    expect(transport.status().nominalRateHz).toBe(200);
+    await until(() => /sends A0 about \d+ times a second where 200 were asked/.test(transport?.status().lastError ?? ''), 'the shortfall reported', 15_000);
+    expect(transport.status().lastError).toMatch(/StandardFirmata 2\.4: 10 ms, so 100 Hz at most\); ask for rate=100 or less/);
+    expect(transport.status().state).toBe('connected');
+  });
+
   it('finds REPORT_VERSION in a byte stream, split or among other bytes, and nothing in text', () => {
     expect(findReportVersion(Buffer.of(0x00, 0xf9, 2, 4))).toBe('2.4');
     expect(findReportVersion(Buffer.of(0xf9, 2))).toBeNull();
