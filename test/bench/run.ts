@@ -9,6 +9,9 @@
  *    cannot take is dropped; that share is the figure to watch.
  * 3. Real-time load: N devices at 1 kHz each, paced: server CPU and delivered share.
  * 4. The pressure engine alone against a loop over the same arrays (`engine.ts`).
+ * 5. StandardFirmata through the Firmata transport against our firmware through the
+ *    serial transport, both in the emulator: samples/s with no loss and alarm latency
+ *    sample -> pin in emulated time (`firmata.ts`).
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -18,6 +21,7 @@ import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transpor
 import { serverEventSchemas } from '../../server/live/events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { benchEngine } from './engine.ts';
+import { benchFirmata } from './firmata.ts';
 
 const MEASURE_S = 5;
 const CLOCK_TICKS_PER_S = 100;
@@ -105,3 +109,6 @@ for (const deviceCount of [1, 10, 40]) {
 
 console.log('');
 for (const line of benchEngine()) console.log(line);
+
+console.log('');
+for (const line of await benchFirmata()) console.log(line);
