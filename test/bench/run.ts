@@ -12,6 +12,9 @@
  * 5. StandardFirmata through the Firmata transport against our firmware through the
  *    serial transport, both in the emulator: samples/s with no loss and alarm latency
  *    sample -> pin in emulated time (`firmata.ts`).
+ * 6. Our firmware alone in the emulator: alarm latency input crossing -> pin against one
+ *    sample period, and the highest rate each build sustains at 115200 baud with no seq
+ *    gap against the link limit, in emulated time (`firmware.ts`).
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -22,6 +25,7 @@ import { serverEventSchemas } from '../../server/live/events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
+import { benchFirmware } from './firmware.ts';
 
 const MEASURE_S = 5;
 const CLOCK_TICKS_PER_S = 100;
@@ -112,3 +116,6 @@ for (const line of benchEngine()) console.log(line);
 
 console.log('');
 for (const line of await benchFirmata()) console.log(line);
+
+console.log('');
+for (const line of await benchFirmware()) console.log(line);
