@@ -20,6 +20,8 @@ const LEVEL = 0.25;
 
 export class AlarmSound {
   #context: AudioContext | null = null;
+  /** The pulse's waveform, made once per context (computing it is costly). */
+  #wave: PeriodicWave | null = null;
   #timer: ReturnType<typeof setInterval> | null = null;
   #muted = false;
   #onChange: () => void;
@@ -67,6 +69,7 @@ export class AlarmSound {
     this.#stopBursts();
     void this.#context?.close();
     this.#context = null;
+    this.#wave = null;
   }
 
   #stopBursts(): void {
@@ -91,9 +94,9 @@ export class AlarmSound {
 
   /** One pulse: a periodic wave with harmonics, with short ramps so it does not click. */
   #pulse(context: AudioContext, hz: number, startS: number): void {
-    const wave = context.createPeriodicWave(new Float32Array([0, ...HARMONICS.map(() => 0)]), new Float32Array([0, ...HARMONICS]));
+    this.#wave ??= context.createPeriodicWave(new Float32Array([0, ...HARMONICS.map(() => 0)]), new Float32Array([0, ...HARMONICS]));
     const oscillator = context.createOscillator();
-    oscillator.setPeriodicWave(wave);
+    oscillator.setPeriodicWave(this.#wave);
     oscillator.frequency.value = hz;
     const envelope = context.createGain();
     envelope.gain.setValueAtTime(0, startS);
