@@ -27,6 +27,9 @@ import { describeOpenError } from '../protocol/serial-link.ts';
 /** The Uno pins the product uses (shared/protocol.md, "Reference wiring"). */
 export const FIRMATA_PINS = { sensorAnalog: 0, led: 13, motor: 6, buzzer: 9 } as const;
 
+/** How long closing waits for the last writes (outputs off) to leave. */
+const DRAIN_TIMEOUT_MS = 500;
+
 /** StandardFirmata's baud rate (Firmata.begin(57600) in the sketch). */
 export const FIRMATA_DEFAULT_BAUD_RATE = 57_600;
 
@@ -267,7 +270,14 @@ export class FirmataBoardLink {
     if (this.#port.isOpen) {
       this.writeOutputs({ led: false, motorDuty: 0, buzzerDuty: 0 });
       this.#io.reportAnalogPin(FIRMATA_PINS.sensorAnalog, 0);
-      await new Promise<void>((resolve) => this.#port.drain(() => resolve()));
+      // Bounded: a port whose other end is gone may never report drained, and stopping must not hang.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_TIMEOUT_MS);
+        this.#port.drain(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
     }
     this.#closed = true;
     this.#detach();
