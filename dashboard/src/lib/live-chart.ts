@@ -114,8 +114,8 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
   let shownOpen: WarningResult | null = null;
   let bands: AnnotationOptions[] = [];
 
-  /** Rebuilds the marks only when what they show changed (the open warning grows every frame). */
-  function updateMarks(endS: number): void {
+  /** Rebuilds the marks only when what they show changed (the open warning grows every frame); true if it did. */
+  function updateMarks(endS: number): boolean {
     const config = device.info.engineConfig;
     const { warnings, warning: open } = device.session;
     if (config !== shownConfig) {
@@ -123,16 +123,24 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
       const yScale = chart.options.scales?.y;
       if (yScale !== undefined) yScale.suggestedMax = scaleMaxN(config);
     }
-    if (config === shownConfig && warnings === shownWarnings && open === null && shownOpen === null) return;
+    if (config === shownConfig && warnings === shownWarnings && open === null && shownOpen === null) return false;
     shownConfig = config;
     shownWarnings = warnings;
     shownOpen = open;
     const annotation = chart.options.plugins?.annotation;
     if (annotation !== undefined) annotation.annotations = [...bands, ...warningSpans(open === null ? warnings : [...warnings, open], endS)];
+    return true;
   }
 
+  let drawnEndS = Number.NaN;
   let frame = requestAnimationFrame(function draw() {
+    frame = requestAnimationFrame(draw);
     const endS = device.viewEndMs(performance.now()) / 1000;
+    const marksChanged = updateMarks(endS);
+    // Redraw only when the trace has moved by a pixel or the marks changed: between
+    // those, the picture would be the same.
+    const pixelS = CHART_WINDOW_MS / 1000 / Math.max(chart.chartArea.width, 1);
+    if (!marksChanged && Math.abs(endS - drawnEndS) < pixelS) return;
     const xScale = chart.options.scales?.x;
     const dataset = chart.data.datasets[0];
     if (xScale !== undefined && dataset !== undefined && Number.isFinite(endS)) {
@@ -140,10 +148,9 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
       xScale.min = startS;
       xScale.max = endS;
       dataset.data = decimateMinMax(device.buffer.points, startS, endS, Math.ceil(chart.chartArea.width));
+      drawnEndS = endS;
     }
-    updateMarks(endS);
     chart.update('none');
-    frame = requestAnimationFrame(draw);
   });
 
   return () => {
