@@ -6,7 +6,8 @@
  *    checksum) against bare `@serialport/parser-readline` on the same bytes, in chunks of
  *    64 B, 4 KiB and 64 KiB; best of 5 runs each, alternating, to see past other work on
  *    the machine.
- * 2. Latency on real pseudo-terminals (socat pairs), round by round, interleaved:
+ * 2. Latency on real pseudo-terminals (socat pairs), round by round, interleaved (each
+ *    path first, second and third in turn):
  *    - baseline: a bare `serialport` + readline on a pty, in this process: line written ->
  *      line read;
  *    - the SerialTransport on a pty, in this process: line written -> sample delivered;
@@ -175,27 +176,25 @@ async function latency(dir: string): Promise<LatencyResult> {
   const lowRaw = fsr.toRaw(5);
   const overRaw = fsr.toRaw(60);
   try {
-    for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
-      const keep = round >= WARMUP_ROUNDS;
-
-      // 1. bare: one sample line in, the same line out
+    // 1. bare: one sample line in, the same line out
+    const bareStep = async (keep: boolean): Promise<void> => {
       const [bareLine] = bareWriter.nextSamples(1).map(encodeDeviceMessage);
       const bareRead = waitFor<number>((resolve) => (onBareLine = () => resolve(performance.now())), 'bare line');
-      const bareSentMs = performance.now();
+      const sentMs = performance.now();
       await bareWriter.writeRaw(bareLine ?? '');
-      const bareMs = (await bareRead) - bareSentMs;
-      if (keep) bare.push(bareMs);
-      await pause(2);
-
-      // 2. the serial transport: one sample line in, one sample out
+      const readMs = await bareRead;
+      if (keep) bare.push(readMs - sentMs);
+    };
+    // 2. the serial transport: one sample line in, one sample out
+    const transportStep = async (keep: boolean): Promise<void> => {
       const delivered = waitFor<number>((resolve) => (onTransportSamples = () => resolve(performance.now())), 'transport sample');
-      const transportSentMs = performance.now();
+      const sentMs = performance.now();
       await transportDevice.sendSamples(1);
-      const transportMs = (await delivered) - transportSentMs;
-      if (keep) viaTransport.push(transportMs);
-      await pause(2);
-
-      // 3. the server: rest, then over the limit; the line that completes the 100 ms debounce is timed
+      const deliveredMs = await delivered;
+      if (keep) viaTransport.push(deliveredMs - sentMs);
+    };
+    // 3. the server: rest, then over the limit; the line that completes the 100 ms debounce is timed
+    const serverStep = async (keep: boolean): Promise<void> => {
       await serverDevice.sendSamples(5, () => lowRaw);
       await serverDevice.sendSamples(10, () => overRaw);
       await pause(20);
@@ -214,12 +213,12 @@ async function latency(dir: string): Promise<LatencyResult> {
           }),
         'the firing reading',
       );
-      const serverSentMs = performance.now();
+      const sentMs = performance.now();
       await serverDevice.sendSamples(1, () => overRaw);
       const [firedAtMs, readAtMs] = await Promise.all([fired, read]);
       if (keep) {
-        overStarted.push(firedAtMs - serverSentMs);
-        reading.push(readAtMs - serverSentMs);
+        overStarted.push(firedAtMs - sentMs);
+        reading.push(readAtMs - sentMs);
       }
       // below overClearN for 600 ms of device time: the warning ends before the next round
       const ended = waitFor<number>(
@@ -231,6 +230,14 @@ async function latency(dir: string): Promise<LatencyResult> {
       );
       await serverDevice.sendSamples(60, () => lowRaw);
       await ended;
+    };
+    const steps = [bareStep, transportStep, serverStep];
+    for (let round = 0; round < WARMUP_ROUNDS + ROUNDS; round++) {
+      // Each path goes first, second and third in turn, so none always follows the server's busiest moment.
+      for (let step = 0; step < steps.length; step++) {
+        await steps[(round + step) % steps.length]?.(round >= WARMUP_ROUNDS);
+        await pause(5);
+      }
     }
   } finally {
     client.close();
