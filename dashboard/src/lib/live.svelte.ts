@@ -3,7 +3,9 @@
  * per device. Every message is validated with the same schema the server sends it with;
  * a message that fails is dropped and counted, never half-applied. socket.io reconnects
  * by itself when the server restarts; the server then re-sends devices, status and the
- * last 30 s, so the view is whole again at once.
+ * last 30 s, so the view is whole again at once. When the server records sessions, the
+ * recorder's status says whether it can (and if not, why), which session each device is
+ * in and the label its holds get; `labelHold` sets that label.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
@@ -13,12 +15,15 @@ import {
   type ClientToServerEvents,
   type DeviceInfo,
   type DeviceStatus,
+  type LabelHold,
   type ReadingsBatch,
+  type RecorderStatus,
   type SelectPreset,
   type ServerToClientEvents,
 } from '../../../server/live/events.ts';
 import { ReadingBuffer } from './reading-buffer.ts';
 import { DeviceSession } from './session.svelte.ts';
+import type { HoldLabel } from '../../../server/recording/records.ts';
 
 export const CHART_WINDOW_MS = 30_000;
 /** Keep a little more than the chart shows so its left edge never shows a gap. */
@@ -37,11 +42,18 @@ export class DeviceView {
   lastReadingAtMs = $state(0);
   readonly buffer = new ReadingBuffer(BUFFER_WINDOW_MS);
   readonly session = new DeviceSession();
+  /** What the recorder does for this device: the session being recorded (null between sessions) and the label for its holds. */
+  recording = $state.raw<{ sessionId: number | null; label: HoldLabel } | null>(null);
+  /** Goes up each time the `l` key asks to label this device's holds (the panel then opens its label form). */
+  labelRequests = $state(0);
+  /** Labels this device's holds (the one in progress and the next); resolves with the server's refusal, if any. */
+  readonly labelHold: (label: HoldLabel) => Promise<string | null>;
   /** Local clock minus device clock, ms: lets the chart scroll smoothly between batches. */
   #clockOffsetMs = Number.NaN;
 
-  constructor(info: DeviceInfo) {
+  constructor(info: DeviceInfo, labelHold: (request: LabelHold) => Promise<string | null> = () => Promise.resolve('the dashboard is not connected')) {
     this.info = $state.raw(info);
+    this.labelHold = (label) => labelHold({ deviceId: this.info.deviceId, ...label });
   }
 
   addReadings(batch: ReadingsBatch, receivedAtMs: number): void {
@@ -79,6 +91,8 @@ export class LiveConnection {
   /** Ever connected: distinguishes "connecting" from "reconnecting". */
   everConnected = $state(false);
   devices = $state.raw<DeviceView[]>([]);
+  /** The recorder's status, or null when the server records nothing. */
+  recorder = $state.raw<RecorderStatus | null>(null);
   invalidMessages = $state(0);
   readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -109,6 +123,13 @@ export class LiveConnection {
       'session',
       this.#validated('session', serverEventSchemas.session, (snapshot) => this.#device(snapshot.deviceId)?.session.applySnapshot(snapshot)),
     );
+    this.#socket.on(
+      'recorder',
+      this.#validated('recorder', serverEventSchemas.recorder, (status) => {
+        this.recorder = status;
+        this.#applyRecorder();
+      }),
+    );
   }
 
   close(): void {
@@ -123,6 +144,22 @@ export class LiveConnection {
     } catch {
       return 'the server did not answer: try again';
     }
+  }
+
+  /** Asks the server to label a device's holds; resolves with the server's refusal, if any. */
+  async labelHold(request: LabelHold): Promise<string | null> {
+    try {
+      const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('labelHold', request));
+      return reply.ok ? null : reply.error;
+    } catch {
+      return 'the server did not answer: try again';
+    }
+  }
+
+  /** The `l` key: opens the label form of the device holding now (else the first device). */
+  requestLabel(): void {
+    const device = this.devices.find((candidate) => candidate.session.hold !== null) ?? this.devices[0];
+    if (device !== undefined) device.labelRequests++;
   }
 
   /** Devices with an open over-pressure warning. */
@@ -151,9 +188,17 @@ export class LiveConnection {
   #setDevices(list: DeviceInfo[]): void {
     this.devices = list.map((info) => {
       const existing = this.#device(info.deviceId);
-      if (existing === undefined) return new DeviceView(info);
+      if (existing === undefined) return new DeviceView(info, (request) => this.labelHold(request));
       existing.info = info;
       return existing;
     });
+    this.#applyRecorder();
+  }
+
+  #applyRecorder(): void {
+    for (const device of this.devices) {
+      const entry = this.recorder?.devices.find((candidate) => candidate.deviceId === device.info.deviceId);
+      device.recording = entry === undefined ? null : { sessionId: entry.sessionId, label: entry.label };
+    }
   }
 }

@@ -1,0 +1,172 @@
+/**
+ * The whole-session chart of the review page: chart.js drawing the force envelope the
+ * API serves (the lowest and highest force per slice of time, filled between, so a spike
+ * shows at any zoom), the zones shaded as on the live chart, each hold as a numbered span
+ * in the band's colour and each over-pressure warning as a span in the warning's colour.
+ * The page asks for a new envelope whenever the visible range changes (zoom), so the
+ * detail grows as the range shrinks, down to single samples.
+ */
+import { Chart, Filler, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
+import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
+import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
+import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
+
+Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, annotationPlugin);
+
+/** m:ss (or h:mm:ss) for a time in seconds. */
+export function clockText(seconds: number): string {
+  const whole = Math.max(Math.round(seconds), 0);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor((whole % 3600) / 60);
+  const rest = String(whole % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
+}
+
+function translucent(hex: string, alpha: number): string {
+  const value = Number.parseInt(hex.slice(1), 16);
+  return `rgba(${value >> 16}, ${(value >> 8) & 0xff}, ${value & 0xff}, ${alpha})`;
+}
+
+function cssColour(element: HTMLElement, property: string, fallback: string): string {
+  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
+}
+
+/** Points of a series, with a break (NaN) wherever the envelope skipped empty buckets: missing data is not drawn. */
+function series(envelope: SampleEnvelope, values: readonly number[]): { x: number; y: number }[] {
+  const points: { x: number; y: number }[] = [];
+  const gapMs = envelope.exact ? Number.POSITIVE_INFINITY : envelope.bucketMs * 1.5;
+  for (const [index, tMs] of envelope.tMs.entries()) {
+    const previousMs = envelope.tMs[index - 1];
+    if (previousMs !== undefined && tMs - previousMs > gapMs) points.push({ x: (previousMs + tMs) / 2000, y: Number.NaN });
+    points.push({ x: tMs / 1000, y: values[index] ?? Number.NaN });
+  }
+  return points;
+}
+
+function marks(session: SessionDetail, selectedHold: number | null): AnnotationOptions[] {
+  const config = session.engineConfig;
+  const annotations: AnnotationOptions[] = zoneRanges(config)
+    .filter((range) => range.zone !== 'below')
+    .map((range) => ({
+      type: 'box',
+      yMin: range.fromN,
+      ...(Number.isFinite(range.toN) ? { yMax: range.toN } : {}),
+      backgroundColor: translucent(ZONE_COLOURS[range.zone], 0.06),
+      borderWidth: 0,
+      drawTime: 'beforeDatasetsDraw',
+    }));
+  annotations.push({ type: 'line', yMin: config.overLimitN, yMax: config.overLimitN, borderColor: ZONE_COLOURS.over, borderWidth: 2, borderDash: [6, 4], drawTime: 'beforeDatasetsDraw' });
+  for (const hold of session.holds) {
+    const selected = hold.index === selectedHold;
+    annotations.push({
+      type: 'box',
+      xMin: hold.startMs / 1000,
+      xMax: hold.endMs / 1000,
+      backgroundColor: translucent(ZONE_COLOURS.band, selected ? 0.3 : 0.14),
+      borderColor: ZONE_COLOURS.band,
+      borderWidth: selected ? 2 : 1,
+      drawTime: 'beforeDatasetsDraw',
+      label: { display: true, content: `#${hold.index + 1}`, position: { x: 'start', y: 'start' }, color: ZONE_COLOURS.band, font: { size: 11, weight: 'bold' } },
+    });
+  }
+  for (const warning of session.warnings) {
+    annotations.push({
+      type: 'box',
+      xMin: warning.startMs / 1000,
+      xMax: (warning.endMs ?? session.durationMs) / 1000,
+      yMin: config.overLimitN,
+      backgroundColor: translucent(ZONE_COLOURS.over, 0.3),
+      borderColor: ZONE_COLOURS.over,
+      borderWidth: 1,
+      drawTime: 'beforeDatasetsDraw',
+      label: { display: true, content: 'over', position: { x: 'start', y: 'end' }, color: ZONE_COLOURS.over, font: { size: 11, weight: 'bold' } },
+    });
+  }
+  return annotations;
+}
+
+/** A stretch of the session, ms since its first sample. */
+export interface ChartRange {
+  readonly fromMs: number;
+  readonly toMs: number;
+}
+
+export interface SessionChart {
+  /** Draws an envelope over its range. */
+  show(envelope: SampleEnvelope): void;
+  /** Emphasises one hold's span (null: none). */
+  select(holdIndex: number | null): void;
+  /** The session time (ms) at a horizontal pixel of the canvas. */
+  msAt(pixelX: number): number;
+  destroy(): void;
+}
+
+export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDetail): SessionChart {
+  const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
+  const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
+  const textColour = cssColour(canvas, '--chart-text', '#666');
+  let selected: number | null = null;
+  const chart = new Chart<'line', { x: number; y: number }[]>(canvas, {
+    type: 'line',
+    data: {
+      datasets: [
+        { label: 'highest force', data: [], borderColor: lineColour, borderWidth: 1.5, pointRadius: 0, fill: false },
+        { label: 'lowest force', data: [], borderColor: lineColour, borderWidth: 1, pointRadius: 0, fill: '-1', backgroundColor: translucent(lineColour.length === 7 ? lineColour : '#0072B2', 0.35) },
+      ],
+    },
+    options: {
+      animation: false,
+      parsing: false,
+      normalized: true,
+      responsive: true,
+      maintainAspectRatio: false,
+      events: [],
+      plugins: { legend: { display: false }, tooltip: { enabled: false }, annotation: { annotations: marks(session, selected) } },
+      scales: {
+        x: {
+          type: 'linear',
+          min: 0,
+          max: Math.max(session.durationMs, 1) / 1000,
+          title: { display: true, text: 'time since the session started (m:ss)', color: textColour },
+          ticks: { callback: (value) => clockText(Number(value)), color: textColour, maxRotation: 0 },
+          grid: { color: gridColour },
+        },
+        y: {
+          type: 'linear',
+          min: 0,
+          suggestedMax: scaleMaxN(session.engineConfig),
+          title: { display: true, text: 'force (N)', color: textColour },
+          ticks: { color: textColour },
+          grid: { color: gridColour },
+        },
+      },
+    },
+  });
+
+  return {
+    show(envelope) {
+      const [highest, lowest] = chart.data.datasets;
+      if (highest === undefined || lowest === undefined) return;
+      highest.data = series(envelope, envelope.maxN);
+      lowest.data = series(envelope, envelope.minN);
+      const xScale = chart.options.scales?.x;
+      if (xScale !== undefined) {
+        xScale.min = envelope.fromMs / 1000;
+        xScale.max = envelope.toMs / 1000;
+      }
+      chart.update('none');
+    },
+    select(holdIndex) {
+      selected = holdIndex;
+      const annotation = chart.options.plugins?.annotation;
+      if (annotation !== undefined) annotation.annotations = marks(session, selected);
+      chart.update('none');
+    },
+    msAt(pixelX) {
+      return (chart.scales.x?.getValueForPixel(pixelX) ?? 0) * 1000;
+    },
+    destroy() {
+      chart.destroy();
+    },
+  };
+}

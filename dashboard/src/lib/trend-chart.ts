@@ -1,0 +1,108 @@
+/**
+ * One small multiple of the trends page: chart.js plotting one body area and knot's
+ * holds over the weeks, each hold a dot (its duration in seconds, or its peak force) and
+ * the weekly median as a line. Every multiple of a page gets the same axes, so they
+ * compare at a glance.
+ */
+import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
+import type { TrendGroup } from '../../../server/recording/records.ts';
+
+Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale);
+
+export type TrendMetric = 'duration' | 'peak';
+
+const DAY_MS = 86_400_000;
+
+/** Shared axes of every multiple: days (Unix ms / 1 day) and the metric's top. */
+export interface TrendAxes {
+  readonly fromDay: number;
+  readonly toDay: number;
+  readonly durationMaxS: number;
+  readonly peakMaxN: number;
+}
+
+/** A week's first day (Monday, from `YYYY-MM-DD`), in days since 1970. */
+function weekDay(weekStart: string): number {
+  return Date.parse(`${weekStart}T00:00:00Z`) / DAY_MS;
+}
+
+/** Whole weeks from the first hold's to the last one's, so each week's median line fits. */
+export function trendAxes(groups: readonly TrendGroup[]): TrendAxes {
+  const weeks = groups.flatMap((group) => group.weeks.map((week) => weekDay(week.weekStart)));
+  const first = weeks.length === 0 ? Math.floor(Date.now() / DAY_MS) : Math.min(...weeks);
+  return {
+    fromDay: first,
+    toDay: Math.max(...weeks, first) + 7,
+    durationMaxS: Math.ceil(Math.max(...groups.flatMap((group) => group.holds.map((hold) => Math.max(hold.durationMs, hold.targetHoldMs) / 1000)), 10) / 10) * 10,
+    peakMaxN: Math.ceil(Math.max(...groups.flatMap((group) => group.holds.map((hold) => hold.peakN)), 10) / 5) * 5,
+  };
+}
+
+function dayLabel(day: number): string {
+  const date = new Date(day * DAY_MS);
+  return `${date.getUTCDate()} ${date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
+}
+
+function cssColour(element: HTMLElement, property: string, fallback: string): string {
+  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
+}
+
+export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, metric: TrendMetric, axes: TrendAxes): () => void {
+  const dotColour = metric === 'duration' ? '#009E73' : '#E69F00';
+  const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
+  const textColour = cssColour(canvas, '--chart-text', '#666');
+  const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
+  const value = (hold: TrendGroup['holds'][number]): number => (metric === 'duration' ? hold.durationMs / 1000 : hold.peakN);
+  const chart = new Chart(canvas, {
+    type: 'scatter',
+    data: {
+      datasets: [
+        { label: 'hold', data: group.holds.map((hold) => ({ x: Date.parse(hold.at) / DAY_MS, y: value(hold) })), backgroundColor: dotColour, borderColor: dotColour, pointRadius: 3 },
+        {
+          type: 'line',
+          label: 'weekly median',
+          // Each week's median across its week, broken between weeks.
+          data: group.weeks.flatMap((week) => {
+            const median = metric === 'duration' ? week.medianDurationMs / 1000 : week.medianPeakN;
+            const start = weekDay(week.weekStart);
+            return [
+              { x: start, y: median },
+              { x: start + 7, y: median },
+              { x: start + 7, y: Number.NaN },
+            ];
+          }),
+          borderColor: lineColour,
+          backgroundColor: lineColour,
+          borderWidth: 2,
+          pointRadius: 0,
+        },
+      ],
+    },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      events: [],
+      plugins: { legend: { display: false }, tooltip: { enabled: false } },
+      scales: {
+        x: {
+          type: 'linear',
+          min: axes.fromDay,
+          max: axes.toDay,
+          title: { display: true, text: 'date (UTC)', color: textColour },
+          ticks: { callback: (tick) => dayLabel(Number(tick)), color: textColour, maxRotation: 0, autoSkipPadding: 12 },
+          grid: { color: gridColour },
+        },
+        y: {
+          type: 'linear',
+          min: 0,
+          max: metric === 'duration' ? axes.durationMaxS : axes.peakMaxN,
+          title: { display: true, text: metric === 'duration' ? 'hold duration (s)' : 'peak force (N)', color: textColour },
+          ticks: { color: textColour },
+          grid: { color: gridColour },
+        },
+      },
+    },
+  });
+  return () => chart.destroy();
+}
