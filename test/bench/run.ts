@@ -23,6 +23,7 @@ import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
 import { serverEventSchemas } from '../../server/live/events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
+import { benchDashboard } from './dashboard.ts';
 import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
@@ -113,6 +114,9 @@ for (const deviceCount of [1, 10, 40]) {
 
 console.log('');
 for (const line of benchEngine()) console.log(line);
+
+console.log('');
+for (const line of await benchDashboard()) console.log(line);
 
 console.log('');
 for (const line of await benchFirmata()) console.log(line);
