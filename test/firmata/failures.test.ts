@@ -121,6 +121,25 @@ describe('Firmata transport failures', () => {
     expect(transport.status().state).toBe('connected');
   });
 
+  it('auto-detects: skips a port where nothing answers Firmata and takes the one where StandardFirmata does', async () => {
+    pair = await PtyPair.start(dir, 'silent');
+    emulator = await startFirmataEmulator();
+    await symlink(pair.hostPath, join(dir, 'ttyACM0'));
+    await symlink(emulator.ptyPath, join(dir, 'ttyACM1'));
+    transport = new FirmataTransport({
+      ...options('unused', { readyTimeoutMs: 15_000 }),
+      target: { kind: 'auto' },
+      scanPatterns: [join(dir, 'ttyACM*')],
+      listPorts: () => Promise.resolve([]),
+      probeTimeoutMs: 4000,
+    });
+    await transport.start(recorder);
+    expect(transport.status()).toMatchObject({ state: 'connected', deviceIdSource: 'port' });
+    expect(transport.path).toBe(join(dir, 'ttyACM1'));
+    expect(transport.spec).toBe('firmata?baud=57600&rate=100&feedback=7');
+    await until(() => recorder.samples.length > 10, 'samples', 10_000);
+  });
+
   it('finds REPORT_VERSION in a byte stream, split or among other bytes, and nothing in text', () => {
     expect(findReportVersion(Buffer.of(0x00, 0xf9, 2, 4))).toBe('2.4');
     expect(findReportVersion(Buffer.of(0xf9, 2))).toBeNull();
