@@ -2,20 +2,13 @@
  * Min/max envelope downsampling: many samples in, at most `buckets` entries out, each the
  * lowest and highest force of an equal slice of time, so a one-sample spike still shows
  * in a whole-session overview (an average or every n-th sample would hide it). Pure; a
- * store feeds it samples, or the summary (span, count, min, max) of a chunk of samples
- * small enough to sit in one bucket without reading the samples themselves.
+ * store feeds it samples, or the lowest and highest force of chunks of samples small
+ * enough to sit in one bucket (at most `summaryMaxSpanMs` long, placed by their middle),
+ * which it can fold without reading the samples themselves.
  *
  * Pipeline position: session store -> **envelope** -> REST API -> the session chart.
  */
 import type { SampleEnvelope } from './records.ts';
-
-export interface ChunkSummary {
-  readonly firstMs: number;
-  readonly lastMs: number;
-  readonly count: number;
-  readonly minN: number;
-  readonly maxN: number;
-}
 
 export class EnvelopeBuilder {
   readonly fromMs: number;
@@ -36,14 +29,22 @@ export class EnvelopeBuilder {
     this.#maxN = new Float64Array(buckets).fill(Number.NEGATIVE_INFINITY);
   }
 
-  /** Whether a chunk can be taken from its summary: inside the range and no longer than half a bucket. */
-  fitsSummary(chunk: ChunkSummary): boolean {
-    return chunk.firstMs >= this.fromMs && chunk.lastMs <= this.toMs && chunk.lastMs - chunk.firstMs <= this.bucketMs / 2;
+  get buckets(): number {
+    return this.#minN.length;
   }
 
-  /** A chunk by its summary, in the bucket of its middle (off by at most half a bucket). */
-  addSummary(chunk: ChunkSummary): void {
-    this.#fold(this.#bucketOf((chunk.firstMs + chunk.lastMs) / 2), chunk.minN, chunk.maxN);
+  /**
+   * Chunks no longer than this (inside the range) may be folded whole into the bucket of
+   * their middle, `floor((middle - fromMs) / bucketMs)` capped at the last bucket: their
+   * samples are then off by at most half a bucket in time.
+   */
+  get summaryMaxSpanMs(): number {
+    return this.bucketMs / 2;
+  }
+
+  /** The lowest and highest force of chunks folded into one bucket (see `summaryMaxSpanMs`). */
+  addBucket(bucket: number, minN: number, maxN: number): void {
+    this.#fold(Math.min(Math.max(bucket, 0), this.#minN.length - 1), minN, maxN);
   }
 
   /** Samples as parallel arrays; those outside the range are ignored. */

@@ -21,10 +21,10 @@ import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { presetNameSchema } from '../engine/presets.ts';
 import { roundResults } from '../engine/report.ts';
 import { engineConfigSchema, type HoldResult, type WarningResult } from '../engine/results.ts';
-import { EnvelopeBuilder, ExactCollector, type ChunkSummary } from './envelope.ts';
+import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
 import { sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
-import type { SampleChunk, SessionFilter, SessionStore, SessionWrite } from './store.ts';
+import { CHUNK_MAX_SAMPLES, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
 
 /** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */
 const READ_PAGE_CHUNKS = 64;
@@ -75,15 +75,6 @@ interface WarningRow {
   alert_ms: number;
   end_ms: number | null;
   peak_n: number;
-}
-
-interface ChunkRow {
-  chunk_index: number;
-  first_ms: number;
-  last_ms: number;
-  sample_count: number;
-  min_n: number;
-  max_n: number;
 }
 
 interface ChunkDataRow {
@@ -362,30 +353,30 @@ export class SqliteSessionStore implements SessionStore {
 
   sampleEnvelope(id: number, fromMs: number, toMs: number, maxPoints: number): Promise<SampleEnvelope | null> {
     return settled(() => {
-      if (this.#statements.sessionExists.get(id) === undefined) return null;
-      const chunks = (this.#statements.chunksInRange.all(id, toMs, fromMs) as ChunkRow[]).map((row) => ({
-        index: row.chunk_index,
-        summary: { firstMs: row.first_ms, lastMs: row.last_ms, count: row.sample_count, minN: row.min_n, maxN: row.max_n } satisfies ChunkSummary,
-      }));
-      // The chunks at the range's edges stick out of it: read them to count what is inside.
-      const inside = chunks.filter((chunk) => chunk.summary.firstMs >= fromMs && chunk.summary.lastMs <= toMs);
-      const edges = [...this.#readChunks(id, chunks.filter((chunk) => !inside.includes(chunk)).map((chunk) => chunk.index))];
-      const edgeCount = edges.reduce((sum, chunk) => sum + chunk.tMs.filter((tMs) => tMs >= fromMs && tMs <= toMs).length, 0);
-      if (inside.reduce((sum, chunk) => sum + chunk.summary.count, edgeCount) <= maxPoints) {
-        const collector = new ExactCollector(fromMs, toMs);
-        for (const chunk of this.#readChunks(id, chunks.map((each) => each.index))) collector.addSamples(chunk.tMs, chunk.forceN);
-        return collector.envelope;
+      const statements = this.#statements;
+      if (statements.sessionExists.get(id) === undefined) return null;
+      // At most this many samples lie in the range (the chunks at its edges stick out of it).
+      const { samples } = statements.countInRange.get(id, toMs, fromMs) as { samples: number };
+      if (samples <= maxPoints + 2 * CHUNK_MAX_SAMPLES) {
+        // Few enough to read them all: exact if they fit, else bucketed sample by sample.
+        const indexes = (statements.chunkIndexesInRange.all(id, toMs, fromMs) as { chunk_index: number }[]).map((row) => row.chunk_index);
+        const chunks = [...this.#readChunks(id, indexes)];
+        const inRange = chunks.reduce((sum, chunk) => sum + chunk.tMs.filter((tMs) => tMs >= fromMs && tMs <= toMs).length, 0);
+        const collector = inRange <= maxPoints ? new ExactCollector(fromMs, toMs) : new EnvelopeBuilder(fromMs, toMs, maxPoints);
+        for (const chunk of chunks) collector.addSamples(chunk.tMs, chunk.forceN);
+        return collector instanceof ExactCollector ? collector.envelope : collector.result();
       }
+      // Chunks short enough fold in SQL from the summary columns (an index of their own);
+      // only the few others (the range's edges, long chunks) are read sample by sample.
       const builder = new EnvelopeBuilder(fromMs, toMs, maxPoints);
-      const toRead: number[] = [];
-      for (const chunk of inside) {
-        if (builder.fitsSummary(chunk.summary)) builder.addSummary(chunk.summary);
-        else toRead.push(chunk.index);
-      }
-      for (const chunk of [...edges, ...this.#readChunks(id, toRead)]) builder.addSamples(chunk.tMs, chunk.forceN);
+      const summaryArgs = { id, fromMs, toMs, bucketMs: builder.bucketMs, lastBucket: builder.buckets - 1, maxSpanMs: builder.summaryMaxSpanMs };
+      for (const row of statements.bucketsInRange.all(summaryArgs) as { bucket: number; min_n: number; max_n: number }[]) builder.addBucket(row.bucket, row.min_n, row.max_n);
+      const others = (statements.otherChunksInRange.all(summaryArgs) as { chunk_index: number }[]).map((row) => row.chunk_index);
+      for (const chunk of this.#readChunks(id, others)) builder.addSamples(chunk.tMs, chunk.forceN);
       return builder.result();
     });
   }
+
 
   async *readSamples(id: number): AsyncIterable<SampleChunk> {
     let after = -1;
@@ -519,9 +510,19 @@ function prepareStatements(db: SqliteDatabase) {
     holdOne: db.prepare('SELECT * FROM holds WHERE session_id = ? AND hold_index = ?'),
     warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id = ? ORDER BY warning_index'),
     sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?'),
-    chunksInRange: db.prepare(
-      `SELECT chunk_index, first_ms, last_ms, sample_count, min_n, max_n FROM sample_chunks
-       WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY chunk_index`,
+    countInRange: db.prepare('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ?'),
+    chunkIndexesInRange: db.prepare('SELECT chunk_index FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY first_ms'),
+    // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.
+    bucketsInRange: db.prepare(
+      `SELECT MIN(CAST(((first_ms + last_ms) / 2 - :fromMs) / :bucketMs AS INTEGER), :lastBucket) AS bucket, MIN(min_n) AS min_n, MAX(max_n) AS max_n
+       FROM sample_chunks
+       WHERE session_id = :id AND first_ms >= :fromMs AND last_ms <= :toMs AND last_ms - first_ms <= :maxSpanMs
+       GROUP BY bucket`,
+    ),
+    otherChunksInRange: db.prepare(
+      `SELECT chunk_index FROM sample_chunks
+       WHERE session_id = :id AND first_ms <= :toMs AND last_ms >= :fromMs AND NOT (first_ms >= :fromMs AND last_ms <= :toMs AND last_ms - first_ms <= :maxSpanMs)
+       ORDER BY first_ms`,
     ),
     chunkData: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index = ?'),
     chunkPage: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index > ? ORDER BY chunk_index LIMIT ?'),

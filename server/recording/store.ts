@@ -28,7 +28,10 @@ export interface NewSession {
   readonly firstDeviceMs: number;
 }
 
-/** Consecutive samples of one session, times relative to the session's first sample. */
+/** The most samples in one chunk (the recorder cuts at this, or at 250 ms). */
+export const CHUNK_MAX_SAMPLES = 256;
+
+/** Consecutive samples of one session (at most CHUNK_MAX_SAMPLES), times relative to the session's first sample. */
 export interface SampleChunk {
   readonly tMs: Float64Array;
   readonly forceN: Float64Array;

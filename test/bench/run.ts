@@ -15,6 +15,8 @@
  * 6. Our firmware alone in the emulator: alarm latency input crossing -> pin against one
  *    sample period, and the highest rate each build sustains at 115200 baud with no seq
  *    gap against the link limit, in emulated time (`firmware.ts`).
+ * 7. Recording: insert rate of batched samples, the recorder's CPU share at 8 devices ×
+ *    1 kHz, and serving a 1 h session's 2000-point overview (`recording.ts`).
  */
 import { cpus, totalmem } from 'node:os';
 import { readFileSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { benchDashboard } from './dashboard.ts';
 import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
+import { benchRecording } from './recording.ts';
 
 const MEASURE_S = 5;
 const CLOCK_TICKS_PER_S = 100;
@@ -123,3 +126,6 @@ for (const line of await benchFirmata()) console.log(line);
 
 console.log('');
 for (const line of await benchFirmware()) console.log(line);
+
+console.log('');
+for (const line of await benchRecording()) console.log(line);

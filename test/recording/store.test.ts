@@ -63,7 +63,7 @@ describe('session store (SQLite)', () => {
     }
   });
 
-  it('upgrades a file of the previous schema (version 1) and keeps everything in it', async () => {
+  it('upgrades a file of the first schema (version 1) and keeps everything in it', async () => {
     const path = join(dir.path, 'old.db');
     const old = new Database(path);
     old.exec(readFileSync(V1_FIXTURE, 'utf8'));
@@ -93,10 +93,12 @@ describe('session store (SQLite)', () => {
     try {
       expect(migrate(db, 1)).toEqual([1]);
       expect(schemaVersion(db)).toBe(1);
-      expect(migrate(db)).toEqual([2]);
+      expect(migrate(db, 2)).toEqual([2]);
+      expect(migrate(db)).toEqual([3]);
       expect(migrate(db)).toEqual([]);
+      expect(schemaVersion(db)).toBe(SCHEMA_VERSION);
       db.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(SCHEMA_VERSION + 1, 'from the future', 0);
-      expect(() => migrate(db)).toThrow(/schema version 3, newer than this Knotmeter knows \(2\): update Knotmeter/);
+      expect(() => migrate(db)).toThrow(`schema version ${SCHEMA_VERSION + 1}, newer than this Knotmeter knows (${SCHEMA_VERSION}): update Knotmeter`);
     } finally {
       db.close();
     }
