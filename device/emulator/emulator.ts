@@ -79,6 +79,8 @@ export const emulatorEventSchema = z.discriminatedUnion('event', [
     gain: z.union([z.literal(128), z.literal(64), z.literal(32)]),
     emulatedUs,
   }),
+  /** The HX711 made a conversion ready (DOUT low) holding `raw`; only with `hx711DataEvents`. */
+  z.strictObject({ event: z.literal('hx711Data'), raw: z.number().int().min(HX711_RAW_MIN).max(HX711_RAW_MAX), emulatedUs }),
   z.strictObject({ event: z.literal('reset'), emulatedUs }),
   z.strictObject({ event: z.literal('ok'), id: commandId, cmd: z.string(), queued: z.number().int().nonnegative().optional(), emulatedUs }),
   z.strictObject({ event: z.literal('time'), id: commandId, emulatedUs }),
@@ -111,6 +113,8 @@ export const emulatorOptionsSchema = z.strictObject({
   realtime: z.boolean().optional(),
   /** The HX711's output data rate (its RATE pin): 10 or 80 Hz, default 80. */
   hx711RateHz: z.union([z.literal(10), z.literal(80)]).optional(),
+  /** Report every conversion the HX711 makes ready as an `hx711Data` event (default false). */
+  hx711DataEvents: z.boolean().optional(),
   /** Keep the EEPROM in this file (1024 bytes) across runs; default: fresh (erased) each run. */
   eepromPath: z.string().min(1).optional(),
   /** chip (default): real 10-bit 8N1 frames and a 2-byte receive buffer; simavr: simavr's own. */
@@ -323,6 +327,7 @@ export class Emulator {
     const args: string[] = [];
     if (parsed.realtime === false) args.push('--fast');
     if (sensor === 'hx711') args.push('--hx711', '--hx711-rate', String(parsed.hx711RateHz ?? 80));
+    if (sensor === 'hx711' && parsed.hx711DataEvents === true) args.push('--hx711-data-events');
     if (parsed.eepromPath !== undefined) args.push('--eeprom', parsed.eepromPath);
     if (parsed.uart !== undefined) args.push('--uart', parsed.uart);
     if (parsed.dropUnreadMs !== undefined) args.push('--drop-unread', String(parsed.dropUnreadMs));
@@ -457,6 +462,17 @@ export class Emulator {
   async setHx711Raw(raw: number): Promise<number> {
     this.#requireHx711();
     return this.#emulatedUsOf(await this.#command({ cmd: 'hx711', raw: hx711RawSchema.parse(raw) }));
+  }
+
+  /**
+   * Unplugs the HX711 (`false`: no more conversions, SCK leads nowhere, DOUT held high as by
+   * a pull-up on D2, so the firmware sees a sensor that is never ready) or plugs it in again
+   * (`true`: it powers on, with channel A at gain 128 and its first data after the settling
+   * time of four conversion periods). Its input value is kept. Resolves with the emulated time.
+   */
+  async setHx711Connected(connected: boolean): Promise<number> {
+    this.#requireHx711();
+    return this.#emulatedUsOf(await this.#command({ cmd: 'hx711', connected: z.boolean().parse(connected) }));
   }
 
   /** Puts a force on the sensor through its default calibration curve; resolves with the emulated time. */

@@ -84,6 +84,7 @@ static struct {
 	int realtime;
 	int hx711;
 	int hx711_rate_hz;
+	int hx711_data_events;
 	const char *eeprom_path;
 	int uart_chip;
 	uint32_t drop_unread_ms;
@@ -97,6 +98,7 @@ static void usage(FILE *f)
 		"  --fast               run as fast as possible (default: throttled to the wall clock)\n"
 		"  --hx711              attach an emulated HX711 (DOUT on D2, SCK on D3)\n"
 		"  --hx711-rate HZ      HX711 output data rate, 10 or 80 (default 80)\n"
+		"  --hx711-data-events  report every conversion the HX711 makes ready (hx711Data events)\n"
 		"  --eeprom FILE        keep the EEPROM in FILE (1024 bytes): read at start if it exists,\n"
 		"                       written whenever the EEPROM changes\n"
 		"  --uart MODE          chip (default): 10-bit 8N1 frames and a 2-byte receive buffer\n"
@@ -656,6 +658,7 @@ static void setup_pins(void)
 
 static struct {
 	int32_t input;          /* channel A at gain 128, as the 24-bit code */
+	int connected;          /* 0: unplugged, DOUT held high by the board's pull-up */
 	int powered;
 	int dout;
 	int ready;              /* a conversion waits to be read (DOUT low) */
@@ -722,6 +725,9 @@ static avr_cycle_count_t hx711_convert(avr_t *c_avr, avr_cycle_count_t when, voi
 	hx.word = (uint32_t)value & 0xffffff;
 	hx.ready = 1;
 	hx711_set_dout(0);
+	if (opt.hx711_data_events)
+		fprintf(events, "{\"event\":\"hx711Data\",\"raw\":%" PRId32 ",\"emulatedUs\":%" PRIu64 "}\n",
+			value, cycles_to_us(when));
 	return hx.next_conversion;
 }
 
@@ -763,6 +769,8 @@ static void hx711_sck_hook(avr_irq_t *irq, uint32_t value, void *param)
 	if (level == hx.sck)
 		return;
 	hx.sck = level;
+	if (!hx.connected)
+		return; /* SCK leads nowhere */
 	if (level) {
 		hx.power_down_at = avr->cycle + us_to_cycles(HX711_POWER_DOWN_US);
 		avr_cycle_timer_register(avr, us_to_cycles(HX711_POWER_DOWN_US), hx711_power_down, NULL);
@@ -791,10 +799,38 @@ static void hx711_sck_hook(avr_irq_t *irq, uint32_t value, void *param)
 	}
 }
 
+/* Unplugged: no conversions, SCK leads nowhere, DOUT held high (as by a pull-up on D2, the
+ * wiring device/PROTOCOL.md asks for, so the firmware sees an HX711 that is never ready). */
+static void hx711_disconnect(void)
+{
+	if (!hx.connected)
+		return;
+	hx.connected = 0;
+	hx.powered = 0;
+	hx.ready = 0;
+	hx.pulses = 0;
+	hx.power_down_at = 0;
+	avr_cycle_timer_cancel(avr, hx711_convert, NULL);
+	avr_cycle_timer_cancel(avr, hx711_power_down, NULL);
+	hx711_set_dout(1);
+}
+
+/* Plugged in again: it powers on (channel A, gain 128, first data after the settling time),
+ * or, while SCK is high, stays powered down until SCK falls. */
+static void hx711_connect(void)
+{
+	if (hx.connected)
+		return;
+	hx.connected = 1;
+	if (!hx.sck)
+		hx711_power_up();
+}
+
 static void setup_hx711(void)
 {
 	hx.input = 0;
 	hx.sck = 0;
+	hx.connected = 1;
 	hx711_power_up();
 	avr_irq_register_notify(portd_irqs + 3, hx711_sck_hook, NULL);
 }
@@ -1454,16 +1490,27 @@ static void handle_line(const char *line, size_t len)
 			}
 		}
 	} else if (!strcmp(cmd, "hx711")) {
-		static const char *const allowed[] = { "raw", NULL };
+		static const char *const allowed[] = { "raw", "connected", NULL };
 		if (only_members(&j, root, allowed, id)) {
 			jnode_t *raw = jmember(&j, root, "raw");
+			jnode_t *connected = jmember(&j, root, "connected");
 			if (!opt.hx711)
 				emit_message("error", id, "hx711: no HX711 attached (start with --hx711)");
-			else if (!raw || raw->type != JT_NUMBER || check_value(TARGET_HX711, raw->number))
+			else if (!raw && !connected)
+				emit_message("error", id, "hx711: give raw, connected, or both");
+			else if (raw && (raw->type != JT_NUMBER || check_value(TARGET_HX711, raw->number)))
 				emit_message("error", id, "hx711: raw must be a signed 24-bit integer (-8388608..8388607)");
+			else if (connected && connected->type != JT_TRUE && connected->type != JT_FALSE)
+				emit_message("error", id, "hx711: connected must be true or false");
 			else {
-				schedule_clear(&schedules[TARGET_HX711]);
-				apply_value(TARGET_HX711, (int32_t)raw->number);
+				if (raw) {
+					schedule_clear(&schedules[TARGET_HX711]);
+					apply_value(TARGET_HX711, (int32_t)raw->number);
+				}
+				if (connected && connected->type == JT_TRUE)
+					hx711_connect();
+				else if (connected)
+					hx711_disconnect();
 				reply_ok(id, "hx711");
 			}
 		}
@@ -1687,6 +1734,8 @@ static void parse_args(int argc, char **argv)
 			opt.hx711_rate_hz = atoi(argv[++i]);
 			if (opt.hx711_rate_hz != 10 && opt.hx711_rate_hz != 80)
 				fatal("--hx711-rate must be 10 or 80");
+		} else if (!strcmp(a, "--hx711-data-events")) {
+			opt.hx711_data_events = 1;
 		} else if (!strcmp(a, "--eeprom") && i + 1 < argc) {
 			opt.eeprom_path = argv[++i];
 		} else if (!strcmp(a, "--uart") && i + 1 < argc) {

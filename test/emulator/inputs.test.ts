@@ -135,6 +135,53 @@ describe('the emulated HX711 on D2/D3', () => {
     }
   });
 
+  it('unplugs (DOUT high, no conversions, no data events) and plugs in again (settling, then data), with hx711Data events at the exact conversion times', async () => {
+    const emulator = await Emulator.start({ hexPath: fixture.hexPath, sensor: 'hx711', hx711DataEvents: true });
+    const link = await SerialLink.open(emulator.ptyPath, 115_200);
+    const data: { raw: number; emulatedUs: number }[] = [];
+    emulator.onEvent((event) => {
+      if (event.event === 'hx711Data') data.push({ raw: event.raw, emulatedUs: event.emulatedUs });
+    });
+    try {
+      await link.waitForLine(/^READY/);
+      const setUs = await emulator.setHx711Raw(-777);
+      expect(await settledRead(link)).toBe(-777);
+      const before = data.filter((event) => event.emulatedUs > setUs);
+      expect(before.length).toBeGreaterThanOrEqual(2);
+      expect(before.every((event) => event.raw === -777)).toBe(true);
+      // 80 SPS off the 16 MHz clock: whole conversion periods of exactly 12 500 us apart (one that
+      // completes during a read is not presented: the read's data stays put)
+      for (let index = 1; index < data.length; index++) expect(((data[index]?.emulatedUs ?? 0) - (data[index - 1]?.emulatedUs ?? 0)) % 12_500).toBe(0);
+
+      const unpluggedUs = await emulator.setHx711Connected(false);
+      expect(await emulator.setHx711Connected(false)).toBeGreaterThanOrEqual(unpluggedUs); // repeating it changes nothing
+      // the fixture waits 1 s for DOUT to fall
+      expect(await link.request('H', /^H,/, 5000)).toBe('H,timeout');
+      await emulator.setHx711Raw(4321); // taken while unplugged, presented once back
+      const pluggedUs = await emulator.setHx711Connected(true);
+      expect(pluggedUs - unpluggedUs).toBeGreaterThan(1_000_000);
+      expect(data.filter((event) => event.emulatedUs > unpluggedUs && event.emulatedUs < pluggedUs)).toEqual([]);
+      expect(await settledRead(link)).toBe(4321);
+      const after = data.filter((event) => event.emulatedUs > pluggedUs);
+      // power-on: the first data after the settling time, four conversion periods
+      expect(after[0]).toEqual({ raw: 4321, emulatedUs: expect.any(Number) as number });
+      expect((after[0]?.emulatedUs ?? 0) - pluggedUs).toBeGreaterThanOrEqual(4 * 12_500 - 1);
+      expect((after[0]?.emulatedUs ?? 0) - pluggedUs).toBeLessThanOrEqual(4 * 12_500 + 1000);
+    } finally {
+      await link.close();
+      await emulator.stop();
+    }
+  });
+
+  it('refuses to unplug an HX711 that is not there', async () => {
+    const { emulator, close } = await open();
+    try {
+      await expect(emulator.setHx711Connected(false)).rejects.toThrow(/no HX711/);
+    } finally {
+      await close();
+    }
+  });
+
   it.each([10, 80] as const)('has a conversion ready %i times a second', async (rateHz) => {
     const { link, close } = await open({ sensor: 'hx711', hx711RateHz: rateHz });
     try {
