@@ -62,8 +62,8 @@ export interface SessionOptions {
   readonly tareDevice?: (() => Promise<void>) | undefined;
   readonly settleMs?: number;
   readonly waitLimitMs?: number;
-  /** Called whenever the session's state changes (points, tare, capture progress). */
-  readonly onChange?: () => void;
+  /** Called whenever the session's state changes: `progress` of a capture, or the `state` itself (tare, points, a capture begun or ended). */
+  readonly onChange?: (change: 'progress' | 'state') => void;
 }
 
 interface Waiter {
@@ -199,7 +199,7 @@ export class CalibrationSession {
         if (this.#capture !== null) this.#capture.progress = next;
         if (changed) {
           onProgress?.(next);
-          this.#changed();
+          this.#changed('progress');
         }
       };
       const waiter: Waiter = {
@@ -347,8 +347,8 @@ export class CalibrationSession {
     });
   }
 
-  #changed(): void {
-    this.#options.onChange?.();
+  #changed(change: 'progress' | 'state' = 'state'): void {
+    this.#options.onChange?.(change);
   }
 }
 

@@ -17,10 +17,12 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CALIBRATE_HINT } from './fit.ts';
 import { DEVICE_ID_PATTERN, PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
 
-export const DEFAULT_DATA_DIR = 'data';
+/** `data/` in the project (not under version control): `--data-dir`'s default, where `--db` goes too. */
+export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../data', import.meta.url));
 export const PROFILE_DIR_NAME = 'calibration';
 /** A profile file changes in a burst of events (temp file, rename): one notice per burst. */
 const WATCH_SETTLE_MS = 50;
@@ -160,6 +162,28 @@ export class FileProfileStore implements ProfileStore {
       this.read(deviceId);
     }
     return deviceIds.sort();
+  }
+
+  /** Every profile file that cannot be used, each problem naming its file (for the server's log at start). */
+  problems(): string[] {
+    let names: string[];
+    try {
+      names = readdirSync(this.location);
+    } catch (error) {
+      if ((error as { code?: unknown }).code === 'ENOENT') return [];
+      return [`cannot list the calibration profiles in ${this.location} (${error instanceof Error ? error.message : String(error)})`];
+    }
+    const problems: string[] = [];
+    for (const name of names.filter((candidate) => candidate.endsWith('.json'))) {
+      const deviceId = name.slice(0, -'.json'.length);
+      try {
+        if (!DEVICE_ID_PATTERN.test(deviceId)) throw new ProfileFileError(`${join(this.location, name)} is not named after a device id (8 lowercase hex digits): rename or remove it`);
+        this.read(deviceId);
+      } catch (error) {
+        problems.push(error instanceof Error ? error.message : String(error));
+      }
+    }
+    return problems;
   }
 
   subscribe(listener: (deviceId: string) => void): () => void {

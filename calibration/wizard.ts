@@ -82,8 +82,7 @@ class LineQueue {
 
 /** The firmware's TARE, when the transport's device takes it (our firmware over serial). */
 export function deviceTare(transport: Transport): (() => Promise<void>) | undefined {
-  const tare = (transport as Transport & { tare?: unknown }).tare;
-  return typeof tare === 'function' ? () => (tare as () => Promise<void>).call(transport) : undefined;
+  return transport.tare === undefined ? undefined : () => transport.tare?.() ?? Promise.resolve();
 }
 
 export class Wizard {

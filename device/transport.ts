@@ -94,6 +94,12 @@ export interface Transport {
   readonly spec: string;
   /** Present when the device can show feedback itself (see DeviceFeedback). */
   readonly feedback?: DeviceFeedback;
+  /**
+   * Present when the device zeroes itself on request (`TARE`: our firmware re-zeros an
+   * hx711's offset from 16 samples; an fsr ACKs and does nothing). Calibration's tare sends
+   * it before measuring the zero. Rejects, naming why, when the device refuses or is away.
+   */
+  tare?(): Promise<void>;
   /** The current status, sample counter included. */
   status(): TransportStatus;
   /** Begins producing samples; resolves once the device is attached or a retry loop runs. */

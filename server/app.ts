@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { CalibrationLive } from '../calibration/live.ts';
+import { FileProfileStore, MemoryProfileStore, type ProfileStore } from '../calibration/store.ts';
 import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
 import { apiRoutes } from './api/routes.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
@@ -35,6 +37,8 @@ export interface StartOptions {
   readonly sessionIdleMs?: number;
   /** `--speed`: how fast replays run (1 = as recorded, null = as fast as possible). */
   readonly replaySpeed?: number | null;
+  /** `--data-dir`: calibration profiles are in its `calibration/`; absent: kept in memory only. */
+  readonly dataDir?: string;
 }
 
 export interface RunningServer {
@@ -43,6 +47,8 @@ export interface RunningServer {
   readonly pipelines: readonly DevicePipeline[];
   /** The recorder and its store, when recording (`db` given). */
   readonly recording: Recording | null;
+  /** Calibration profiles by device id. */
+  readonly profiles: ProfileStore;
   close(): Promise<void>;
 }
 
@@ -88,6 +94,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
   });
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
+  const profiles = options.dataDir === undefined ? new MemoryProfileStore() : new FileProfileStore(options.dataDir);
+  // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
+  if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);
+  const calibration = new CalibrationLive(broadcaster.io, profiles, () => pipelines, options.logger.child({ part: 'calibration' }));
   await http.register(
     apiRoutes({
       store: () => recording?.store ?? null,
@@ -96,8 +106,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
     { prefix: '/api' },
   );
-  const listener = recording?.recorder == null ? fanOut(broadcaster) : fanOut(broadcaster, recording.recorder);
-  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener)));
+  const listener = recording?.recorder == null ? fanOut(broadcaster, calibration) : fanOut(broadcaster, calibration, recording.recorder);
+  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles)));
 
   const url = await http.listen({ host: options.host, port: options.port });
   for (const pipeline of pipelines) {
@@ -110,9 +120,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     url,
     pipelines,
     recording,
+    profiles,
     close() {
       closing ??= (async () => {
         await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
+        calibration.close();
+        profiles.close();
         await recording?.close();
         await broadcaster.close();
         await http.close();

@@ -2,8 +2,10 @@
  * The server's command line: `npm start -- [flags]`. Every flag is validated here; a
  * mistake becomes a `UsageError` naming the flag and what it needs (the CLI exits 2).
  */
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { DEFAULT_DATA_DIR } from '../calibration/store.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
 import { checkedFlag, describeParseError, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
@@ -23,7 +25,9 @@ export interface ServerOptions {
   /** `--config FILE`: a custom engine config (read and validated by the caller). */
   readonly configFile: string | null;
   readonly logLevel: LogLevel;
-  /** `--db FILE`: the SQLite file sessions are recorded in. */
+  /** `--data-dir DIR`: calibration profiles (DIR/calibration/), and the recording unless `--db` says otherwise. */
+  readonly dataDir: string;
+  /** `--db FILE`: the SQLite file sessions are recorded in (default DIR/knotmeter.db). */
   readonly db: string;
   /** `--session-idle-s N`, in ms: no press for this long ends a recorded session. */
   readonly sessionIdleMs: number;
@@ -39,7 +43,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL]',
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -55,8 +59,10 @@ export function serverUsage(): string {
     '                     the dashboard can switch each device to another preset',
     '  --config FILE      custom thresholds and times as JSON: every field, or {"preset": NAME, ...the fields that differ}',
     '  --seed N           seed for simulated devices (device i uses N + i); random if absent',
+    '  --data-dir DIR     where calibration profiles are kept (DIR/calibration/ID.json, as npm run calibrate',
+    '                     writes them) and, unless --db says otherwise, the recording (default data/ in the project)',
     '  --db FILE          record sessions (holds, warnings, samples) in this SQLite file, created if missing',
-    '                     (default data/knotmeter.db in the project; a relative FILE is from the current folder)',
+    '                     (default DIR/knotmeter.db; a relative FILE is from the current folder)',
     `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
     '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
@@ -72,6 +78,7 @@ const flagSchemas = {
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
   db: z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db'),
+  dataDir: z.string().trim().min(1, '--data-dir needs a directory, e.g. data'),
   sessionIdleS: wholeNumberFlag('--session-idle-s', 10, 86_400, 'seconds'),
   speed: z.union([
     z.literal('max').transform(() => null),
@@ -123,6 +130,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         preset: { type: 'string' },
         config: { type: 'string' },
         db: { type: 'string' },
+        'data-dir': { type: 'string' },
         'session-idle-s': { type: 'string' },
         speed: { type: 'string' },
         'log-level': { type: 'string' },
@@ -136,6 +144,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
+  const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : checkedFlag(flagSchemas.dataDir, values['data-dir'], '--data-dir');
   return {
     host: values.host === undefined ? DEFAULT_HOST : checkedFlag(flagSchemas.host, values.host, '--host'),
     port: values.port === undefined ? DEFAULT_PORT : checkedFlag(flagSchemas.port, values.port, '--port'),
@@ -145,7 +154,8 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     preset: values.config !== undefined ? null : values.preset === undefined ? DEFAULT_PRESET : checkedFlag(flagSchemas.preset, values.preset, '--preset'),
     configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),
     logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
-    db: values.db === undefined ? DEFAULT_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
+    dataDir,
+    db: values.db !== undefined ? checkedFlag(flagSchemas.db, values.db, '--db') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'),
     sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,

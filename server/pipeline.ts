@@ -6,6 +6,10 @@
  * feedback). It never blocks on them: listeners take what they are given and return.
  */
 import { defaultCalibration, type ForceCalibration } from '../calibration/calibration.ts';
+import type { CalibrationDetail } from '../calibration/messages.ts';
+import { DEVICE_ID_PATTERN, profileCalibration } from '../calibration/profile.ts';
+import type { ProfileStore } from '../calibration/store.ts';
+import { DEFAULT_CONTACT_AREA_CM2 } from '../calibration/units.ts';
 import type { CreatedTransport } from '../device/registry.ts';
 import { DEVICE_ZONE, type RawSample, type Transport, type TransportStatus } from '../device/transport.ts';
 import { PressureEngine } from './engine/engine.ts';
@@ -64,8 +68,12 @@ export class DevicePipeline {
   #rate = { samples: 0, firstUs: Number.NaN, lastUs: Number.NaN, rateHz: 0 };
   /** The zone last shown on the device's LED (null: none yet). */
   #shownZone: Zone | null = null;
+  /** Calibration profiles by device id (null: none, every device on its transport's or the default curve). */
+  readonly #profiles: ProfileStore | null;
+  #stopWatchingProfiles: (() => void) | null = null;
 
-  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener) {
+  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener, profiles: ProfileStore | null = null) {
+    this.#profiles = profiles;
     this.#transport = created.transport;
     this.#fixedCalibration = created.calibration;
     this.#settings = settings;
@@ -81,6 +89,17 @@ export class DevicePipeline {
     return { ...this.#transport.status(), measuredRateHz: this.#rate.rateHz };
   }
 
+  /** Raw counts to newtons as this pipeline converts them now (calibrating judges stillness with it). */
+  toNewtons(raw: number): number {
+    return (this.#calibration ?? defaultCalibration(this.#transport.status().sensor)).toNewtons(raw);
+  }
+
+  /** The device's own TARE, when it has one (see Transport.tare). */
+  get deviceTare(): (() => Promise<void>) | undefined {
+    const transport = this.#transport;
+    return transport.tare === undefined ? undefined : () => transport.tare?.() ?? Promise.resolve();
+  }
+
   /** The engine's state and this session's holds and warnings (the open warning last). */
   session(): SessionSnapshot {
     const open = this.#engine.state().warning;
@@ -93,6 +112,11 @@ export class DevicePipeline {
   }
 
   async start(): Promise<void> {
+    // A profile saved while running (the dashboard, or `npm run calibrate` in another
+    // process) is used from the next sample on.
+    this.#stopWatchingProfiles = this.#profiles?.subscribe((deviceId) => {
+      if (deviceId === this.#info?.deviceId) this.#reloadCalibration();
+    }) ?? null;
     await this.#transport.start({
       onSamples: (batch) => this.#onSamples(batch),
       onStatus: (status) => this.#onTransportStatus(status),
@@ -103,6 +127,8 @@ export class DevicePipeline {
   async stop(): Promise<void> {
     if (this.#statusTimer !== null) clearInterval(this.#statusTimer);
     this.#statusTimer = null;
+    this.#stopWatchingProfiles?.();
+    this.#stopWatchingProfiles = null;
     await this.#transport.stop();
     this.#emitEngineEvents(this.#engine.finish());
   }
@@ -148,17 +174,64 @@ export class DevicePipeline {
   /** Learns (or re-learns, after a reconnect to another device) who the device is. */
   #updateInfo(status: TransportStatus): void {
     if (this.#info?.deviceId === status.deviceId && this.#info.sensor === status.sensor) return;
-    this.#calibration = this.#fixedCalibration ?? defaultCalibration(status.sensor);
+    const { calibration, detail } = this.#resolveCalibration(status.deviceId, status.sensor);
+    this.#calibration = calibration;
     this.#publishInfo({
       deviceId: status.deviceId,
       spec: this.#transport.spec,
       transport: this.#transport.spec.split(':')[0] ?? '',
       sensor: status.sensor,
       calibration: this.#calibration.source,
+      calibrationDetail: detail,
       preset: this.#settings.preset,
       engineConfig: this.#settings.config,
     });
     this.#sendOverLimit();
+  }
+
+  /** The device's profile changed: convert with the new one, tell listeners, re-send the device's LIMIT. */
+  #reloadCalibration(): void {
+    const info = this.#info;
+    if (info === null) return;
+    const { calibration, detail } = this.#resolveCalibration(info.deviceId, info.sensor);
+    if (JSON.stringify(detail) === JSON.stringify(info.calibrationDetail)) return;
+    this.#calibration = calibration;
+    this.#publishInfo({ ...info, calibration: calibration.source, calibrationDetail: detail });
+    this.#sendOverLimit();
+  }
+
+  /**
+   * The device's calibration profile (by device id) when it has one, else the curve its
+   * transport vouches for (the simulator's exact one), else the documented default. A
+   * profile that cannot be used (a corrupt file, another sensor kind) is not passed over in
+   * silence: the problem, naming the file, goes out with the device's info.
+   */
+  #resolveCalibration(deviceId: string, sensor: TransportStatus['sensor']): { calibration: ForceCalibration; detail: CalibrationDetail } {
+    const fallback = this.#fixedCalibration ?? defaultCalibration(sensor);
+    const unprofiled = (problem: string | null): { calibration: ForceCalibration; detail: CalibrationDetail } => ({
+      calibration: fallback,
+      detail: { areaCm2: DEFAULT_CONTACT_AREA_CM2, profile: null, problem },
+    });
+    // Before a serial device says who it is, its "id" is its port: no profile to look for.
+    if (this.#profiles === null || !DEVICE_ID_PATTERN.test(deviceId)) return unprofiled(null);
+    let entry;
+    try {
+      entry = this.#profiles.active(deviceId);
+    } catch (error) {
+      return unprofiled(error instanceof Error ? error.message : String(error));
+    }
+    if (entry === null) return unprofiled(null);
+    if (entry.sensor !== sensor) {
+      return unprofiled(`the calibration profile of device ${deviceId} (in ${this.#profiles.location}) is for an ${entry.sensor}, but the device reports ${sensor}: calibrate it again (npm run calibrate)`);
+    }
+    return {
+      calibration: profileCalibration(entry),
+      detail: {
+        areaCm2: entry.areaCm2,
+        profile: { createdAt: entry.createdAt, reason: entry.reason, madeWith: entry.madeWith, model: entry.fit.model, points: entry.points.length, error: entry.stats.error, rangeN: entry.stats.rangeN },
+        problem: null,
+      },
+    };
   }
 
   #publishInfo(info: DeviceInfo): void {

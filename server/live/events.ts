@@ -9,9 +9,11 @@
  * on every change and once a second, a `session` snapshot per device at once, `engine`
  * events as they happen, and `readings` batches (volatile: a slow client may miss some;
  * one message per 50 ms carrying a batch per device), after one `history` with every
- * device's last 30 s. The README lists every event and its payload.
+ * device's last 30 s. The README lists every event and its payload. The calibration
+ * page's messages are defined in calibration/messages.ts and listed here.
  */
 import { z } from 'zod';
+import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSchema } from '../../calibration/messages.ts';
 import { sensorKindSchema, transportStatusSchema } from '../../device/transport.ts';
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
@@ -26,6 +28,8 @@ export const deviceInfoSchema = z.strictObject({
   sensor: sensorKindSchema,
   /** `default`: no calibration profile yet, forces are approximate ("uncalibrated"). */
   calibration: z.enum(['default', 'profile', 'exact']),
+  /** Contact area, the profile in force with its error bar, a problem with its file (absent: as `default` with 1.5 cm²). */
+  calibrationDetail: calibrationDetailSchema.optional(),
   /** The body-area preset the engine runs with, or null for a custom `--config`. */
   preset: presetNameSchema.nullable(),
   /** The pressure engine's thresholds and times for this device. */
@@ -118,6 +122,8 @@ export const serverEventSchemas = {
   session: sessionSnapshotSchema,
   /** Sent on connection and whenever it changes, when the server records sessions (`--db`). */
   recorder: recorderStatusSchema,
+  /** One device's calibration in progress and its saved profiles: per device on connection, and on every change. */
+  calibration: calibrationStateSchema,
 } as const;
 
 /** Every client -> server event and its payload schema. */
@@ -129,6 +135,8 @@ export const clientEventSchemas = {
    * later one of this session, until labelled again (null clears a field).
    */
   labelHold: z.strictObject({ deviceId: z.string().min(1), bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
+  /** The calibration page: tare, capture, cancel, remove a point, start over, save (see calibration/messages.ts). */
+  ...calibrationRequestSchemas,
 } as const;
 export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
 export type LabelHold = z.infer<typeof clientEventSchemas.labelHold>;

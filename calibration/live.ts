@@ -1,0 +1,257 @@
+/**
+ * The calibration page's server end: a calibration session per device, fed with the
+ * device's raw samples from its pipeline, driven by the dashboard's requests (tare,
+ * capture a known load, cancel, remove a point, start over, save), each validated with
+ * its schema and answered with a socket.io acknowledgement like `selectPreset`. Every
+ * client sees the same session: each change goes out as a `calibration` event (progress
+ * at most ten times a second), and a client that connects gets every device's state,
+ * saved history included.
+ *
+ * Saving appends a profile to the device's history in the profile store; the device's
+ * pipeline, subscribed to the store, converts with it from its next sample. A tare on a
+ * device that has a profile re-zeros that profile too (a new history entry with the same
+ * curve), since the zero moved for every reading, not only for the calibration.
+ *
+ * Pipeline position: beside the live broadcaster, on the same socket.io server; a
+ * pipeline listener for the raw samples.
+ */
+import type { Server, Socket } from 'socket.io';
+import type { z } from 'zod';
+import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../server/live/events.ts';
+import type { Logger } from '../server/log.ts';
+import type { PipelineListener, Readings } from '../server/pipeline.ts';
+import { CalibrationError } from './fit.ts';
+import { calibrationRequestSchemas, type CalibrationState } from './messages.ts';
+import { DEVICE_ID_PATTERN, newProfileEntry, retaredEntry, type ProfileEntry } from './profile.ts';
+import { CalibrationSession } from './session.ts';
+import { ProfileFileError, type ProfileStore } from './store.ts';
+import { knownLoad, LoadError } from './units.ts';
+
+type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** Progress goes out at most this often per device (a settling bar, not every sample). */
+const STATE_INTERVAL_MS = 100;
+
+/** What the calibration page needs of a device's pipeline. */
+export interface CalibratedDevice {
+  readonly info: DeviceInfo | null;
+  /** Raw counts to newtons with the device's current calibration (stillness is judged in newtons). */
+  toNewtons(raw: number): number;
+  /** The device's own TARE, if it has one. */
+  readonly deviceTare: (() => Promise<void>) | undefined;
+}
+
+interface DeviceCalibration {
+  readonly session: CalibrationSession;
+  history: ProfileEntry[];
+  historyError: string | null;
+  timer: NodeJS.Timeout | null;
+  lastSentMs: number;
+}
+
+export class CalibrationLive implements PipelineListener {
+  readonly #io: LiveServer;
+  readonly #store: ProfileStore;
+  readonly #devices: () => readonly CalibratedDevice[];
+  readonly #logger: Logger;
+  readonly #calibrations = new Map<string, DeviceCalibration>();
+  readonly #stopWatching: () => void;
+
+  constructor(io: LiveServer, store: ProfileStore, devices: () => readonly CalibratedDevice[], logger: Logger) {
+    this.#io = io;
+    this.#store = store;
+    this.#devices = devices;
+    this.#logger = logger;
+    this.#stopWatching = store.subscribe((deviceId) => {
+      const calibration = this.#calibrations.get(deviceId);
+      if (calibration === undefined) return;
+      this.#readHistory(deviceId, calibration);
+      this.#send(deviceId, true);
+    });
+    io.on('connection', (socket) => this.#welcome(socket));
+  }
+
+  onInfo(info: DeviceInfo): void {
+    if (!DEVICE_ID_PATTERN.test(info.deviceId)) return;
+    const existing = this.#calibrations.get(info.deviceId);
+    if (existing?.session.sensor === info.sensor) return;
+    existing?.session.close('the device changed sensor kind');
+    const calibration: DeviceCalibration = {
+      session: new CalibrationSession({
+        deviceId: info.deviceId,
+        sensor: info.sensor,
+        toNewtons: (raw) => this.#device(info.deviceId)?.toNewtons(raw) ?? Number.NaN,
+        tareDevice: info.sensor === 'hx711' ? () => this.#device(info.deviceId)?.deviceTare?.() ?? Promise.resolve() : undefined,
+        // Progress at most ten times a second; anything else at once (before the request's answer).
+        onChange: (change) => this.#send(info.deviceId, change === 'state'),
+      }),
+      history: [],
+      historyError: null,
+      timer: null,
+      lastSentMs: 0,
+    };
+    this.#readHistory(info.deviceId, calibration);
+    this.#calibrations.set(info.deviceId, calibration);
+    this.#send(info.deviceId, true);
+  }
+
+  onReadings(deviceId: string, readings: Readings): void {
+    this.#calibrations.get(deviceId)?.session.feed(readings.tMs, readings.raw);
+  }
+
+  /** The engine's findings do not concern calibration. */
+  onEngineEvents(): void {
+    return;
+  }
+
+  onStatus(status: DeviceStatus): void {
+    // A device that stops cannot settle: a capture waiting on it ends now, not at its time limit.
+    if (status.state === 'stopped') this.#calibrations.get(status.deviceId)?.session.cancelCapture('the device stopped');
+  }
+
+  /** Engine sessions (holds, warnings) do not concern calibration. */
+  onSession(): void {
+    return;
+  }
+
+  close(): void {
+    this.#stopWatching();
+    for (const calibration of this.#calibrations.values()) {
+      if (calibration.timer !== null) clearTimeout(calibration.timer);
+      calibration.session.close('the server is shutting down');
+    }
+  }
+
+  /** One device's calibration as the page shows it. */
+  state(deviceId: string): CalibrationState | null {
+    const calibration = this.#calibrations.get(deviceId);
+    if (calibration === undefined) return null;
+    const { session } = calibration;
+    let fit: CalibrationState['fit'] = null;
+    let fitError: string | null = null;
+    try {
+      const result = session.fit();
+      fit = { sensor: result.sensor, tareRaw: result.tareRaw, fit: result.fit, points: result.points, stats: result.stats, candidates: result.candidates };
+    } catch (error) {
+      if (!(error instanceof CalibrationError)) throw error;
+      fitError = error.message;
+    }
+    const capture = session.capturing;
+    return {
+      deviceId,
+      sensor: session.sensor,
+      tare: session.tareState,
+      points: [...session.points],
+      capture: capture === null ? null : { forceN: capture.load.forceN, massKg: capture.load.massKg, ...capture.progress },
+      fit,
+      fitError,
+      history: calibration.history,
+      historyError: calibration.historyError,
+    };
+  }
+
+  #device(deviceId: string): CalibratedDevice | undefined {
+    return this.#devices().find((device) => device.info?.deviceId === deviceId);
+  }
+
+  #readHistory(deviceId: string, calibration: DeviceCalibration): void {
+    try {
+      calibration.history = this.#store.read(deviceId)?.history ?? [];
+      calibration.historyError = null;
+    } catch (error) {
+      calibration.history = [];
+      calibration.historyError = error instanceof Error ? error.message : String(error);
+    }
+  }
+
+  /** Sends a device's state to every client: at once, or (progress) at most every STATE_INTERVAL_MS. */
+  #send(deviceId: string, now: boolean): void {
+    const calibration = this.#calibrations.get(deviceId);
+    if (calibration === undefined) return;
+    const dueMs = calibration.lastSentMs + STATE_INTERVAL_MS - performance.now();
+    if (!now && dueMs > 0) {
+      calibration.timer ??= setTimeout(() => {
+        calibration.timer = null;
+        this.#send(deviceId, true);
+      }, dueMs);
+      return;
+    }
+    if (calibration.timer !== null) clearTimeout(calibration.timer);
+    calibration.timer = null;
+    calibration.lastSentMs = performance.now();
+    const state = this.state(deviceId);
+    if (state !== null) this.#io.emit('calibration', state);
+  }
+
+  #welcome(socket: LiveSocket): void {
+    for (const deviceId of this.#calibrations.keys()) {
+      const state = this.state(deviceId);
+      if (state !== null) socket.emit('calibration', state);
+    }
+    const requests = calibrationRequestSchemas;
+    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId }) => this.#tare(deviceId)));
+    socket.on('calibrationCapture', (payload: unknown, reply?: unknown) =>
+      void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit }) => {
+        await this.#session(deviceId).capture(knownLoad(value, unit));
+      }),
+    );
+    socket.on('calibrationCancel', (payload: unknown, reply?: unknown) =>
+      void this.#serve('calibrationCancel', requests.calibrationCancel, payload, reply, ({ deviceId }) => this.#session(deviceId).cancelCapture()),
+    );
+    socket.on('calibrationRemovePoint', (payload: unknown, reply?: unknown) =>
+      void this.#serve('calibrationRemovePoint', requests.calibrationRemovePoint, payload, reply, ({ deviceId, index }) => this.#session(deviceId).removePoint(index)),
+    );
+    socket.on('calibrationReset', (payload: unknown, reply?: unknown) =>
+      void this.#serve('calibrationReset', requests.calibrationReset, payload, reply, ({ deviceId }) => this.#session(deviceId).reset()),
+    );
+    socket.on('calibrationSave', (payload: unknown, reply?: unknown) =>
+      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2 }) => {
+        const result = this.#session(deviceId).fit();
+        this.#store.append(deviceId, newProfileEntry(result, { areaCm2, madeWith: 'dashboard' }));
+        this.#logger.info({ deviceId, model: result.fit.model, points: result.points.length }, 'calibration saved');
+      }),
+    );
+  }
+
+  async #tare(deviceId: string): Promise<void> {
+    const tare = await this.#session(deviceId).tare();
+    // The zero moved for every reading, not just for this calibration: re-zero the profile in force too.
+    const active = this.#store.active(deviceId);
+    if (active !== null && active.sensor === this.#session(deviceId).sensor) {
+      this.#store.append(deviceId, retaredEntry(active, tare.raw, 'dashboard'));
+      this.#logger.info({ deviceId, tareRaw: tare.raw }, 'calibration re-tared');
+    }
+  }
+
+  #session(deviceId: string): CalibrationSession {
+    const calibration = this.#calibrations.get(deviceId);
+    if (calibration === undefined || this.#device(deviceId) === undefined) {
+      throw new CalibrationError(`no device ${deviceId} on this server (the devices are: ${this.#devices().map((device) => device.info?.deviceId ?? '?').join(', ') || 'none'})`);
+    }
+    return calibration.session;
+  }
+
+  /** Validates a request, runs it, and answers it: `{ok: true}`, or `{ok: false, error}` saying what was wrong. */
+  async #serve<Request>(event: string, schema: z.ZodType<Request>, payload: unknown, reply: unknown, run: (request: Request) => Promise<void> | void): Promise<void> {
+    const answer = (result: CommandReply): void => {
+      if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
+    };
+    const request = schema.safeParse(payload);
+    if (!request.success) {
+      answer({ ok: false, error: `${event}: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });
+      return;
+    }
+    try {
+      await run(request.data);
+      answer({ ok: true });
+    } catch (error) {
+      if (error instanceof CalibrationError || error instanceof LoadError || error instanceof ProfileFileError) {
+        answer({ ok: false, error: error.message });
+        return;
+      }
+      this.#logger.error({ err: error, event }, 'calibration request failed');
+      answer({ ok: false, error: `${event} failed on the server (${error instanceof Error ? error.message : String(error)})` });
+    }
+  }
+}
