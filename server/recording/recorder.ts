@@ -26,7 +26,7 @@ import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../liv
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import { NO_LABEL, type HoldLabel } from './records.ts';
-import { CHUNK_MAX_SAMPLES, type HoldWrite, type SampleChunk, type SessionHandle, type SessionStore, type SessionWrite, type WarningWrite } from './store.ts';
+import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type HoldWrite, type SampleChunk, type SessionHandle, type SessionStore, type SessionWrite, type WarningWrite } from './store.ts';
 
 /** Flush period: samples wait at most this long (plus one event-loop turn) before they are written. */
 export const FLUSH_INTERVAL_MS = 200;
@@ -36,8 +36,6 @@ export const RETRY_INTERVAL_MS = 3000;
 export const PRE_ROLL_MS = 1000;
 /** Default idle time that ends a session: no press for 5 minutes. */
 export const DEFAULT_SESSION_IDLE_MS = 300_000;
-/** A stored chunk's longest span (and at most CHUNK_MAX_SAMPLES): small enough for a fine whole-session overview. */
-const CHUNK_MAX_SPAN_MS = 250;
 /** Holds and warnings kept for the next try while writes fail (they are small; samples are not kept). */
 const MAX_PENDING_RESULTS = 10_000;
 

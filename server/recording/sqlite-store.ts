@@ -24,7 +24,7 @@ import { engineConfigSchema, type HoldResult, type WarningResult } from '../engi
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
 import { sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
-import { CHUNK_MAX_SAMPLES, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
+import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
 
 /** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */
 const READ_PAGE_CHUNKS = 64;
@@ -284,6 +284,10 @@ export class SqliteSessionStore implements SessionStore {
           for (const chunk of write.samples) {
             const count = chunk.tMs.length;
             if (count === 0) continue;
+            const spanMs = (chunk.tMs[count - 1] as number) - (chunk.tMs[0] as number);
+            if (count > CHUNK_MAX_SAMPLES || spanMs > CHUNK_MAX_SPAN_MS) {
+              throw new RangeError(`a sample chunk holds at most ${CHUNK_MAX_SAMPLES} samples over at most ${CHUNK_MAX_SPAN_MS} ms (got ${count} over ${spanMs} ms): cut it with toChunks`);
+            }
             let minN = Number.POSITIVE_INFINITY;
             let maxN = Number.NEGATIVE_INFINITY;
             for (const forceN of chunk.forceN) {
@@ -371,7 +375,10 @@ export class SqliteSessionStore implements SessionStore {
       const builder = new EnvelopeBuilder(fromMs, toMs, maxPoints);
       const summaryArgs = { id, fromMs, toMs, bucketMs: builder.bucketMs, lastBucket: builder.buckets - 1, maxSpanMs: builder.summaryMaxSpanMs };
       for (const row of statements.bucketsInRange.all(summaryArgs) as { bucket: number; min_n: number; max_n: number }[]) builder.addBucket(row.bucket, row.min_n, row.max_n);
-      const others = (statements.otherChunksInRange.all(summaryArgs) as { chunk_index: number }[]).map((row) => row.chunk_index);
+      // No chunk is longer than CHUNK_MAX_SPAN_MS (commit refuses them): with buckets that wide, only the edges are left.
+      const others = (
+        (builder.summaryMaxSpanMs >= CHUNK_MAX_SPAN_MS ? statements.edgeChunks.all(summaryArgs) : statements.otherChunksInRange.all(summaryArgs)) as { chunk_index: number }[]
+      ).map((row) => row.chunk_index);
       for (const chunk of this.#readChunks(id, others)) builder.addSamples(chunk.tMs, chunk.forceN);
       return builder.result();
     });
@@ -518,6 +525,10 @@ function prepareStatements(db: SqliteDatabase) {
        FROM sample_chunks
        WHERE session_id = :id AND first_ms >= :fromMs AND last_ms <= :toMs AND last_ms - first_ms <= :maxSpanMs
        GROUP BY bucket`,
+    ),
+    edgeChunks: db.prepare(
+      `SELECT chunk_index FROM sample_chunks WHERE session_id = :id AND first_ms < :fromMs AND last_ms >= :fromMs
+       UNION SELECT chunk_index FROM sample_chunks WHERE session_id = :id AND first_ms <= :toMs AND last_ms > :toMs`,
     ),
     otherChunksInRange: db.prepare(
       `SELECT chunk_index FROM sample_chunks

@@ -28,8 +28,9 @@ export interface NewSession {
   readonly firstDeviceMs: number;
 }
 
-/** The most samples in one chunk (the recorder cuts at this, or at 250 ms). */
+/** The most samples in one chunk, and its longest span: the recorder cuts at whichever comes first. */
 export const CHUNK_MAX_SAMPLES = 256;
+export const CHUNK_MAX_SPAN_MS = 250;
 
 /** Consecutive samples of one session (at most CHUNK_MAX_SAMPLES), times relative to the session's first sample. */
 export interface SampleChunk {

@@ -10,7 +10,7 @@
  *    computing the same envelope from every sample. Goal: at most 50 ms.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
@@ -157,7 +157,7 @@ export async function benchRecording(): Promise<string[]> {
     const percent = (value: number): string => `${(value * 100).toFixed(1)} %`;
     const recorderShare = recording.share - idle.share;
     return [
-      `Recording, SQLite (WAL, synchronous NORMAL) on the local disk, ${FLUSH_MS} ms flushes at ${RATE_HZ / 1000} kHz:`,
+      `Recording, SQLite (WAL, synchronous NORMAL) on the local disk, ${FLUSH_MS} ms flushes at ${RATE_HZ / 1000} kHz (load average ${loadavg()[0]?.toFixed(1) ?? '?'} when it ended):`,
       '',
       '| figure | baseline | recorder / store | goal |',
       '| --- | ---: | ---: | --- |',

@@ -114,6 +114,8 @@ describe('session store (SQLite)', () => {
     expect((await store.listSessions({}, { limit: 10, offset: 0 })).total).toBe(0);
     await store.commit([sampleWrite(good, 0, 10)]);
     expect(good.id).toBe(1);
+    const tooLong = { tMs: Float64Array.from([0, 300]), forceN: Float64Array.from([1, 2]), raw: Int32Array.from([1, 2]) };
+    await expect(store.commit([{ ...sampleWrite(good, 0, 1), samples: [tooLong] }])).rejects.toThrow('a sample chunk holds at most 256 samples over at most 250 ms (got 2 over 300 ms)');
   });
 
   it('serves the envelope of a long session: every bucket has the true min and max of its samples', async () => {
@@ -130,6 +132,9 @@ describe('session store (SQLite)', () => {
       [0, totalSamples - 1, 500],
       [12_345, 23_456, 300],
       [1000, 1400, 50],
+      // Buckets of 600 ms and more: whole chunks from their summaries, only the edges read.
+      [0, totalSamples - 1, 100],
+      [150, 59_950, 90],
     ] as const) {
       const envelope = await store.sampleEnvelope(id, fromMs, toMs, maxPoints);
       if (envelope === null) throw new Error('no envelope');
