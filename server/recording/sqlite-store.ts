@@ -355,10 +355,12 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  sampleEnvelope(id: number, fromMs: number, toMs: number, maxPoints: number): Promise<SampleEnvelope | null> {
+  sampleEnvelope(id: number, fromMs: number, until: number | null, maxPoints: number): Promise<SampleEnvelope | null> {
     return settled(() => {
       const statements = this.#statements;
-      if (statements.sessionExists.get(id) === undefined) return null;
+      const span = statements.sessionSpan.get(id) as { duration_ms: number } | undefined;
+      if (span === undefined) return null;
+      const toMs = until ?? Math.max(span.duration_ms, fromMs + 1);
       // At most this many samples lie in the range (the chunks at its edges stick out of it).
       const { samples } = statements.countInRange.get(id, toMs, fromMs) as { samples: number };
       if (samples <= maxPoints + 2 * CHUNK_MAX_SAMPLES) {
@@ -516,7 +518,7 @@ function prepareStatements(db: SqliteDatabase) {
     holdsOf: db.prepare('SELECT * FROM holds WHERE session_id = ? ORDER BY hold_index'),
     holdOne: db.prepare('SELECT * FROM holds WHERE session_id = ? AND hold_index = ?'),
     warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id = ? ORDER BY warning_index'),
-    sessionExists: db.prepare('SELECT 1 FROM sessions WHERE id = ?'),
+    sessionSpan: db.prepare('SELECT duration_ms FROM sessions WHERE id = ?'),
     countInRange: db.prepare('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ?'),
     chunkIndexesInRange: db.prepare('SELECT chunk_index FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY first_ms'),
     // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.

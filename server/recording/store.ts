@@ -96,8 +96,11 @@ export interface SessionStore {
   listSessions(filter: SessionFilter, page: { readonly limit: number; readonly offset: number }): Promise<SessionPage>;
   /** The session with its holds and warnings, or null if there is none with that id. */
   getSession(id: number): Promise<SessionDetail | null>;
-  /** The force between `fromMs` and `toMs` (session time), at most `maxPoints` entries; null if no such session. */
-  sampleEnvelope(id: number, fromMs: number, toMs: number, maxPoints: number): Promise<SampleEnvelope | null>;
+  /**
+   * The force between `fromMs` and `toMs` (session time; null: the session's end, or just
+   * past `fromMs` if that is later), at most `maxPoints` entries; null if no such session.
+   */
+  sampleEnvelope(id: number, fromMs: number, toMs: number | null, maxPoints: number): Promise<SampleEnvelope | null>;
   /** Every sample of the session in time order, in chunks (never all in memory); nothing if no such session. */
   readSamples(id: number): AsyncIterable<SampleChunk>;
   /** Sets the labels of one hold; only the fields given change. Null if the session or hold does not exist. */
