@@ -35,7 +35,7 @@ export interface PipelineListener {
   onEngineEvents(deviceId: string, events: readonly EngineEvent[]): void;
   onStatus(status: DeviceStatus): void;
   /** The device's identity, calibration or engine settings changed (or became known). */
-  onInfo(info: DeviceInfo): void;
+  onInfo(info: DeviceInfo, replacesDeviceId: string | null): void;
   /** The session's figures were reset or replaced (a preset change, a device restart). */
   onSession(snapshot: SessionSnapshot): void;
 }
@@ -46,7 +46,7 @@ export function fanOut(...listeners: PipelineListener[]): PipelineListener {
     onReadings: (deviceId, readings) => listeners.forEach((listener) => listener.onReadings(deviceId, readings)),
     onEngineEvents: (deviceId, events) => listeners.forEach((listener) => listener.onEngineEvents(deviceId, events)),
     onStatus: (status) => listeners.forEach((listener) => listener.onStatus(status)),
-    onInfo: (info) => listeners.forEach((listener) => listener.onInfo(info)),
+    onInfo: (info, replacesDeviceId) => listeners.forEach((listener) => listener.onInfo(info, replacesDeviceId)),
     onSession: (snapshot) => listeners.forEach((listener) => listener.onSession(snapshot)),
   };
 }
@@ -234,9 +234,14 @@ export class DevicePipeline {
     };
   }
 
+  /**
+   * Tells the listeners who the device is. A transport may report a stand-in id until the
+   * device introduces itself (a serial port before its HELLO): the real id then replaces it.
+   */
   #publishInfo(info: DeviceInfo): void {
+    const previousId = this.#info?.deviceId ?? null;
     this.#info = info;
-    this.#listener.onInfo(info);
+    this.#listener.onInfo(info, previousId !== null && previousId !== info.deviceId ? previousId : null);
   }
 
   /**
@@ -248,7 +253,12 @@ export class DevicePipeline {
     const { feedback } = this.#transport;
     if (feedback === undefined || this.#calibration === null) return;
     const { overLimitN, overClearN } = this.#settings.config;
-    feedback.setOverLimit(this.#calibration.toRaw(overLimitN), this.#calibration.toRaw(overClearN)).catch(() => undefined);
+    const onRaw = this.#calibration.toRaw(overLimitN);
+    const offRaw = this.#calibration.toRaw(overClearN);
+    // A curve that saturates can map both to the same count: then the device's own alarm
+    // cannot be set, and the host's alarm is the one that works.
+    if (offRaw >= onRaw) return;
+    feedback.setOverLimit(onRaw, offRaw).catch(() => undefined);
   }
 
   /** Shows the engine's zone on the device's LED, once per batch at most (not per trembling sample). */

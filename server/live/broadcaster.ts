@@ -92,9 +92,19 @@ export class LiveBroadcaster implements PipelineListener {
     this.#flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
   }
 
-  onInfo(info: DeviceInfo): void {
+  onInfo(info: DeviceInfo, replacesDeviceId: string | null): void {
+    if (replacesDeviceId !== null) this.#forget(replacesDeviceId);
     this.#devices.set(info.deviceId, info);
     this.io.emit('devices', [...this.#devices.values()]);
+  }
+
+  /** Drops what is kept under a device id that no longer names a device. */
+  #forget(deviceId: string): void {
+    this.#devices.delete(deviceId);
+    this.#statuses.delete(deviceId);
+    this.#pendingReadings.delete(deviceId);
+    this.#pendingZoneChanges.delete(deviceId);
+    this.#recent.delete(deviceId);
   }
 
   onStatus(status: DeviceStatus): void {
