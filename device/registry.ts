@@ -50,13 +50,6 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
       return { transport, calibration: transport.calibration };
     },
   },
-  replay: {
-    usage: 'replay:SESSION_ID|FILE.csv[?speed=X|max]  (a recorded session, or a t_ms,force_n trace; --speed sets the default)',
-    create(spec, context) {
-      const transport = new ReplayTransport(parseReplaySpec(spec, context));
-      return { transport, calibration: transport.calibration };
-    },
-  },
   serial: {
     usage: 'serial[:PATH][?baud=N&id=DEVICE_ID]  (no PATH: auto-detect; npm run ports lists them)',
     create(spec) {
@@ -75,6 +68,13 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
     usage: 'emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle&seed=N]  (our firmware in simavr)',
     create(spec, context) {
       const transport = new EmulatorTransport(parseEmulatorSpec(spec, context));
+      return { transport, calibration: transport.calibration };
+    },
+  },
+  replay: {
+    usage: 'replay:SESSION_ID|FILE.csv[?speed=X|max]  (a recorded session, or a t_ms,force_n trace; --speed sets the default)',
+    create(spec, context) {
+      const transport = new ReplayTransport(parseReplaySpec(spec, context));
       return { transport, calibration: transport.calibration };
     },
   },

@@ -109,7 +109,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const listener = recording?.recorder == null ? fanOut(broadcaster, calibration) : fanOut(broadcaster, calibration, recording.recorder);
   pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles)));
 
-  const url = await http.listen({ host: options.host, port: options.port });
+  let url: string;
+  try {
+    url = await http.listen({ host: options.host, port: options.port });
+  } catch (error) {
+    await recording?.close();
+    throw error;
+  }
   for (const pipeline of pipelines) {
     await pipeline.start();
     options.logger.info({ deviceId: pipeline.info?.deviceId, spec: pipeline.info?.spec }, 'device started');

@@ -95,14 +95,14 @@ function sliceRun(readings: Readings, from: number, to: number): SampleRun {
 export function describeStoreError(location: string, error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
-  const why =
-    code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)
-      ? 'the database is read-only: make the file and its folder writable, or restart with --db and a writable path'
-      : code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)
-        ? 'the disk is full: free some space and recording resumes by itself'
-        : code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message)
-          ? 'the database file cannot be opened: check that its folder exists and is writable, or restart with --db and another path'
-          : `${message}: check the file, or restart with --db and another path`;
+  let why: string;
+  if (error instanceof Error && error.name === 'DatabaseInUseError') why = message;
+  else if (code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)) {
+    why = 'the database is read-only: make the file and its folder writable, or restart with --db and a writable path';
+  } else if (code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)) why = 'the disk is full: free some space and recording resumes by itself';
+  else if (code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message)) {
+    why = 'the database file cannot be opened: check that its folder exists and is writable, or restart with --db and another path';
+  } else why = `${message}: check the file, or restart with --db and another path`;
   return `cannot record sessions in ${location}: ${why}. Live view and alerts go on; this is not being recorded.`;
 }
 

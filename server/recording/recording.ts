@@ -7,7 +7,8 @@
  *
  * One server records into a file at a time: a lock file beside it (`FILE.lock`, holding
  * the server's pid) stops a second server from marking the first one's sessions
- * interrupted; a lock left by a server that died (kill -9) is taken over.
+ * interrupted (the second runs and reads, but records nothing, and says so); a lock left
+ * by a server that died (kill -9) is taken over.
  *
  * Pipeline position: builds the recorder (a pipeline listener) and the store the REST
  * API reads.
@@ -69,16 +70,16 @@ function lockDatabase(dbPath: string): () => void {
       if ((error as { code?: unknown }).code !== 'EEXIST') throw error;
       const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
       if (Number.isInteger(holder) && holder !== process.pid && processIsAlive(holder)) {
-        throw new DatabaseInUseError(`another Knotmeter server (pid ${holder}) is recording into ${dbPath}: stop it, or pass --db with another file`);
+        throw new DatabaseInUseError(`another Knotmeter server (pid ${holder}) records into it: stop that one, or restart this one with --db and another file`);
       }
       // Left by a server that died: take it over.
       rmSync(lockPath, { force: true });
     }
   }
-  throw new DatabaseInUseError(`cannot take the lock ${lockPath}: remove it if no Knotmeter server is running`);
+  throw new DatabaseInUseError(`its lock ${lockPath} cannot be taken: remove it if no Knotmeter server is running`);
 }
 
-/** @throws DatabaseInUseError when another live server records into the same file. */
+/** Never throws for the database: whatever keeps it from recording becomes the status's error. */
 export async function openRecording(options: RecordingOptions): Promise<Recording> {
   const { dbPath, logger } = options;
   let unlock: () => void = () => undefined;
@@ -88,7 +89,6 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
     store = openSqliteStore(dbPath);
   } catch (error) {
     unlock();
-    if (error instanceof DatabaseInUseError) throw error;
     const problem = describeStoreError(dbPath, error);
     logger.error({ err: error }, problem);
     let readable: SessionStore | null = null;

@@ -89,6 +89,24 @@ describe('crash safety', () => {
     }
   });
 
+  it('lets one server record into a file at a time: a second one runs, reads, and says why it records nothing', async () => {
+    const db = join(dir.path, 'shared.db');
+    const first = spawnTsx('server/main.ts', ['--port', '0', '--db', db, '--device', 'sim:idle', '--log-level', 'warn']);
+    child = first;
+    await waitForLine(first, /Knotmeter dashboard: (\S+)/);
+    const second = await startRecordingServer({ devices: ['sim:idle'], db });
+    try {
+      expect(second.recording?.recorder).toBeNull();
+      expect(second.recording?.status()).toMatchObject({
+        state: 'error',
+        error: expect.stringMatching(new RegExp(`another Knotmeter server \\(pid ${first.pid ?? 0}\\) records into it: stop that one, or restart this one with --db and another file\\. Live view and alerts go on`)) as unknown,
+      });
+      expect((await getJson(`${second.url}/api/sessions`)).status).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
   it('reports a read-only database on the dashboard and goes on with live readings', async () => {
     const db = join(dir.path, 'readonly.db');
     await openSqliteStore(db).close();
