@@ -18,8 +18,10 @@
  * 7. Recording: insert rate of batched samples, the recorder's CPU share at 8 devices ×
  *    1 kHz, and serving a 1 h session's 2000-point overview (`recording.ts`).
  */
-import { cpus, totalmem } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
@@ -64,7 +66,9 @@ const RATE_HZ = 1000;
  * exactly from device time: each device's span of received device time times the rate.
  */
 async function throughSocketIo(devices: string[]): Promise<StreamResult> {
-  const server = spawnTsx('server/main.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
+  // The server records, as `npm start` does, into a database of its own (not the project's data/).
+  const dbDir = mkdtempSync(join(tmpdir(), 'knotmeter-bench-live-'));
+  const server = spawnTsx('server/main.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', '--db', join(dbDir, 'live.db'), ...devices.flatMap((device) => ['--device', device])]);
   try {
     const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);
     const client = io(url ?? '', { transports: ['websocket'] });
@@ -91,6 +95,8 @@ async function throughSocketIo(devices: string[]): Promise<StreamResult> {
     return { receivedPerS: received / elapsedS, deliveredShare: received / produced, serverCpuShare: (cpuSeconds(server.pid ?? 0) - start.cpuS) / elapsedS };
   } finally {
     server.kill('SIGTERM');
+    if (server.exitCode === null && server.signalCode === null) await once(server, 'close');
+    rmSync(dbDir, { recursive: true, force: true });
   }
 }
 
