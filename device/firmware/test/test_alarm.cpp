@@ -167,6 +167,88 @@ TEST(hx711_alarm_uses_tared_signed_counts) {
   CHECK(!device.core->alarmOn());
 }
 
+// hx711: the alarm is judged on each conversion as it is read, not at the next
+// tick: the outputs switch at the read, and the ALARM line, with the t_us of the
+// sample that will carry the conversion, goes out before that sample's S line.
+TEST(hx711_alarm_switches_when_the_conversion_is_read) {
+  TestDevice device(kHx711Profile);
+  bootWithLimit(device, "1000,900");
+  device.sample(500);
+  device.lines();
+  const uint32_t readUs = device.lastSampleUs + 3000;  // 3 ms into the period
+  const uint32_t tickUs = device.lastSampleUs + device.periodUs();
+  device.hw.now = readUs;
+  device.conversion(1500);
+  CHECK(device.core->alarmOn());
+  CHECK(device.hw.led && device.hw.motor && device.hw.buzzer);
+  CHECK_EQ(device.hw.pinChanges.size(), 3u);
+  for (const PinChange& change : device.hw.pinChanges) CHECK_EQ(change.tUs, readUs);
+  CHECK_EQ(device.lines(), one(alarmLine(true, tickUs, 1500)));  // no S line yet
+  device.sample(1500, false);  // the tick that carries it
+  CHECK_EQ(device.lines(), one("S,1," + std::to_string(tickUs) + ",1500"));
+  device.hw.pinChanges.clear();
+  device.hw.now = device.lastSampleUs + 11000;
+  device.conversion(900);
+  CHECK(!device.core->alarmOn());
+  CHECK_EQ(device.hw.pinChanges.size(), 3u);
+  device.sample(900, false);
+  CHECK_EQ(device.lines(), (std::vector<std::string>{alarmLine(false, device.lastSampleUs, 900),
+                                                     "S,2," + std::to_string(device.lastSampleUs) + ",900"}));
+}
+
+// A tick may take its sample just before a conversion is read, and that sample
+// reach the core after the conversion: it must not judge the alarm on its older
+// value (the core judges on the last conversion read).
+TEST(hx711_a_sample_of_an_older_conversion_does_not_undo_the_alarm) {
+  TestDevice device(kHx711Profile);
+  bootWithLimit(device, "1000,900");
+  device.sample(500);
+  device.lines();
+  const uint32_t t1 = device.lastSampleUs + device.periodUs();
+  const uint32_t t2 = t1 + device.periodUs();
+  device.hw.now = t1 + 20;
+  Conversion conversion;
+  conversion.raw = 1500;
+  conversion.readUs = t1 + 20;
+  conversion.sampleUs = t2;  // the tick at t1 has already taken its sample
+  device.core->onConversion(conversion);
+  Sample older;
+  older.tUs = t1;
+  older.raw = 500;
+  older.lostBefore = 0;
+  device.core->onSample(older);
+  device.core->update();
+  device.lastSampleUs = t1;
+  device.sample(1500, false);
+  CHECK(device.core->alarmOn());
+  CHECK_EQ(device.lines(), (std::vector<std::string>{alarmLine(true, t2, 1500), "S,1," + std::to_string(t1) + ",500",
+                                                     "S,2," + std::to_string(t2) + ",1500"}));
+}
+
+// Judged on conversions, yet LIMIT and TARE apply from the next sample on, also
+// while the HX711 is silent (LIMIT,0,0 must turn a ringing alarm off).
+TEST(hx711_limit_and_tare_apply_from_the_next_sample_without_a_new_conversion) {
+  TestDevice device(kHx711Profile);
+  bootWithLimit(device, "1000,900");
+  device.samples(16, 1500);
+  CHECK(device.core->alarmOn());
+  CHECK_EQ(device.command("LIMIT,0,0"), one("ACK,LIMIT"));
+  CHECK(device.core->alarmOn());  // until the next sample
+  device.sample(1500, false);
+  CHECK(!device.core->alarmOn());
+  CHECK_EQ(device.lines(), (std::vector<std::string>{alarmLine(false, device.lastSampleUs, 1500),
+                                                     "S,16," + std::to_string(device.lastSampleUs) + ",1500"}));
+  CHECK_EQ(device.command("LIMIT,1000,900"), one("ACK,LIMIT"));
+  device.sample(1500, false);
+  CHECK(device.core->alarmOn());
+  CHECK_EQ(alarms(device.lines()), one(alarmLine(true, device.lastSampleUs, 1500)));
+  CHECK_EQ(device.command("TARE"), one("ACK,TARE"));  // offset 1500: the reading becomes 0
+  device.sample(1500, false);
+  CHECK(!device.core->alarmOn());
+  CHECK_EQ(device.lines(), (std::vector<std::string>{alarmLine(false, device.lastSampleUs, 0),
+                                                     "S,18," + std::to_string(device.lastSampleUs) + ",0"}));
+}
+
 // The worst case: the alarm switching on every sample at the highest rate, a
 // link draining at exactly the nominal speed, and the host sending INFO now
 // and then. Every switch must reach the host, in order, with at most one S line

@@ -1,6 +1,7 @@
 // The core on a fake board: FakeHardware keeps the UART, EEPROM, clock and
 // pins in memory; TestDevice boots a Knotmeter on it, feeds it samples at the
-// sample clock, frames host commands and collects the lines it sends.
+// sample clock (and, for the hx711, conversions between them, as the AVR board
+// does), frames host commands and collects the lines it sends.
 #ifndef KNOTMETER_TEST_DEVICE_H
 #define KNOTMETER_TEST_DEVICE_H
 
@@ -131,6 +132,7 @@ class TestDevice {
     hw.eepromWriting = false;
     wireRead_ = 0;
     lastSampleUs = 0;
+    conversionRead_ = false;
     core.reset(new knotmeter::Knotmeter(hw, sensor_, baud_));
     core->begin();
   }
@@ -141,13 +143,26 @@ class TestDevice {
   uint32_t periodUs() const { return 1000000UL / hw.rateHz; }
 
   // One sample at the next tick of the sample clock, then a main-loop pass.
+  // hx711: with `fresh`, a conversion of `raw` is read half a period before the
+  // tick (and handed to the core, then a main-loop pass); without, the tick
+  // repeats the last conversion (pass the same `raw`). As on the AVR board, a
+  // tick before the first conversion since boot takes no sample: the clock only
+  // moves on and the main loop runs.
   void sample(int32_t raw, bool fresh = true, uint16_t lostBefore = 0) {
-    lastSampleUs += periodUs();
-    hw.now = lastSampleUs;
+    const uint32_t tickUs = lastSampleUs + periodUs();
+    if (fresh && isHx711()) {
+      hw.now = tickUs - periodUs() / 2;
+      conversion(raw);
+    }
+    lastSampleUs = tickUs;
+    hw.now = tickUs;
+    if (isHx711() && !conversionRead_) {
+      core->update();
+      return;
+    }
     knotmeter::Sample s;
-    s.tUs = lastSampleUs;
+    s.tUs = tickUs;
     s.raw = raw;
-    s.fresh = fresh;
     s.lostBefore = lostBefore;
     core->onSample(s);
     core->update();
@@ -155,6 +170,20 @@ class TestDevice {
   void samples(int count, int32_t raw, bool fresh = true) {
     for (int i = 0; i < count; i++) sample(raw, fresh);
   }
+
+  // hx711: a conversion read now (hw.now), between ticks; the next tick carries
+  // it. Then a main-loop pass.
+  void conversion(int32_t raw) {
+    knotmeter::Conversion c;
+    c.raw = raw;
+    c.readUs = hw.now;
+    c.sampleUs = lastSampleUs + periodUs();
+    conversionRead_ = true;
+    core->onConversion(c);
+    core->update();
+  }
+
+  bool isHx711() const { return sensor_.kind == knotmeter::kSensorHx711; }
 
   // Main-loop passes over `us` of device time (no samples).
   void run(uint32_t us, uint32_t stepUs = 100) {
@@ -209,6 +238,7 @@ class TestDevice {
   const knotmeter::SensorProfile& sensor_;
   uint32_t baud_;
   size_t wireRead_ = 0;
+  bool conversionRead_ = false;  // since boot
 };
 
 inline bool startsWith(const std::string& text, const std::string& prefix) {

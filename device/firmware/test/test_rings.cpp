@@ -47,12 +47,12 @@ TEST(rx_ring_reports_loss_where_it_happened) {
 
 TEST(sample_queue_counts_what_it_dropped) {
   SampleQueue<8> queue;
-  for (uint32_t i = 0; i < 11; i++) queue.push(i, static_cast<int32_t>(i), true);  // 8 fit, 3 dropped
+  for (uint32_t i = 0; i < 11; i++) queue.push(i, static_cast<int32_t>(i));  // 8 fit, 3 dropped
   Sample sample;
   CHECK(queue.pop(sample));
   CHECK_EQ(sample.tUs, 0u);
   CHECK_EQ(sample.lostBefore, 0);
-  CHECK(queue.push(11, 11, true));  // after the 3 dropped ones
+  CHECK(queue.push(11, 11));  // after the 3 dropped ones
   for (int i = 1; i < 8; i++) CHECK(queue.pop(sample));
   CHECK_EQ(sample.tUs, 7u);
   CHECK(queue.pop(sample));

@@ -120,6 +120,8 @@ export interface StartOptions {
   readonly realtime?: boolean;
   readonly uart?: 'chip' | 'simavr';
   readonly hx711RateHz?: 10 | 80;
+  /** Have the harness report each conversion the HX711 makes ready (`hx711Data` events). */
+  readonly hx711DataEvents?: boolean;
 }
 
 const REPLY_TIMEOUT_MS = 15_000;
@@ -131,6 +133,8 @@ export class EmulatedFirmware {
   readonly lines: DeviceLine[] = [];
   /** Every pin change the harness reported since the emulator started. */
   readonly pinChanges: PinChange[] = [];
+  /** Every conversion the emulated HX711 made ready (only with `hx711DataEvents`). */
+  readonly hx711Data: { raw: number; emulatedUs: number }[] = [];
   /** Every AVR reset the harness reported, the open's own included. */
   readonly #resets: Extract<EmulatorEvent, { event: 'reset' }>[] = [];
   /** When the port's open reset the AVR (an Uno's DTR), in emulated us. */
@@ -162,6 +166,7 @@ export class EmulatedFirmware {
     if (options.realtime !== undefined) emulatorOptions.realtime = options.realtime;
     if (options.uart !== undefined) emulatorOptions.uart = options.uart;
     if (options.hx711RateHz !== undefined) emulatorOptions.hx711RateHz = options.hx711RateHz;
+    if (options.hx711DataEvents !== undefined) emulatorOptions.hx711DataEvents = options.hx711DataEvents;
     const emulator = await Emulator.start(emulatorOptions);
     const port = new SerialPort({ path: emulator.ptyPath, baudRate: FIRMWARE_BAUD_RATE, autoOpen: false });
     const device = new EmulatedFirmware(emulator, port, options.sensor);
@@ -342,6 +347,7 @@ export class EmulatedFirmware {
 
   #onEmulatorEvent(event: EmulatorEvent): void {
     if (event.event === 'pin') this.pinChanges.push({ pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, pwm: event.pwm });
+    if (event.event === 'hx711Data') this.hx711Data.push({ raw: event.raw, emulatedUs: event.emulatedUs });
     if (event.event === 'serialDropped') this.serialDrops.push(event);
     if (event.event === 'reset') this.#resets.push(event);
     this.#wake();

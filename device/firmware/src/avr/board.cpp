@@ -26,6 +26,7 @@ static_assert(F_CPU == 16000000UL, "the sample clock and the UART divisor assume
 namespace {
 
 using knotmeter::ByteRing;
+using knotmeter::Conversion;
 using knotmeter::RxRing;
 using knotmeter::Sample;
 using knotmeter::SampleQueue;
@@ -64,8 +65,8 @@ uint16_t pendingRateHz, pendingBaseTicks, pendingExtraTicks;
 #if defined(KNOTMETER_SENSOR_FSR)
 volatile uint32_t conversionStartUs;  // the t_us of the conversion under way
 #else
-volatile int32_t hx711Latest;  // the last conversion read
-volatile bool hx711Fresh;      // read since the last sample
+volatile int32_t hx711Latest;   // the last conversion read ...
+volatile bool hx711HaveValue;   // ... once there has been one since boot: no sample before
 #endif
 
 volatile bool entropyClockRunning;
@@ -104,13 +105,13 @@ ISR(TIMER1_COMPA_vect) {
   conversionStartUs = startUs;
   ADCSRA |= _BV(ADSC);  // started in software: simavr 1.6 ignores the timer auto-trigger
 #else
-  sampleQueue.push(startUs, hx711Latest, hx711Fresh);
-  hx711Fresh = false;
+  // Before the first conversion there is no value to take, and no sample.
+  if (hx711HaveValue) sampleQueue.push(startUs, hx711Latest);
 #endif
 }
 
 #if defined(KNOTMETER_SENSOR_FSR)
-ISR(ADC_vect) { sampleQueue.push(conversionStartUs, static_cast<int32_t>(ADC), true); }
+ISR(ADC_vect) { sampleQueue.push(conversionStartUs, static_cast<int32_t>(ADC)); }
 #endif
 
 ISR(USART_RX_vect) {
@@ -186,9 +187,9 @@ bool AvrBoard::popSample(Sample& sample) {
   return popped;
 }
 
-void AvrBoard::pollHx711() {
+bool AvrBoard::readHx711(Conversion& conversion) {
 #if defined(KNOTMETER_SENSOR_HX711)
-  if (PIND & _BV(PIND2)) return;  // DOUT high: no conversion ready; come back next loop
+  if (PIND & _BV(PIND2)) return false;  // DOUT high: no conversion ready; come back next loop
   uint32_t bits = 0;
   // 24 data bits, MSB first, each valid 0.1 µs after SCK rises; then a 25th
   // pulse selects channel A, gain 128 for the next conversion. SCK high must
@@ -206,10 +207,19 @@ void AvrBoard::pollHx711() {
     _delay_us(1);
   }
   const int32_t value = (bits & 0x800000UL) ? static_cast<int32_t>(bits | 0xFF000000UL) : static_cast<int32_t>(bits);
+  conversion.raw = value;
   ATOMIC_BLOCK(ATOMIC_RESTORESTATE) {
     hx711Latest = value;
-    hx711Fresh = true;
+    hx711HaveValue = true;
+    conversion.readUs = nowUs();
+    // The tick that ends the current period takes the first sample with this
+    // value, whether its interrupt is still to come or already pending.
+    conversion.sampleUs = periodStartUs + static_cast<uint32_t>(periodTicks) * kMicrosPerTick;
   }
+  return true;
+#else
+  (void)conversion;
+  return false;
 #endif
 }
 

@@ -27,8 +27,10 @@ class AvrBoard : public Hardware {
   void init();
   // The next sample from the sampling interrupt, if any.
   bool popSample(Sample& sample);
-  // hx711 build: reads a conversion if the HX711 has one ready (DOUT low), never waits.
-  void pollHx711();
+  // hx711 build: reads a conversion if the HX711 has one ready (DOUT low), never
+  // waits; true when it did. From the first one on, each tick takes a sample of
+  // the last conversion read (none before). The fsr build: always false.
+  bool readHx711(Conversion& conversion);
 
   bool txWrite(const char* bytes, uint8_t length) override;
   uint16_t txFree() override;

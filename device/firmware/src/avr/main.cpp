@@ -39,9 +39,12 @@ int main() {
   core.begin();  // HELLO; at a first boot ~130 ms of entropy for the device id first
   wdt_enable(WDTO_250MS);
   knotmeter::Sample sample = knotmeter::Sample();
+  knotmeter::Conversion conversion = knotmeter::Conversion();
   for (;;) {
     while (board.popSample(sample)) core.onSample(sample);
-    board.pollHx711();
+    // hx711: the alarm is judged on a conversion as soon as it is read, before
+    // the sample that carries it is taken off the queue.
+    if (board.readHx711(conversion)) core.onConversion(conversion);
     core.update();
     wdt_reset();
   }

@@ -9,6 +9,14 @@
 
 namespace knotmeter {
 
+// An HX711 conversion, handed to the core by the main loop as soon as it has
+// been read (hx711 build).
+struct Conversion {
+  int32_t raw;        // signed 24-bit counts, before tare
+  uint32_t readUs;    // the device clock when it was read
+  uint32_t sampleUs;  // the t_us of the first sample that carries it: the next tick
+};
+
 // rxRead() results that are not a byte.
 const int16_t kRxEmpty = -1;  // nothing received
 const int16_t kRxLost = -2;   // the receive buffer overflowed here: bytes are missing

@@ -55,7 +55,9 @@ Knotmeter::Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t b
       ledOut_(false),
       motorOut_(false),
       buzzerOut_(false),
-      lastFreshUs_(0),
+      haveConversion_(false),
+      lastConversion_(0),
+      lastConversionUs_(0),
       nodataActive_(false),
       railRun_(false),
       railActive_(false),
@@ -72,8 +74,9 @@ void Knotmeter::begin() {
   hardware_.setMotor(false);
   hardware_.setBuzzer(false);
   sendHello();
-  // t_us counts from here: the sampling timer starts with the clock at 0.
-  lastFreshUs_ = 0;
+  // t_us counts from here: the sampling timer starts with the clock at 0, and
+  // FAULT,nodata's 500 ms with it while no conversion has been read.
+  lastConversionUs_ = 0;
   hardware_.setSampleRate(rateHz_);
 }
 
@@ -126,8 +129,10 @@ void Knotmeter::syncEeprom() {
 
 void Knotmeter::update() {
   flushEvents();
+  const uint32_t nowUs = hardware_.nowUs();
+  checkNodata(nowUs);
   syncEeprom();
-  tickBlink(hardware_.nowUs());
+  tickBlink(nowUs);
   handleInput();
 }
 
@@ -326,28 +331,44 @@ void Knotmeter::onSample(const Sample& sample) {
   const int32_t raw = tared(sample.raw);
   flushEvents();
 
-  if (sample.fresh && sensor_.kind == kSensorHx711) {
-    tareRing_[tareNext_] = sample.raw;
-    tareNext_ = static_cast<uint8_t>((tareNext_ + 1) % kTareSamples);
-    if (tareCount_ < kTareSamples) tareCount_++;
+  if (sensor_.kind == kSensorHx711) {
+    // Judged when the conversion was read; judged again here so that a LIMIT or a
+    // TARE since then applies from this sample on (and LIMIT,0,0 turns the alarm
+    // off while the HX711 is silent). Always on the last conversion read, never
+    // on an older one this sample may still carry.
+    if (haveConversion_) updateAlarm(sample.tUs, tared(lastConversion_));
+  } else {
+    checkRail(sample, raw);
+    updateAlarm(sample.tUs, raw);
   }
-  checkFaults(sample, raw);
-  updateAlarm(sample, raw);
   if (streaming_) sendSampleLine(seq, sample.tUs, raw);
 }
 
-void Knotmeter::checkFaults(const Sample& sample, int32_t raw) {
-  if (sensor_.kind == kSensorHx711) {
-    if (sample.fresh) {
-      lastFreshUs_ = sample.tUs;
-      nodataActive_ = false;
-    } else if (!nodataActive_ && sample.tUs - lastFreshUs_ >= kNodataUs) {
-      nodataActive_ = true;
-      tareCount_ = 0;  // a tare must come from conversions after the sensor is back
-      queueEvent(kEventFaultNodata, true, sample.tUs, raw);
-    }
-    return;
-  }
+void Knotmeter::onConversion(const Conversion& conversion) {
+  if (sensor_.kind != kSensorHx711) return;
+  flushEvents();
+  haveConversion_ = true;
+  lastConversion_ = conversion.raw;
+  lastConversionUs_ = conversion.readUs;
+  nodataActive_ = false;
+  tareRing_[tareNext_] = conversion.raw;
+  tareNext_ = static_cast<uint8_t>((tareNext_ + 1) % kTareSamples);
+  if (tareCount_ < kTareSamples) tareCount_++;
+  updateAlarm(conversion.sampleUs, tared(conversion.raw));
+}
+
+// hx711: no conversion read for 500 ms of device time (since sampling started,
+// if none has been). Checked at every main-loop pass, so it comes on time
+// whether or not samples are being taken.
+void Knotmeter::checkNodata(uint32_t nowUs) {
+  if (sensor_.kind != kSensorHx711 || nodataActive_) return;
+  if (nowUs - lastConversionUs_ < kNodataUs) return;
+  nodataActive_ = true;
+  tareCount_ = 0;  // a tare must come from conversions after the sensor is back
+  queueEvent(kEventFaultNodata, true, nowUs, 0);
+}
+
+void Knotmeter::checkRail(const Sample& sample, int32_t raw) {
   if (raw != sensor_.rawMax) {
     railRun_ = false;
     railActive_ = false;
@@ -360,7 +381,7 @@ void Knotmeter::checkFaults(const Sample& sample, int32_t raw) {
   }
 }
 
-void Knotmeter::updateAlarm(const Sample& sample, int32_t raw) {
+void Knotmeter::updateAlarm(uint32_t tUs, int32_t raw) {
   bool on = alarmOn_;
   if (settings_.limitOn == 0 && settings_.limitOff == 0) {
     on = false;
@@ -372,7 +393,7 @@ void Knotmeter::updateAlarm(const Sample& sample, int32_t raw) {
   if (on == alarmOn_) return;
   alarmOn_ = on;
   applyOutputs();  // the outputs first: they are the safety net, the line is news
-  queueEvent(kEventAlarm, on, sample.tUs, raw);
+  queueEvent(kEventAlarm, on, tUs, raw);
 }
 
 // A sample line is sent only if it leaves the reserve free; otherwise it is not

@@ -1,9 +1,17 @@
 // The firmware core: everything the massager does between the sensor and the
 // serial line, as plain C++ behind the Hardware interface. The main loop feeds
-// it samples (onSample, in the order the sampling interrupt took them) and calls
-// update() as often as it can; neither ever waits. It answers host commands,
-// streams S lines, runs the local over-pressure alarm and its outputs, reports
-// sensor faults and keeps LIMIT, the tare and the device id in EEPROM.
+// it samples (onSample, in the order the sampling interrupt took them), in the
+// hx711 build each HX711 conversion as soon as it is read (onConversion), and
+// calls update() as often as it can; none of them ever waits. It answers host
+// commands, streams S lines, runs the local over-pressure alarm and its outputs,
+// reports sensor faults and keeps LIMIT, the tare and the device id in EEPROM.
+//
+// The alarm is judged on each new reading of the sensor as soon as the chip has
+// it: every sample in the fsr build (the ADC converts at the tick), every
+// conversion in the hx711 build (the HX711 converts on its own clock, so a
+// sample can only repeat the last conversion read). In the hx711 build the
+// sampling interrupt takes no sample before the first conversion since boot:
+// there is nothing to report yet.
 #ifndef KNOTMETER_KNOTMETER_H
 #define KNOTMETER_KNOTMETER_H
 
@@ -37,6 +45,11 @@ class Knotmeter {
   void begin();
   // One sample taken by the sampling timer.
   void onSample(const Sample& sample);
+  // hx711: one conversion, just read. The alarm is judged on it here (the outputs
+  // switch at once; the ALARM line carries the t_us of the sample that will
+  // carry it, and goes before that sample's S line), it counts for TARE and it
+  // ends FAULT,nodata. The board takes no sample before the first one.
+  void onConversion(const Conversion& conversion);
   // Host input, EEPROM writes, the status LED's blinking, events waiting for room.
   void update();
 
@@ -86,8 +99,9 @@ class Knotmeter {
   bool sendEvent(const Event& event);
   void flushEvents();
 
-  void checkFaults(const Sample& sample, int32_t raw);
-  void updateAlarm(const Sample& sample, int32_t raw);
+  void checkRail(const Sample& sample, int32_t raw);
+  void checkNodata(uint32_t nowUs);
+  void updateAlarm(uint32_t tUs, int32_t raw);
   void sendSampleLine(uint16_t seq, uint32_t tUs, int32_t raw);
   int32_t tared(int32_t sensorRaw) const;
 
@@ -118,13 +132,15 @@ class Knotmeter {
   uint32_t nextBlinkUs_;
   bool ledOut_, motorOut_, buzzerOut_;
 
-  uint32_t lastFreshUs_;
+  bool haveConversion_;        // hx711: a conversion has been read since boot
+  int32_t lastConversion_;     // ... the last one, before tare
+  uint32_t lastConversionUs_;  // ... when it was read (0, the start of sampling, before the first)
   bool nodataActive_;
   bool railRun_;
   bool railActive_;
   uint32_t railSinceUs_;
 
-  int32_t tareRing_[kTareSamples];  // the last fresh HX711 conversions, before tare
+  int32_t tareRing_[kTareSamples];  // the last HX711 conversions read, before tare
   uint8_t tareNext_;
   uint8_t tareCount_;
 

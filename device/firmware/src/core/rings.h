@@ -91,9 +91,8 @@ class RxRing {
 
 struct Sample {
   uint32_t tUs;         // device clock when the sample was taken
-  int32_t raw;          // sensor counts before tare
+  int32_t raw;          // sensor counts before tare (hx711: the last conversion read before the tick)
   uint16_t lostBefore;  // samples dropped just before this one (the queue was full)
-  bool fresh;           // a new conversion (always for the FSR; HX711: since the last sample)
 };
 
 // From the sampling interrupt to the main loop. On the AVR, pop() runs with
@@ -103,7 +102,7 @@ class SampleQueue {
  public:
   SampleQueue() : head_(0), count_(0), lostPending_(0) {}
 
-  bool push(uint32_t tUs, int32_t raw, bool fresh) {
+  bool push(uint32_t tUs, int32_t raw) {
     if (count_ == Size) {
       if (lostPending_ != 0xFFFF) lostPending_++;
       return false;
@@ -111,7 +110,6 @@ class SampleQueue {
     Sample& slot = samples_[(head_ + count_) % Size];
     slot.tUs = tUs;
     slot.raw = raw;
-    slot.fresh = fresh;
     slot.lostBefore = lostPending_;
     lostPending_ = 0;
     count_++;
