@@ -153,9 +153,9 @@ export class Recorder implements PipelineListener {
     };
   }
 
-  /** Whether a session is still being recorded (it cannot be deleted then). */
+  /** Whether a session is still being recorded, or has writes waiting (it cannot be deleted then). */
   isRecording(sessionId: number): boolean {
-    return [...this.#devices.values()].some((device) => device.session?.handle.id === sessionId);
+    return [...this.#devices.values()].some((device) => device.session?.handle.id === sessionId) || [...this.#dirty].some((session) => session.handle.id === sessionId);
   }
 
   /**
@@ -274,10 +274,6 @@ export class Recorder implements PipelineListener {
         if (recovered || sessions.some((session, index) => hadIds[index] !== session.handle.id)) this.#statusChanged();
       } catch (error) {
         // The holds, warnings and ends stay for the next try; the samples taken are lost.
-        for (const [index, session] of sessions.entries()) {
-          const write = writes[index];
-          if (write !== undefined && write.end !== null) session.end ??= write.end;
-        }
         this.droppedSamples += writes.reduce((sum, write) => sum + write.samples.reduce((inWrite, chunk) => inWrite + chunk.tMs.length, 0), 0);
         this.#fail(error);
       } finally {

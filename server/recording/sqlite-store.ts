@@ -265,6 +265,8 @@ export class SqliteSessionStore implements SessionStore {
         for (const write of writes) {
           const { session } = write.handle;
           let id = write.handle.id;
+          // Deleted meanwhile (from the API): what was still to write for it goes too.
+          if (id !== null && statements.sessionSpan.get(id) === undefined) continue;
           if (id === null) {
             const result = statements.insertSession.run(
               session.deviceId,

@@ -116,6 +116,11 @@ describe('session store (SQLite)', () => {
     expect(good.id).toBe(1);
     const tooLong = { tMs: Float64Array.from([0, 300]), forceN: Float64Array.from([1, 2]), raw: Int32Array.from([1, 2]) };
     await expect(store.commit([{ ...sampleWrite(good, 0, 1), samples: [tooLong] }])).rejects.toThrow('a sample chunk holds at most 256 samples over at most 250 ms (got 2 over 300 ms)');
+    // A session deleted from the API while writes for it were still on their way: they go too.
+    expect(await store.deleteSession(1)).toBe(true);
+    const late = { index: 0, hold: { startMs: 0, endMs: 5, durationMs: 5, meanN: 20, peakN: 21, timeInBandMs: 5, timeOverMs: 0 }, targetHoldMs: 60_000, label: { bodyArea: null, knot: null } };
+    await store.commit([sampleWrite(good, 10, 10, { holds: [late], end: { status: 'complete', endedAtMs: 0 } })]);
+    expect((await store.listSessions({}, { limit: 10, offset: 0 })).total).toBe(0);
   });
 
   it('serves the envelope of a long session: every bucket has the true min and max of its samples', async () => {
