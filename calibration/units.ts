@@ -68,7 +68,10 @@ export function displayDecimals(unit: ForceUnit, areaCm2: number): number {
 /** e.g. `4.59 kgf`; `–` for no value. */
 export function formatInUnit(forceN: number | null, unit: ForceUnit, areaCm2: number, withUnit = true): string {
   if (forceN === null || !Number.isFinite(forceN)) return '–';
-  const text = toDisplay(forceN, unit, areaCm2).toFixed(displayDecimals(unit, areaCm2));
+  const decimals = displayDecimals(unit, areaCm2);
+  const fixed = toDisplay(forceN, unit, areaCm2).toFixed(decimals);
+  // A residual of -0.0001 N is no force at all: "0.0", not "-0.0".
+  const text = Number(fixed) === 0 ? (0).toFixed(decimals) : fixed;
   return withUnit ? `${text} ${unit}` : text;
 }
 

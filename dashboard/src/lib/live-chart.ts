@@ -13,6 +13,7 @@ import type { EngineConfig, WarningResult } from '../../../server/engine/results
 import { decimateMinMax } from './decimate.ts';
 import type { ChartPoint } from './reading-buffer.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
+import { areaOf, axisTitle, tickLabel, unitTicks, units } from './units.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, annotationPlugin);
@@ -71,6 +72,9 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
   const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
   const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
   const textColour = cssColour(canvas, '--chart-text', '#666');
+  // Declared before the chart: it builds its ticks (which read them) as it is made.
+  let shownUnit = units.unit;
+  let shownAreaCm2 = areaOf(device.info);
   const chart = new Chart<'line', ChartPoint[]>(canvas, {
     type: 'line',
     data: { datasets: [{ data: [], borderColor: lineColour, borderWidth: 2, pointRadius: 0, indexAxis: 'x' }] },
@@ -101,8 +105,12 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
         y: {
           type: 'linear',
           min: 0,
-          title: { display: true, text: 'force (N)', color: textColour },
-          ticks: { color: textColour },
+          title: { display: true, text: axisTitle(units.unit), color: textColour },
+          // The data stay in newtons; the ticks fall on round values of the chosen unit.
+          afterBuildTicks: (scale) => {
+            scale.ticks = unitTicks(scale.min, scale.max, shownUnit, shownAreaCm2).map((tick) => ({ value: tick.valueN }));
+          },
+          ticks: { color: textColour, callback: (value) => tickLabel(Number(value), shownUnit, shownAreaCm2) },
           grid: { color: gridColour },
         },
       },
@@ -132,11 +140,23 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
     return true;
   }
 
+  /** Follows the dashboard's unit and the device's contact area; true if either changed. */
+  function updateUnit(): boolean {
+    const areaCm2 = areaOf(device.info);
+    if (units.unit === shownUnit && areaCm2 === shownAreaCm2) return false;
+    shownUnit = units.unit;
+    shownAreaCm2 = areaCm2;
+    const title = chart.options.scales?.y?.title;
+    if (title !== undefined) title.text = axisTitle(shownUnit);
+    return true;
+  }
+
   let drawnEndS = Number.NaN;
   let frame = requestAnimationFrame(function draw() {
     frame = requestAnimationFrame(draw);
     const endS = device.viewEndMs(performance.now()) / 1000;
-    const marksChanged = updateMarks(endS);
+    const unitChanged = updateUnit();
+    const marksChanged = updateMarks(endS) || unitChanged;
     // Redraw only when the trace has moved by a pixel or the marks changed: between
     // those, the picture would be the same.
     const pixelS = CHART_WINDOW_MS / 1000 / Math.max(chart.chartArea.width, 1);

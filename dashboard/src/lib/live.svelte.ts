@@ -5,7 +5,9 @@
  * by itself when the server restarts; the server then re-sends devices, status and the
  * last 30 s, so the view is whole again at once. When the server records sessions, the
  * recorder's status says whether it can (and if not, why), which session each device is
- * in and the label its holds get; `labelHold` sets that label.
+ * in and the label its holds get; `labelHold` sets that label. Each device's calibration
+ * in progress and saved history (`calibration`) is kept for the calibration page, whose
+ * requests go through `calibrate`.
  */
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
@@ -21,11 +23,15 @@ import {
   type SelectPreset,
   type ServerToClientEvents,
 } from '../../../server/live/events.ts';
+import type { CalibrationState } from '../../../calibration/messages.ts';
 import { ReadingBuffer } from './reading-buffer.ts';
 import { DeviceSession } from './session.svelte.ts';
 import type { HoldLabel } from '../../../server/recording/records.ts';
 
 export const CHART_WINDOW_MS = 30_000;
+/** A capture may wait 30 s for its load to settle (calibration/session.ts), then answers. */
+const CALIBRATION_REPLY_MS = 40_000;
+type CalibrationEvent = 'calibrationTare' | 'calibrationCapture' | 'calibrationCancel' | 'calibrationRemovePoint' | 'calibrationReset' | 'calibrationSave';
 /** Keep a little more than the chart shows so its left edge never shows a gap. */
 const BUFFER_WINDOW_MS = CHART_WINDOW_MS + 2000;
 /** No readings for this long while the link says connected: shown as "no data". */
@@ -36,6 +42,8 @@ export class DeviceView {
   status = $state.raw<DeviceStatus | null>(null);
   /** The newest force, newtons; updated per batch (about 20 times a second). */
   forceN = $state<number | null>(null);
+  /** The newest raw count, as the sensor sent it (the calibration page shows it). */
+  raw = $state<number | null>(null);
   /** Device time of the newest reading, ms (NaN before any). */
   latestMs = $state(Number.NaN);
   /** Wall-clock ms of the last batch, for staleness. */
@@ -59,6 +67,7 @@ export class DeviceView {
   addReadings(batch: ReadingsBatch, receivedAtMs: number): void {
     this.buffer.add(batch);
     this.forceN = this.buffer.latestForceN;
+    this.raw = batch.raw.at(-1) ?? this.raw;
     this.latestMs = this.buffer.latestMs;
     this.lastReadingAtMs = receivedAtMs;
     const offsetMs = receivedAtMs - this.buffer.latestMs;
@@ -93,6 +102,8 @@ export class LiveConnection {
   devices = $state.raw<DeviceView[]>([]);
   /** The recorder's status, or null when the server records nothing. */
   recorder = $state.raw<RecorderStatus | null>(null);
+  /** Each device's calibration in progress and saved history, by device id. */
+  calibrations = $state.raw<Readonly<Record<string, CalibrationState>>>({});
   invalidMessages = $state(0);
   readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -124,6 +135,10 @@ export class LiveConnection {
       this.#validated('session', serverEventSchemas.session, (snapshot) => this.#device(snapshot.deviceId)?.session.applySnapshot(snapshot)),
     );
     this.#socket.on(
+      'calibration',
+      this.#validated('calibration', serverEventSchemas.calibration, (state) => (this.calibrations = { ...this.calibrations, [state.deviceId]: state })),
+    );
+    this.#socket.on(
       'recorder',
       this.#validated('recorder', serverEventSchemas.recorder, (status) => {
         this.recorder = status;
@@ -150,6 +165,21 @@ export class LiveConnection {
   async labelHold(request: LabelHold): Promise<string | null> {
     try {
       const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('labelHold', request));
+      return reply.ok ? null : reply.error;
+    } catch {
+      return 'the server did not answer: try again';
+    }
+  }
+
+  /**
+   * A calibration request (tare, capture, ...); resolves with the server's refusal, if any.
+   * A capture waits for the load to settle, so the answer may take up to half a minute.
+   */
+  async calibrate<Event extends CalibrationEvent>(event: Event, request: Parameters<ClientToServerEvents[Event]>[0]): Promise<string | null> {
+    try {
+      // socket.io's types cannot pair a generic event name with its payload; this method's signature does.
+      const socket = this.#socket.timeout(CALIBRATION_REPLY_MS) as unknown as { emitWithAck(event: CalibrationEvent, request: unknown): Promise<unknown> };
+      const reply = commandReplySchema.parse(await socket.emitWithAck(event, request));
       return reply.ok ? null : reply.error;
     } catch {
       return 'the server did not answer: try again';
