@@ -178,7 +178,7 @@ export class Recorder implements PipelineListener {
   onStatus(status: DeviceStatus): void {
     if (status.state === 'disconnected' || status.state === 'stopped') {
       const device = this.#devices.get(status.deviceId);
-      if (device?.session != null) this.#endSession(device, 'complete');
+      if (device?.session != null) this.#endSession(device);
     }
   }
 
@@ -196,7 +196,7 @@ export class Recorder implements PipelineListener {
     const firstMs = readings.tMs[0] as number;
     if (firstMs < device.lastTMs) {
       // The device's clock started again: it restarted, and its times before mean nothing now.
-      if (device.session !== null) this.#endSession(device, 'complete');
+      if (device.session !== null) this.#endSession(device);
       device.preRoll = emptyRun();
     }
     device.lastTMs = readings.tMs[count - 1] as number;
@@ -224,7 +224,7 @@ export class Recorder implements PipelineListener {
         device.lastPressMs = tMs;
       } else if (tMs - device.lastPressMs >= this.#idleMs) {
         this.#append(device, sliceRun(readings, from, index + 1));
-        this.#endSession(device, 'complete');
+        this.#endSession(device);
         from = index + 1;
       }
     }
@@ -288,7 +288,7 @@ export class Recorder implements PipelineListener {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const device of this.#devices.values()) if (device.session !== null) this.#endSession(device, 'complete');
+    for (const device of this.#devices.values()) if (device.session !== null) this.#endSession(device);
     await this.#writing;
     await this.flush(true);
   }
@@ -334,10 +334,11 @@ export class Recorder implements PipelineListener {
     this.#statusChanged();
   }
 
-  #endSession(device: DeviceState, status: 'complete' | 'interrupted'): void {
+  /** Ends a device's session as `complete` (`interrupted` is for what a dead server left, found at the next start). */
+  #endSession(device: DeviceState): void {
     const session = device.session;
     if (session === null) return;
-    session.end = { status, endedAtMs: this.#nowMs() };
+    session.end = { status: 'complete', endedAtMs: this.#nowMs() };
     this.#dirty.add(session);
     device.previous = session;
     device.session = null;
