@@ -44,7 +44,7 @@ interface TransportKind {
 
 const TRANSPORT_KINDS: Record<string, TransportKind> = {
   sim: {
-    usage: 'sim[:treatment|over-pressure|kneading|idle][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711]',
+    usage: 'sim[:treatment|over-pressure|kneading|idle][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711&gain=G]; sim:weights[?loads=N,N,...&holdS=S] (a calibration bench)',
     create(spec, context) {
       const transport = new SimulatorTransport(parseSimulatorSpec(spec, context));
       return { transport, calibration: transport.calibration };
