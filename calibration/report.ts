@@ -44,7 +44,10 @@ function pad(text: string, width: number): string {
 }
 
 function signed(value: number, digits: number): string {
-  return `${value >= 0 ? '+' : '-'}${Math.abs(value).toFixed(digits)}`;
+  const magnitude = Math.abs(value).toFixed(digits);
+  // A residual that rounds to nothing has no sign worth showing.
+  if (Number(magnitude) === 0) return magnitude;
+  return `${value > 0 ? '+' : '-'}${magnitude}`;
 }
 
 /** One row per point: raw counts, the load, what the fit says, the residual, and the left-out error. */
