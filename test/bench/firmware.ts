@@ -7,7 +7,8 @@
  *    to each alarm output (D13 LED, D6 motor PWM, D9 buzzer's first edge) and, after the
  *    fall below the off threshold, to the LED going off. Baseline: one sample period (the
  *    most a sampled alarm can need to see the crossing); the bound is the protocol's
- *    "one sample period + 1 ms" (hx711: plus one HX711 conversion period, device/PROTOCOL.md).
+ *    "one sample period + 1 ms" (the hx711 build judges the alarm on each conversion as it
+ *    is read, so the same bound holds at 80 SPS; device/PROTOCOL.md).
  * 2. The highest rate each build sustains at 115200 baud with no seq gap over 10 s of
  *    device time: the highest RATE the firmware accepts, stepped down while samples are
  *    lost. Baseline: the link limit, baud/10 bytes a second over the longest sample line,
@@ -30,7 +31,6 @@ const HIGH_HOLD_US = 40_000;
 const SUSTAIN_S = 10;
 /** UBRR0 = 16 with U2X0 at 16 MHz: the chip's 115200 (device/PROTOCOL.md). */
 const CHIP_BAUD = 16e6 / 8 / 17;
-const HX711_CONVERSION_PERIOD_US = 12_500;
 
 interface LatencyCase {
   readonly sensor: SensorKind;
@@ -90,7 +90,7 @@ async function alarmLatency(target: LatencyCase): Promise<LatencyResult> {
       ledOffUs.push(offAtUs - downUs);
     }
     const alarmLines = device.lines.slice(from).filter((line) => line.message?.type === 'ALARM').length;
-    const boundUs = periodUs + 1000 + (target.sensor === 'hx711' ? HX711_CONVERSION_PERIOD_US : 0);
+    const boundUs = periodUs + 1000;
     return { ...target, periodUs, boundUs, onUs, ledOffUs, alarmLines };
   } finally {
     await device.close();
