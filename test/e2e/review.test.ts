@@ -1,6 +1,7 @@
 // Review end to end in Debian's chromium: a trace replayed through the real server is
 // recorded; the history page lists it, its page shows its holds and chart, a hold is
-// labelled (and stays labelled after a reload), and the holds export as CSV.
+// labelled (and stays labelled after a reload), and the holds export as CSV. Live, the
+// key l opens a device's label form and the holds recorded after it carry the label.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -81,5 +82,36 @@ describe('reviewing a recorded session in chromium', () => {
     const lines = readFileSync(path, 'utf8').split('\r\n');
     expect(lines[0]).toMatch(/^hold,start_ms,end_ms,duration_ms,/);
     expect(lines[1]).toBe("1,1530,16390,14860,60000,false,28.491,49.912,12840,1620,neck,'=left C5");
+  });
+});
+
+describe('labelling holds live in chromium', () => {
+  it('opens the label form with l, labels the device\'s holds, and the recorded hold carries the label', { timeout: 60_000 }, async () => {
+    const dir = tempDir();
+    const server = await startRecordingServer({ devices: ['sim:over-pressure?rate=100&speed=10'], db: join(dir.path, 'live.db') });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+      await page.goto(server.url);
+      await expect.poll(() => page.getByTestId('hold-label').textContent(), WAIT).toMatch(/Holds not labelled/);
+      await page.keyboard.press('l');
+      const area = page.getByTestId('label-body-area');
+      await expect.poll(() => area.evaluate((input) => input === document.activeElement), WAIT).toBe(true);
+      expect(await area.inputValue()).toBe('shoulders');
+      await page.keyboard.press('Tab');
+      await page.keyboard.type('left upper trapezius');
+      await page.keyboard.press('Enter');
+      await expect.poll(() => page.getByTestId('hold-label').textContent(), WAIT).toMatch(/Labelling holds: shoulders · left upper trapezius/);
+      const labelledHolds = async (): Promise<number> => {
+        await server.recording?.recorder?.flush();
+        const session = sessionDetailSchema.parse((await getJson(`${server.url}/api/sessions/1`)).body);
+        return session.holds.filter((hold) => hold.bodyArea === 'shoulders' && hold.knot === 'left upper trapezius').length;
+      };
+      await expect.poll(labelledHolds, { timeout: 40_000 }).toBeGreaterThanOrEqual(1);
+    } finally {
+      await browser.close();
+      await server.close();
+      dir.remove();
+    }
   });
 });
