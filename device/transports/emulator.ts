@@ -217,6 +217,11 @@ export class EmulatorTransport implements Transport {
     listener.onStatus(this.status());
   }
 
+  /** The firmware's TARE (hx711: re-zero its offset), for calibration's tare; see Transport.tare. */
+  async tare(): Promise<void> {
+    await this.#attachedSerial('TARE').tare();
+  }
+
   #attachedSerial(command: string): SerialTransport {
     if (this.#serial === null) throw new Error(`${command} not sent: the emulated massager (${this.spec}) is not started`);
     return this.#serial;

@@ -3,7 +3,8 @@
 // that finds the device's profile by its id. The socket stream carries newtons through
 // the profile (not the default curve), and the firmware's own over-pressure alarm is set
 // to the profile's inverse of the preset's limit: the HELLO the firmware sends from its
-// EEPROM after a reset says so, and says so again for a profile saved while it runs.
+// EEPROM after a reset says so, and says so again for a profile saved while it runs. Its
+// TARE goes through too.
 import { createServer, type Server as HttpServer } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -78,8 +79,10 @@ describe('a calibrated emulated massager (hx711 firmware in simavr)', () => {
   async function limitsAfterReset(): Promise<{ onRaw: number; offRaw: number }> {
     const before = hellos.length;
     await transport.emulator?.reset();
-    await until(() => hellos.length > before, 'the HELLO of the reset firmware', 15_000);
-    const hello = hellos[before]?.hello;
+    // The HELLO the firmware sends as it boots (not an answer to the transport's INFO).
+    const bootHello = (): SerialDeviceEvent | undefined => hellos.slice(before).find((event) => event.boot);
+    await until(() => bootHello() !== undefined, 'the HELLO of the reset firmware', 30_000);
+    const hello = hellos.slice(before).find((event) => event.boot)?.hello;
     if (hello === undefined) throw new Error('no HELLO');
     return { onRaw: hello.limitOnRaw, offRaw: hello.limitOffRaw };
   }
@@ -96,6 +99,13 @@ describe('a calibrated emulated massager (hx711 firmware in simavr)', () => {
         if (raw > 100) expect(batch.forceN[index]).not.toBe(defaults.toNewtons(raw));
       });
     }
+  });
+
+  it('takes TARE through the pipeline (what calibration\'s tare sends an hx711)', { timeout: 30_000 }, async () => {
+    await until(() => heard.devices[0]?.calibration === 'profile', 'the device on its profile', 30_000);
+    // The firmware refuses TARE until it has 16 conversions: give it a moment after attaching.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await expect(pipeline.deviceTare?.()).resolves.toBeUndefined();
   });
 
   it('sets the firmware LIMIT to the inverse of the preset over-pressure limit, and again for a profile saved while it runs', { timeout: 90_000 }, async () => {
