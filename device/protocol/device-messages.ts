@@ -100,11 +100,18 @@ const inRange = (value: number, min: number, max: number): boolean => value >= m
 /**
  * Decodes one line (without its `\n`; a `\r` before it is allowed). `sensor` bounds raw
  * values once the device has said what it is; before that, any 24-bit value passes.
+ *
+ * A device that resets while sending cuts its line short and starts the next one (its boot
+ * HELLO) right after, with no `\n` between: `$S,15,5$HELLO,...*30`. The frame after the
+ * last `$` is decoded on its own (it must pass its own checksum), so the HELLO that says
+ * the device rebooted is not lost with the cut line before it.
  */
 export function decodeDeviceLine(line: string, sensor: SensorKind | null = null): DecodeResult {
   const rawRange = sensor === null ? ANY_RAW : RAW_RANGE[sensor];
   const sample = decodeSampleLine(line, rawRange);
   if (sample !== null) return sample;
+  const lastFrameAt = line.lastIndexOf('$');
+  if (lastFrameAt > 0) return decodeDeviceLine(line.slice(lastFrameAt), sensor);
   const framed = unframe(line);
   if (!framed.ok) return framed;
   const fields = framed.body.split(',');
