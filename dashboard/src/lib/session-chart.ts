@@ -9,6 +9,7 @@
 import { Chart, Filler, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
+import { cssColour, translucent } from './chart-style.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, annotationPlugin);
@@ -20,15 +21,6 @@ export function clockText(seconds: number): string {
   const minutes = Math.floor((whole % 3600) / 60);
   const rest = String(whole % 60).padStart(2, '0');
   return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
-}
-
-function translucent(hex: string, alpha: number): string {
-  const value = Number.parseInt(hex.slice(1), 16);
-  return `rgba(${value >> 16}, ${(value >> 8) & 0xff}, ${value & 0xff}, ${alpha})`;
-}
-
-function cssColour(element: HTMLElement, property: string, fallback: string): string {
-  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
 }
 
 /** Points of a series, with a break (NaN) wherever the envelope skipped empty buckets: missing data is not drawn. */

@@ -6,6 +6,7 @@
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
 import type { TrendGroup } from '../../../server/recording/records.ts';
+import { cssColour } from './chart-style.ts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale);
 
@@ -41,10 +42,6 @@ export function trendAxes(groups: readonly TrendGroup[]): TrendAxes {
 function dayLabel(day: number): string {
   const date = new Date(day * DAY_MS);
   return `${date.getUTCDate()} ${date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
-}
-
-function cssColour(element: HTMLElement, property: string, fallback: string): string {
-  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
 }
 
 export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, metric: TrendMetric, axes: TrendAxes): () => void {
