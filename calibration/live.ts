@@ -19,7 +19,7 @@ import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
 import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../server/live/events.ts';
 import type { Logger } from '../server/log.ts';
-import type { PipelineListener, Readings } from '../server/pipeline.ts';
+import { isReplay, type PipelineListener, type Readings } from '../server/pipeline.ts';
 import { CalibrationError } from './fit.ts';
 import { calibrationRequestSchemas, type CalibrationState } from './messages.ts';
 import { DEVICE_ID_PATTERN, newProfileEntry, retaredEntry, type ProfileEntry } from './profile.ts';
@@ -73,7 +73,8 @@ export class CalibrationLive implements PipelineListener {
   }
 
   onInfo(info: DeviceInfo): void {
-    if (!DEVICE_ID_PATTERN.test(info.deviceId)) return;
+    // A replay plays back forces calibrated when they were recorded: there is nothing to calibrate.
+    if (!DEVICE_ID_PATTERN.test(info.deviceId) || isReplay(info.spec)) return;
     const existing = this.#calibrations.get(info.deviceId);
     if (existing?.session.sensor === info.sensor) return;
     existing?.session.close('the device changed sensor kind');
@@ -226,7 +227,11 @@ export class CalibrationLive implements PipelineListener {
 
   #session(deviceId: string): CalibrationSession {
     const calibration = this.#calibrations.get(deviceId);
-    if (calibration === undefined || this.#device(deviceId) === undefined) {
+    const device = this.#device(deviceId);
+    if (isReplay(device?.info?.spec ?? '')) {
+      throw new CalibrationError(`device ${deviceId} is a replay: its forces were calibrated when they were recorded; calibrate the device that recorded them`);
+    }
+    if (calibration === undefined || device === undefined) {
       throw new CalibrationError(`no device ${deviceId} on this server (the devices are: ${this.#devices().map((device) => device.info?.deviceId ?? '?').join(', ') || 'none'})`);
     }
     return calibration.session;

@@ -12,7 +12,8 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCalibration } from '../../calibration/calibration.ts';
 import type { CalibrationState } from '../../calibration/messages.ts';
-import { profileCalibration } from '../../calibration/profile.ts';
+import { fitCalibration } from '../../calibration/fit.ts';
+import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';
 import { FileProfileStore } from '../../calibration/store.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
@@ -176,6 +177,30 @@ describe('a corrupt profile file', () => {
       expect(heard.devices[0]).toMatchObject({ calibration: 'default', calibrationDetail: { profile: null, problem: expect.stringContaining(`calibration profile ${path} is not valid JSON`) as unknown } });
       expect(heard.calibration.get(deviceId)?.historyError).toContain(path);
       expect(new FileProfileStore(dataDir).problems()).toHaveLength(1);
+    } finally {
+      client.close();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a replay', () => {
+  it('is never converted through a profile, and cannot be calibrated', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-replay-calibration-'));
+    const replay = 'replay:test/fixtures/traces/example_overpressure.csv';
+    const probe = await start([replay], dataDir);
+    const deviceId = probe.pipelines[0]?.info?.deviceId ?? '';
+    await probe.close();
+    const points = [300, 460].map((raw, index) => ({ raw, forceN: 10 * (index + 1), massKg: null, sdRaw: null, kind: 'load' as const }));
+    new FileProfileStore(dataDir).append(deviceId, newProfileEntry(fitCalibration({ sensor: 'fsr', tareRaw: 0, points }, 'test'), { madeWith: 'command' }));
+    const server = await start([replay], dataDir);
+    const { client, heard } = connect(server.url);
+    try {
+      await until(() => heard.devices.length === 1, 'the device');
+      expect(heard.devices[0]?.calibration).not.toBe('profile');
+      const reply = await ask(client, 'calibrationTare', { deviceId });
+      expect(reply).toEqual({ ok: false, error: `device ${deviceId} is a replay: its forces were calibrated when they were recorded; calibrate the device that recorded them` });
     } finally {
       client.close();
       await server.close();
