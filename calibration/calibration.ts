@@ -1,9 +1,9 @@
 /**
  * Calibration: the second stage of the pipeline, raw counts -> newtons. Every pipeline
- * converts with one `ForceCalibration` per device. Until a device has a fitted profile
- * (the calibration issue adds fitting, profiles and the wizard) it uses the documented
- * default curve for its sensor kind, and says so (`source: 'default'`) so that every
- * place its force appears can show it as uncalibrated.
+ * converts with one `ForceCalibration` per device: its fitted profile when it has one
+ * (`profileCalibration` in profile.ts; fitting in fit.ts, profiles kept by store.ts), else
+ * the documented default curve for its sensor kind defined here, which says so
+ * (`source: 'default'`) so that every place its force appears can show it as uncalibrated.
  */
 import type { SensorKind } from '../device/transport.ts';
 

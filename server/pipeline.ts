@@ -1,6 +1,8 @@
 /**
  * One device's pipeline: transport -> calibration -> pressure engine -> fan-out.
- * It owns the transport, converts every raw sample to newtons on device time, runs the
+ * It owns the transport, converts every raw sample to newtons on device time (with the
+ * device's calibration profile, looked up by its id and followed as new fits are saved,
+ * else the curve its transport vouches for, else the documented default), runs the
  * engine on them, measures the rate actually received, and hands readings, engine events
  * and status to whoever listens (the live broadcaster; later the recorder and the device
  * feedback). It never blocks on them: listeners take what they are given and return.
