@@ -11,14 +11,30 @@ import { build } from 'vite';
 
 const dashboardDir = fileURLToPath(new URL('.', import.meta.url));
 const builtIndex = join(dashboardDir, 'dist', 'index.html');
-/** Everything the bundle is made from, outside node_modules. */
-const sources = [join(dashboardDir, 'src'), join(dashboardDir, 'index.html'), join(dashboardDir, 'vite.config.ts'), join(dashboardDir, '..', 'server', 'live'), join(dashboardDir, '..', 'device', 'transport.ts'), join(dashboardDir, '..', 'package-lock.json')];
+/**
+ * Everything the bundle may be made from, outside node_modules: the dashboard itself and
+ * the schemas and types it shares with the server (under server/, device/, calibration/).
+ * Erring wide costs a rebuild of a few seconds; erring narrow serves a stale dashboard.
+ */
+const repoDir = join(dashboardDir, '..');
+const sources = [
+  join(dashboardDir, 'src'),
+  join(dashboardDir, 'index.html'),
+  join(dashboardDir, 'vite.config.ts'),
+  join(repoDir, 'server'),
+  join(repoDir, 'device'),
+  join(repoDir, 'calibration'),
+  join(repoDir, 'package-lock.json'),
+];
+/** Build outputs inside the source folders: never a reason to rebuild. */
+const IGNORED = new Set(['node_modules', 'build', 'dist']);
 
 function newestModificationMs(path: string): number {
   if (!existsSync(path)) return 0;
   const stats = statSync(path);
   if (!stats.isDirectory()) return stats.mtimeMs;
-  return Math.max(stats.mtimeMs, ...readdirSync(path).map((entry) => newestModificationMs(join(path, entry))));
+  const entries = readdirSync(path).filter((entry) => !IGNORED.has(entry));
+  return Math.max(stats.mtimeMs, ...entries.map((entry) => newestModificationMs(join(path, entry))));
 }
 
 export function dashboardIsStale(): boolean {

@@ -5,6 +5,8 @@
  * same run: the same page with a device that sends nothing new (`sim:idle` at 10 Hz).
  * The server runs in its own process so it does not share the page's event loop.
  */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import { launchChromium } from '../support/browser.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
@@ -37,7 +39,7 @@ function figures(intervalsMs: number[]): FrameFigures {
 }
 
 async function measure(devices: string[]): Promise<FrameFigures> {
-  const server = spawnTsx('server/main.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
+  const server = spawnTsx('server/main.ts', ['--port', '0', '--data-dir', join(tmpdir(), `knotmeter-bench-${process.pid}`), '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
   const browser = await launchChromium();
   try {
     const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);

@@ -4,6 +4,9 @@
 // `npm start -- --device emulator` delivering live readings and an over-pressure warning
 // to a real socket.io client.
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultCalibration } from '../../calibration/calibration.ts';
@@ -145,7 +148,8 @@ describe('the emulator device spec', () => {
 
 describe('npm start -- --device emulator', () => {
   it('delivers live readings and an over-pressure warning to a socket.io client', async () => {
-    const child = spawnTsx('server/main.ts', ['--port', '0', '--device', 'emulator:fsr?scenario=over-pressure&seed=1', '--log-level', 'warn']);
+    const dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-emulator-server-'));
+    const child = spawnTsx('server/main.ts', ['--port', '0', '--device', 'emulator:fsr?scenario=over-pressure&seed=1', '--data-dir', dataDir, '--log-level', 'warn']);
     try {
       const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
       const client = io(url ?? '', { transports: ['websocket'], forceNew: true });
@@ -165,6 +169,7 @@ describe('npm start -- --device emulator', () => {
     } finally {
       child.kill('SIGTERM');
       await once(child, 'close');
+      await rm(dataDir, { recursive: true, force: true });
     }
   }, 40_000);
 });

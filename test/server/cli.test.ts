@@ -1,14 +1,24 @@
 // The server's command line, run as a user runs it: help, every kind of bad input (exit 2,
 // naming what is wrong), and a clean shutdown on SIGTERM and SIGINT.
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { io } from 'socket.io-client';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serverEventSchemas } from '../../server/live/events.ts';
 import { runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 
 const MAIN = 'server/main.ts';
 
 describe('npm start (server/main.ts)', () => {
+  // Servers started here keep their recordings and profiles out of the project's data/.
+  let dataDir = '';
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-cli-'));
+  });
+  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+
   it('--help lists every flag and the device specs', async () => {
     const result = await runTsx(MAIN, ['--help']);
     expect(result.code).toBe(0);
@@ -41,7 +51,7 @@ describe('npm start (server/main.ts)', () => {
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('serves, then shuts down cleanly on %s', async (signal) => {
-    const child = spawnTsx(MAIN, ['--port', '0', '--device', 'sim', '--log-level', 'warn']);
+    const child = spawnTsx(MAIN, ['--port', '0', '--device', 'sim', '--data-dir', dataDir, '--log-level', 'warn']);
     const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
     const page = await fetch(`${url ?? ''}/`);
     expect(page.status).toBeLessThan(600);
@@ -51,7 +61,7 @@ describe('npm start (server/main.ts)', () => {
   });
 
   it('runs every device with a custom --config, which clients see as such', async () => {
-    const child = spawnTsx(MAIN, ['--port', '0', '--config', 'test/fixtures/configs/neck-firm.json', '--log-level', 'warn']);
+    const child = spawnTsx(MAIN, ['--port', '0', '--config', 'test/fixtures/configs/neck-firm.json', '--data-dir', dataDir, '--log-level', 'warn']);
     try {
       const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
       const client = io(url ?? '', { transports: ['websocket'] });
@@ -67,9 +77,9 @@ describe('npm start (server/main.ts)', () => {
   });
 
   it('says which port is taken when it cannot listen', async () => {
-    const first = spawnTsx(MAIN, ['--port', '0', '--log-level', 'silent']);
+    const first = spawnTsx(MAIN, ['--port', '0', '--data-dir', dataDir, '--log-level', 'silent']);
     const [, port] = await waitForLine(first, /127\.0\.0\.1:(\d+)/);
-    const second = await runTsx(MAIN, ['--port', port ?? '', '--log-level', 'silent']);
+    const second = await runTsx(MAIN, ['--port', port ?? '', '--data-dir', join(dataDir, 'second'), '--log-level', 'silent']);
     first.kill('SIGTERM');
     expect(second.code).toBe(1);
     expect(second.stderr).toMatch(new RegExp(`port ${port ?? ''} is taken: pass --port with another port`));
