@@ -8,8 +8,9 @@
  * edge, the force at which the engine starts a hold) after the device connects or after a
  * long idle, and takes the second before the press with it so its chart shows the press
  * coming. It ends once no press has come for `sessionIdleMs` (device time), when the
- * device goes (disconnected, stopped), or when the device's clock starts again (it
- * restarted). A replay is one session from its first sample to its last: its times are
+ * device goes (stopped, or disconnected for longer than `RECONNECT_GRACE_MS`: a cable
+ * pulled and pushed back in carries on in the same session, the gap in its samples
+ * showing where), or when the device's clock starts again (it restarted). A replay is one session from its first sample to its last: its times are
  * those of the file or recorded session it replays.
  *
  * Never in the way: listener calls only append to memory and return; a timer flushes
@@ -36,6 +37,8 @@ export const RETRY_INTERVAL_MS = 3000;
 export const PRE_ROLL_MS = 1000;
 /** Default idle time that ends a session: no press for 5 minutes. */
 export const DEFAULT_SESSION_IDLE_MS = 300_000;
+/** A device unplugged for longer than this (wall clock) has gone: its session ends. */
+export const RECONNECT_GRACE_MS = 30_000;
 /** Holds and warnings kept for the next try while writes fail (they are small; samples are not kept). */
 const MAX_PENDING_RESULTS = 10_000;
 
@@ -83,6 +86,8 @@ interface DeviceState {
   previous: RecordingSession | null;
   /** The label for the next session's holds, when set between sessions. */
   label: HoldLabel;
+  /** Wall-clock ms when the device was last seen disconnected (null: it is attached). */
+  disconnectedAtMs: number | null;
 }
 
 const emptyRun = (): SampleRun => ({ tMs: [], forceN: [], raw: [] });
@@ -176,9 +181,25 @@ export class Recorder implements PipelineListener {
   }
 
   onStatus(status: DeviceStatus): void {
-    if (status.state === 'disconnected' || status.state === 'stopped') {
-      const device = this.#devices.get(status.deviceId);
-      if (device?.session != null) this.#endSession(device);
+    const device = this.#devices.get(status.deviceId);
+    if (device === undefined) return;
+    if (status.state === 'stopped') {
+      device.disconnectedAtMs = null;
+      if (device.session !== null) this.#endSession(device);
+    } else if (status.state === 'disconnected') {
+      device.disconnectedAtMs ??= this.#nowMs();
+    } else if (status.state === 'connected') {
+      device.disconnectedAtMs = null;
+    }
+  }
+
+  /** Ends the sessions of devices unplugged for longer than the grace period. */
+  #endSessionsOfGoneDevices(): void {
+    const nowMs = this.#nowMs();
+    for (const device of this.#devices.values()) {
+      if (device.disconnectedAtMs === null || nowMs - device.disconnectedAtMs < RECONNECT_GRACE_MS) continue;
+      device.disconnectedAtMs = null;
+      if (device.session !== null) this.#endSession(device);
     }
   }
 
@@ -246,6 +267,7 @@ export class Recorder implements PipelineListener {
    * its retry).
    */
   async flush(force = false): Promise<void> {
+    this.#endSessionsOfGoneDevices();
     if (this.#writing !== null) return this.#writing;
     if (this.#dirty.size === 0) return;
     if (this.#error !== null && !force && this.#nowMs() < this.#retryAtMs) {
@@ -296,7 +318,7 @@ export class Recorder implements PipelineListener {
   #device(deviceId: string): DeviceState {
     let device = this.#devices.get(deviceId);
     if (device === undefined) {
-      device = { info: null, lastTMs: Number.NEGATIVE_INFINITY, lastPressMs: Number.NEGATIVE_INFINITY, preRoll: emptyRun(), session: null, previous: null, label: NO_LABEL };
+      device = { info: null, lastTMs: Number.NEGATIVE_INFINITY, lastPressMs: Number.NEGATIVE_INFINITY, preRoll: emptyRun(), session: null, previous: null, label: NO_LABEL, disconnectedAtMs: null };
       this.#devices.set(deviceId, device);
     }
     return device;

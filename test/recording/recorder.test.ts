@@ -12,7 +12,7 @@ import { PressureEngine } from '../../server/engine/engine.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import type { DeviceInfo, RecorderStatus } from '../../server/live/events.ts';
 import { migrate } from '../../server/recording/migrations.ts';
-import { PRE_ROLL_MS, Recorder, RETRY_INTERVAL_MS } from '../../server/recording/recorder.ts';
+import { PRE_ROLL_MS, RECONNECT_GRACE_MS, Recorder, RETRY_INTERVAL_MS } from '../../server/recording/recorder.ts';
 import { openSqliteStore, SqliteSessionStore } from '../../server/recording/sqlite-store.ts';
 import type { SessionStore, SessionWrite } from '../../server/recording/store.ts';
 import { tempDir } from './support.ts';
@@ -151,6 +151,27 @@ describe('recorder', () => {
     expect(session?.endedAt).toBe(new Date(clockMs).toISOString());
     expect(session?.holds.map((hold) => hold.durationMs)).toEqual([5000 - RATE_MS]);
     expect(recorder.isRecording(1)).toBe(false);
+  });
+
+  it('keeps the session through a short unplug, and ends it once the device has been gone for the grace period', async () => {
+    start();
+    const device = new FakeDevice(recorder);
+    const status = (state: 'connected' | 'disconnected') => ({ state, deviceId: DEVICE, sensor: 'fsr' as const, clock: 'device' as const, firmware: 'test', nominalRateHz: 100, samples: 0, lostSamples: 0, droppedLines: {}, lastError: null, measuredRateHz: 0 });
+    device.press(20, 5000);
+    recorder.onStatus(status('disconnected'));
+    clockMs += RECONNECT_GRACE_MS - 1000;
+    await recorder.flush();
+    recorder.onStatus(status('connected'));
+    device.press(20, 5000);
+    await recorder.flush();
+    expect(recorder.isRecording(1)).toBe(true);
+    expect((await store.listSessions({}, { limit: 5, offset: 0 })).total).toBe(1);
+
+    recorder.onStatus(status('disconnected'));
+    clockMs += RECONNECT_GRACE_MS;
+    await recorder.flush();
+    expect(recorder.isRecording(1)).toBe(false);
+    expect((await store.getSession(1))?.status).toBe('complete');
   });
 
   it('starts a new session when the device clock starts again (a restart)', async () => {

@@ -10,6 +10,7 @@ import { errorAtN } from '../../../calibration/fit.ts';
 import type { FitPreview } from '../../../calibration/messages.ts';
 import { forceFromRaw, SENSOR_RAW_RANGE } from '../../../calibration/model.ts';
 import { toDisplay, type ForceUnit } from '../../../calibration/units.ts';
+import { cssColour } from './chart-style.ts';
 import { axisTitle } from './units.svelte.ts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale, Legend, Tooltip);
@@ -28,10 +29,6 @@ export interface CalibrationChartInput {
 interface XY {
   x: number;
   y: number;
-}
-
-function cssColour(element: HTMLElement, property: string, fallback: string): string {
-  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
 }
 
 /** The curve from the tare to a little past the heaviest point, in the display unit. */

@@ -1,5 +1,5 @@
 /**
- * Colours for the review charts from the page's theme (app.css variables follow the
+ * Colours for every chart (live, review, calibration) from the page's theme (app.css variables follow the
  * system's light or dark setting) and translucent fills of the Okabe-Ito zone colours.
  */
 

@@ -10,6 +10,7 @@
 import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
+import { cssColour, translucent } from './chart-style.ts';
 import { decimateMinMax } from './decimate.ts';
 import type { ChartPoint } from './reading-buffer.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
@@ -25,16 +26,6 @@ function clockLabel(seconds: number): string {
   if (seconds < 0) return '';
   const whole = Math.round(seconds);
   return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
-}
-
-function cssColour(element: HTMLElement, property: string, fallback: string): string {
-  return getComputedStyle(element).getPropertyValue(property).trim() || fallback;
-}
-
-/** A colour with an alpha, from `#RRGGBB`. */
-function translucent(hex: string, alpha: number): string {
-  const value = Number.parseInt(hex.slice(1), 16);
-  return `rgba(${value >> 16}, ${(value >> 8) & 0xff}, ${value & 0xff}, ${alpha})`;
 }
 
 function zoneBands(config: EngineConfig): AnnotationOptions[] {
