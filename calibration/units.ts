@@ -52,6 +52,11 @@ export function fromDisplay(value: number, unit: ForceUnit, areaCm2: number): nu
   return value / unitsPerNewton(unit, areaCm2);
 }
 
+/** The unit as it is written in a CSV column name: `mean_n`, `peak_kgf`, `peak_kgf_per_cm2`. */
+export function unitColumnSuffix(unit: ForceUnit): string {
+  return unit === 'kgf/cm²' ? 'kgf_per_cm2' : unit.toLowerCase();
+}
+
 export function isPressureUnit(unit: ForceUnit): boolean {
   return unit === 'kPa' || unit === 'kgf/cm²';
 }

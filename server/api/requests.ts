@@ -7,6 +7,7 @@
  * Pipeline position: the edge of the REST API (`routes.ts`), in front of the session store.
  */
 import { z } from 'zod';
+import { FORCE_UNITS } from '../../calibration/units.ts';
 import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from '../recording/records.ts';
 
 export const MAX_PAGE_SIZE = 200;
@@ -94,6 +95,8 @@ export const samplesQuerySchema = z
 
 export const exportQuerySchema = z.strictObject({
   table: z.string({ error: 'table must be given once' }).pipe(z.enum(EXPORT_TABLES, { error: `table must be one of ${EXPORT_TABLES.join(', ')}` })).optional(),
+  /** The unit forces are written in (holds and warnings; a `samples` trace stays in newtons). */
+  unit: z.string({ error: 'unit must be given once' }).pipe(z.enum(FORCE_UNITS, { error: `unit must be one of ${FORCE_UNITS.join(', ')}` })).optional(),
 });
 
 /** A hold's new labels: either or both; null clears one. */

@@ -19,6 +19,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { z } from 'zod';
+import { DEFAULT_CONTACT_AREA_CM2, toDisplay, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
 import type { SessionDetail } from '../recording/records.ts';
 import type { SessionStore } from '../recording/store.ts';
 import { csvTable } from './csv.ts';
@@ -67,9 +68,22 @@ function attachment(reply: FastifyReply, name: string, type: string): FastifyRep
   return reply.type(type).header('content-disposition', `attachment; filename="${name}"`);
 }
 
-function holdsCsv(session: SessionDetail): string {
+/**
+ * Forces in an export, in the unit the user reads them in (the dashboard passes its
+ * choice). Recordings keep newtons, not the tip, so pressures are over the default tip.
+ */
+interface ExportUnit {
+  readonly column: string;
+  value(forceN: number): number;
+}
+
+function exportUnit(unit: ForceUnit): ExportUnit {
+  return { column: unitColumnSuffix(unit), value: (forceN) => toDisplay(forceN, unit, DEFAULT_CONTACT_AREA_CM2) };
+}
+
+function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
   return csvTable(
-    ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', 'mean_n', 'peak_n', 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'],
+    ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', `mean_${unit.column}`, `peak_${unit.column}`, 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'],
     session.holds.map((hold) => [
       hold.index + 1,
       hold.startMs,
@@ -77,8 +91,8 @@ function holdsCsv(session: SessionDetail): string {
       hold.durationMs,
       hold.targetHoldMs,
       hold.durationMs >= hold.targetHoldMs,
-      hold.meanN,
-      hold.peakN,
+      unit.value(hold.meanN),
+      unit.value(hold.peakN),
       hold.timeInBandMs,
       hold.timeOverMs,
       hold.bodyArea,
@@ -87,10 +101,10 @@ function holdsCsv(session: SessionDetail): string {
   );
 }
 
-function warningsCsv(session: SessionDetail): string {
+function warningsCsv(session: SessionDetail, unit: ExportUnit): string {
   return csvTable(
-    ['warning', 'start_ms', 'alert_ms', 'end_ms', 'peak_n'],
-    session.warnings.map((warning, index) => [index + 1, warning.startMs, warning.alertMs, warning.endMs, warning.peakN]),
+    ['warning', 'start_ms', 'alert_ms', 'end_ms', `peak_${unit.column}`],
+    session.warnings.map((warning, index) => [index + 1, warning.startMs, warning.alertMs, warning.endMs, unit.value(warning.peakN)]),
   );
 }
 
@@ -146,11 +160,13 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
 
     http.get('/sessions/:id/export.csv', async (request, reply) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
-      const table = parsed(exportQuerySchema, request.query, 'query').table ?? 'holds';
+      const query = parsed(exportQuerySchema, request.query, 'query');
+      const table = query.table ?? 'holds';
+      const unit = exportUnit(query.unit ?? 'N');
       const found = await session(id);
       attachment(reply, `knotmeter-session-${id}-${table}.csv`, 'text/csv; charset=utf-8');
       if (table === 'samples') return reply.send(Readable.from(samplesCsv(store(), id)));
-      return reply.send(table === 'holds' ? holdsCsv(found) : warningsCsv(found));
+      return reply.send(table === 'holds' ? holdsCsv(found, unit) : warningsCsv(found, unit));
     });
 
     http.get('/sessions/:id/export.json', async (request, reply) => {

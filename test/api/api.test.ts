@@ -73,6 +73,7 @@ describe('review API', () => {
     ['/sessions/1/samples?fromMs=-5', /fromMs must be at least 0/],
     ['/sessions/1/samples?toMs=later', /toMs must be a number of ms since the session's first sample/],
     ['/sessions/1/export.csv?table=everything', /table must be one of holds, warnings, samples/],
+    ['/sessions/1/export.csv?unit=stone', /unit must be one of N, kgf, lbf, kPa, kgf\/cm²/],
     ['/trends?from=2026-13-01', /from must be a date/],
   ])('GET %s is refused with 400 naming what is wrong', async (path, message) => {
     const { status, body } = await get(path);
@@ -160,6 +161,13 @@ describe('review API', () => {
     expect(lines[0]).toBe('hold,start_ms,end_ms,duration_ms,target_hold_ms,reached_target,mean_n,peak_n,time_in_band_ms,time_over_ms,body_area,knot');
     expect(lines[1]).toBe('1,1530,16390,14860,60000,false,28.491,49.912,12840,1620,neck,"\'=HYPERLINK(""http://x"",""y"")"');
     expect(await (await fetch(`${api}/sessions/1/export.csv?table=warnings`)).text()).toBe('warning,start_ms,alert_ms,end_ms,peak_n\r\n1,8140,8240,9820,49.912\r\n');
+    // In the unit the user reads forces in: kgf (1 kgf = 9.80665 N), and kPa over the default 1.5 cm² tip.
+    const inKgf = (await (await fetch(`${api}/sessions/1/export.csv?table=warnings&unit=kgf`)).text()).split('\r\n');
+    expect(inKgf[0]).toBe('warning,start_ms,alert_ms,end_ms,peak_kgf');
+    expect(Number(inKgf[1]?.split(',')[4])).toBeCloseTo(49.912 / 9.80665, 3);
+    const inKpa = (await (await fetch(`${api}/sessions/1/export.csv?unit=${encodeURIComponent('kPa')}`)).text()).split('\r\n');
+    expect(inKpa[0]).toContain('mean_kpa,peak_kpa');
+    expect(Number(inKpa[1]?.split(',')[7])).toBeCloseTo(49.912 / 1.5e-4 / 1000, 1);
 
     const samples = await (await fetch(`${api}/sessions/1/export.csv?table=samples`)).text();
     const exported = join(dir.path, 'exported.csv');

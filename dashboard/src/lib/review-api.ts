@@ -4,6 +4,7 @@
  * carrying the server's own message (which names what was wrong).
  */
 import type { z } from 'zod';
+import type { ForceUnit } from '../../../calibration/units.ts';
 import { DEFAULT_POINTS, MAX_POINTS } from '../../../server/api/requests.ts';
 import {
   recordedHoldSchema,
@@ -82,6 +83,9 @@ export function getTrends(query: Query): Promise<Trends> {
 }
 
 /** Links to the session's export files. */
-export function exportUrl(id: number, what: 'holds' | 'warnings' | 'samples' | 'json'): string {
-  return what === 'json' ? `/api/sessions/${id}/export.json` : `/api/sessions/${id}/export.csv?table=${what}`;
+/** Where to download a session's table; holds and warnings come in `unit` (a trace and JSON stay in newtons). */
+export function exportUrl(id: number, what: 'holds' | 'warnings' | 'samples' | 'json', unit: ForceUnit = 'N'): string {
+  if (what === 'json') return `/api/sessions/${id}/export.json`;
+  const inUnit = what === 'samples' ? '' : `&unit=${encodeURIComponent(unit)}`;
+  return `/api/sessions/${id}/export.csv?table=${what}${inUnit}`;
 }

@@ -9,7 +9,9 @@
 import { Chart, Filler, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
+import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour, translucent } from './chart-style.ts';
+import { axisTitle, REVIEW_AREA_CM2, tickLabel, units, unitTicks } from './units.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, annotationPlugin);
@@ -90,6 +92,8 @@ export interface SessionChart {
   select(holdIndex: number | null): void;
   /** The session time (ms) at a horizontal pixel of the canvas. */
   msAt(pixelX: number): number;
+  /** Labels the force axis in `unit` (the data stay in newtons). */
+  setUnit(unit: ForceUnit): void;
   destroy(): void;
 }
 
@@ -98,6 +102,7 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
   const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
   const textColour = cssColour(canvas, '--chart-text', '#666');
   let selected: number | null = null;
+  let unit: ForceUnit = units.unit;
   const chart = new Chart<'line', { x: number; y: number }[]>(canvas, {
     type: 'line',
     data: {
@@ -127,8 +132,12 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
           type: 'linear',
           min: 0,
           suggestedMax: scaleMaxN(session.engineConfig),
-          title: { display: true, text: 'force (N)', color: textColour },
-          ticks: { color: textColour },
+          title: { display: true, text: axisTitle(unit), color: textColour },
+          // The data stay in newtons; the ticks fall on round values of the chosen unit.
+          afterBuildTicks: (scale) => {
+            scale.ticks = unitTicks(scale.min, scale.max, unit, REVIEW_AREA_CM2).map((tick) => ({ value: tick.valueN }));
+          },
+          ticks: { color: textColour, callback: (tick) => tickLabel(Number(tick), unit, REVIEW_AREA_CM2) },
           grid: { color: gridColour },
         },
       },
@@ -156,6 +165,13 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
     },
     msAt(pixelX) {
       return (chart.scales.x?.getValueForPixel(pixelX) ?? 0) * 1000;
+    },
+    setUnit(newUnit) {
+      if (newUnit === unit) return;
+      unit = newUnit;
+      const title = chart.options.scales?.y?.title;
+      if (title !== undefined) title.text = axisTitle(unit);
+      chart.update('none');
     },
     destroy() {
       chart.destroy();

@@ -6,7 +6,9 @@
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
 import type { TrendGroup } from '../../../server/recording/records.ts';
+import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour } from './chart-style.ts';
+import { axisTitle, REVIEW_AREA_CM2, tickLabel, unitTicks } from './units.svelte.ts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale);
 
@@ -44,7 +46,8 @@ function dayLabel(day: number): string {
   return `${date.getUTCDate()} ${date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
 }
 
-export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, metric: TrendMetric, axes: TrendAxes): () => void {
+/** `unit`: the force unit the peak chart's axis is labelled in (its data stay in newtons). */
+export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, metric: TrendMetric, axes: TrendAxes, unit: ForceUnit): () => void {
   const dotColour = metric === 'duration' ? '#009E73' : '#E69F00';
   const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
   const textColour = cssColour(canvas, '--chart-text', '#666');
@@ -94,8 +97,16 @@ export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, m
           type: 'linear',
           min: 0,
           max: metric === 'duration' ? axes.durationMaxS : axes.peakMaxN,
-          title: { display: true, text: metric === 'duration' ? 'hold duration (s)' : 'peak force (N)', color: textColour },
-          ticks: { color: textColour },
+          title: { display: true, text: metric === 'duration' ? 'hold duration (s)' : `peak ${axisTitle(unit)}`, color: textColour },
+          ...(metric === 'peak'
+            ? {
+                // The data stay in newtons; the ticks fall on round values of the chosen unit.
+                afterBuildTicks: (scale: { min: number; max: number; ticks: { value: number }[] }) => {
+                  scale.ticks = unitTicks(scale.min, scale.max, unit, REVIEW_AREA_CM2).map((tick) => ({ value: tick.valueN }));
+                },
+              }
+            : {}),
+          ticks: { color: textColour, ...(metric === 'peak' ? { callback: (tick: number | string) => tickLabel(Number(tick), unit, REVIEW_AREA_CM2) } : {}) },
           grid: { color: gridColour },
         },
       },

@@ -41,6 +41,12 @@ export function areaOf(info: DeviceInfo): number {
   return info.calibrationDetail?.areaCm2 ?? DEFAULT_CONTACT_AREA_CM2;
 }
 
+/**
+ * The contact area for recorded forces on the review pages: recordings keep newtons, not
+ * the tip they were pressed with, so pressures there are over the default 1.5 cm² tip.
+ */
+export const REVIEW_AREA_CM2 = DEFAULT_CONTACT_AREA_CM2;
+
 /** A force as the number to show (no unit), e.g. `4.59` in kgf; `–` for none. */
 export function showForce(forceN: number | null, areaCm2: number): string {
   return formatInUnit(forceN, units.unit, areaCm2, false);
