@@ -60,7 +60,7 @@ describe('live view in chromium', () => {
     const before = await chart.screenshot();
     await expect.poll(async () => Buffer.compare(await chart.screenshot(), before) !== 0, { timeout: 5000 }).toBe(true);
     // The canvas holds the line colour somewhere: the trace is drawn, not only the axes.
-    const traced = await page.getByTestId('live-chart').first().evaluate((canvas: HTMLCanvasElement) => {
+    const tracedPixels = () => page.getByTestId('live-chart').first().evaluate((canvas: HTMLCanvasElement) => {
       const context = canvas.getContext('2d');
       if (context === null) return 0;
       const { data } = context.getImageData(0, 0, canvas.width, canvas.height);
@@ -70,7 +70,8 @@ describe('live view in chromium', () => {
       }
       return bluish;
     });
-    expect(traced).toBeGreaterThan(100);
+    // The trace grows as data arrives (the first seconds may be a short line at rest).
+    await expect.poll(tracedPixels, { timeout: 10_000 }).toBeGreaterThan(100);
   });
 
   it('shows link health: connected, the measured rate and lost samples', async () => {

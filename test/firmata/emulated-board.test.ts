@@ -147,7 +147,10 @@ describe('Firmata transport on StandardFirmata in the emulator', () => {
     const seqBefore = recorder.samples.length;
     const lastTimeBefore = recorder.samples.at(-1)?.deviceTimeUs ?? 0;
     await emulator.reset();
-    await until(() => /restarted/.test(transport.status().lastError ?? ''), 'the restart noticed', 15_000);
+    // StandardFirmata blinks its version for about 2 s after a reset before it reports again:
+    // the transport notices either the unasked version report (a restart) or, on a loaded
+    // machine, the silence first (a stall: it reopens the port). Both set the board up again.
+    await until(() => /restarted|stopped answering/.test(transport.status().lastError ?? ''), 'the restart noticed', 15_000);
     await emulator.setAnalogMillivolts(millivoltsForCode(222));
     await until(() => recorder.samples.at(-1)?.raw === 222, 'samples after the restart', 10_000);
     await until(() => pins.level('D13') === 1, 'D13 on again (zone 1)', 5000);
