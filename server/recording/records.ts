@@ -76,9 +76,33 @@ export const sessionSummarySchema = z.strictObject({
   /** The distinct body areas and knots its holds are labelled with. */
   bodyAreas: z.array(z.string()),
   knots: z.array(z.string()),
+  /** The distinct labels (body area and knot as one) of its labelled holds, in order. */
+  labels: z.array(holdLabelSchema),
   notes: z.string(),
 });
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
+
+/** Null before any text, then by code point: the order SQLite's `ORDER BY` gives labels. */
+function compareLabelText(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return -1;
+  if (b === null) return 1;
+  return a < b ? -1 : 1;
+}
+
+/** A session summary's label fields from its holds, as the store computes them. */
+export function summaryLabels(holds: readonly HoldLabel[]): Pick<SessionSummary, 'bodyAreas' | 'knots' | 'labels'> {
+  const distinct = (values: (string | null)[]): string[] => [...new Set(values.filter((value): value is string => value !== null))].sort(compareLabelText);
+  const labels = new Map<string, HoldLabel>();
+  for (const { bodyArea, knot } of holds) {
+    if (bodyArea !== null || knot !== null) labels.set(JSON.stringify([bodyArea, knot]), { bodyArea, knot });
+  }
+  return {
+    bodyAreas: distinct(holds.map((hold) => hold.bodyArea)),
+    knots: distinct(holds.map((hold) => hold.knot)),
+    labels: [...labels.values()].sort((a, b) => compareLabelText(a.bodyArea, b.bodyArea) || compareLabelText(a.knot, b.knot)),
+  };
+}
 
 /** One session whole: its summary, engine settings, holds and warnings. */
 export const sessionDetailSchema = sessionSummarySchema.extend({

@@ -18,12 +18,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
+import { z } from 'zod';
 import { presetNameSchema } from '../engine/presets.ts';
 import { roundResults } from '../engine/report.ts';
 import { engineConfigSchema, type HoldResult, type WarningResult } from '../engine/results.ts';
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
-import { sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
+import { holdLabelSchema, sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
 import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
 
 /** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */
@@ -54,6 +55,7 @@ interface SessionRow {
   warning_count: number;
   body_areas: string;
   knots: string;
+  labels: string;
 }
 
 interface HoldRow {
@@ -84,6 +86,8 @@ interface ChunkDataRow {
   raw: Buffer;
 }
 
+const storedLabelsSchema = z.array(holdLabelSchema);
+
 /** The summary columns of a session in a list, computed from its holds and warnings. */
 const SUMMARY_COLUMNS = `
   s.*,
@@ -91,7 +95,10 @@ const SUMMARY_COLUMNS = `
   (SELECT SUM(h.duration_ms) FROM holds h WHERE h.session_id = s.id) AS total_hold_ms,
   (SELECT COUNT(*) FROM warnings w WHERE w.session_id = s.id) AS warning_count,
   (SELECT json_group_array(area) FROM (SELECT DISTINCT h.body_area AS area FROM holds h WHERE h.session_id = s.id AND h.body_area IS NOT NULL ORDER BY area)) AS body_areas,
-  (SELECT json_group_array(knot) FROM (SELECT DISTINCT h.knot AS knot FROM holds h WHERE h.session_id = s.id AND h.knot IS NOT NULL ORDER BY knot)) AS knots`;
+  (SELECT json_group_array(knot) FROM (SELECT DISTINCT h.knot AS knot FROM holds h WHERE h.session_id = s.id AND h.knot IS NOT NULL ORDER BY knot)) AS knots,
+  (SELECT json_group_array(json_object('bodyArea', area, 'knot', knot)) FROM (
+    SELECT DISTINCT h.body_area AS area, h.knot AS knot FROM holds h
+    WHERE h.session_id = s.id AND (h.body_area IS NOT NULL OR h.knot IS NOT NULL) ORDER BY area, knot)) AS labels`;
 
 /** Bytes as typed numbers, copying only when SQLite's buffer is not aligned for them. */
 function float64s(bytes: Buffer): Float64Array {
@@ -163,6 +170,7 @@ function summaryOf(row: SessionRow): SessionSummary {
     warningCount: row.warning_count,
     bodyAreas: jsonStrings(row.body_areas),
     knots: jsonStrings(row.knots),
+    labels: storedLabelsSchema.parse(JSON.parse(row.labels)),
     notes: row.notes,
   };
 }

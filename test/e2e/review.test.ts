@@ -2,7 +2,7 @@
 // recorded; the history page lists it, its page shows its holds and chart, a hold is
 // labelled (and stays labelled after a reload), and the holds export as CSV. Live, the
 // key l opens a device's label form and the holds recorded after it carry the label.
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +10,7 @@ import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { sessionDetailSchema } from '../../server/recording/records.ts';
 import { launchChromium } from '../support/browser.ts';
+import { REPO_ROOT } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../recording/support.ts';
 
@@ -73,6 +74,9 @@ describe('reviewing a recorded session in chromium', () => {
     await expect.poll(saved, WAIT).toBe('neck|=left C5');
     await page.reload();
     await expect.poll(() => page.getByTestId('hold-bodyArea').first().inputValue(), WAIT).toBe('neck');
+    await expect.poll(() => page.getByTestId('chart-range').textContent(), WAIT).toMatch(/^0:00 – 0:18/);
+    await page.screenshot({ path: `${REPO_ROOT}test-results/session.png`, fullPage: true });
+    if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(`${REPO_ROOT}test-results/session.png`, `${REPO_ROOT}dashboard/screenshots/session.png`);
   });
 
   it('exports the holds as CSV, formula-safe', async () => {

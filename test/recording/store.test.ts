@@ -9,6 +9,7 @@ import { presetConfig } from '../../server/engine/presets.ts';
 import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../server/recording/migrations.ts';
 import { toChunks } from '../../server/recording/recorder.ts';
 import { openSqliteStore, weekStartOf, type SqliteSessionStore } from '../../server/recording/sqlite-store.ts';
+import { summaryLabels, type HoldLabel } from '../../server/recording/records.ts';
 import type { NewSession, SessionHandle, SessionWrite } from '../../server/recording/store.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { tempDir } from './support.ts';
@@ -162,6 +163,29 @@ describe('session store (SQLite)', () => {
     expect(await store.sampleEnvelope(id + 1, 0, 10, 10)).toBeNull();
   });
 
+  it('sums up the labels of a session as the dashboard does after a relabel', async () => {
+    store = openSqliteStore(join(dir.path, 'labels.db'));
+    const labels: HoldLabel[] = [
+      { bodyArea: null, knot: null },
+      { bodyArea: 'neck', knot: 'left C5' },
+      { bodyArea: 'neck', knot: null },
+      { bodyArea: null, knot: 'C7' },
+      { bodyArea: 'neck', knot: 'left C5' },
+      { bodyArea: 'Shoulders', knot: 'b' },
+    ];
+    const hold = { startMs: 0, endMs: 1000, durationMs: 1000, meanN: 20, peakN: 25, timeInBandMs: 1000, timeOverMs: 0 };
+    const handle: SessionHandle = { id: null, session: newSession() };
+    await store.commit([sampleWrite(handle, 0, 10, { holds: labels.map((label, index) => ({ index, hold, targetHoldMs: 60_000, label })) })]);
+    const [summary] = (await store.listSessions({}, { limit: 1, offset: 0 })).sessions;
+    expect(summary?.labels).toEqual([
+      { bodyArea: null, knot: 'C7' },
+      { bodyArea: 'Shoulders', knot: 'b' },
+      { bodyArea: 'neck', knot: null },
+      { bodyArea: 'neck', knot: 'left C5' },
+    ]);
+    expect(summaryLabels(labels)).toEqual({ bodyAreas: summary?.bodyAreas, knots: summary?.knots, labels: summary?.labels });
+  });
+
   it('lists with filters and pages, labels holds, deletes, and groups trends by label and week', async () => {
     store = openSqliteStore(join(dir.path, 'list.db'));
     const day = (date: number): number => Date.UTC(2026, 10, date, 10);
@@ -177,7 +201,7 @@ describe('session store (SQLite)', () => {
     expect((await store.listSessions({ deviceId: 'bbbbbbbb' }, { limit: 10, offset: 0 })).sessions.map((session) => session.id)).toEqual([4, 2]);
     expect((await store.listSessions({ fromMs: day(3), toMs: day(11) }, { limit: 10, offset: 0 })).sessions.map((session) => session.id)).toEqual([3, 2]);
     expect((await store.listSessions({ knot: 'right c5' }, { limit: 10, offset: 0 })).sessions.map((session) => session.id)).toEqual([4, 3]);
-    expect(page.sessions[0]).toMatchObject({ holdCount: 1, totalHoldMs: 33_000, warningCount: 0, bodyAreas: ['neck'], knots: ['right C5'] });
+    expect(page.sessions[0]).toMatchObject({ holdCount: 1, totalHoldMs: 33_000, warningCount: 0, bodyAreas: ['neck'], knots: ['right C5'], labels: [{ bodyArea: 'neck', knot: 'right C5' }] });
 
     const trends = await store.trends({});
     expect(trends.groups.map((group) => [group.bodyArea, group.knot, group.holds.length])).toEqual([

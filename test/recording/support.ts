@@ -7,6 +7,8 @@ import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { parseEngineConfig, presetConfig } from '../../server/engine/presets.ts';
 import type { EngineSettings } from '../../server/pipeline.ts';
+import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
+import type { SessionWrite } from '../../server/recording/store.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 
 export const TRACES_DIR = join(REPO_ROOT, 'test/fixtures/traces');
@@ -49,4 +51,41 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
   const response = await fetch(url, init);
   const text = await response.text();
   return { status: response.status, body: text === '' ? null : (JSON.parse(text) as unknown), headers: response.headers };
+}
+
+/** One hold of a seeded past session: how long, how hard and where. */
+export interface PastHold {
+  readonly durationMs: number;
+  readonly peakN: number;
+  readonly bodyArea: string | null;
+  readonly knot: string | null;
+}
+
+/**
+ * Writes finished sessions into a database file through the real store, each at its own
+ * wall-clock start, with its holds one after the other (30 s apart) and no samples: weeks
+ * of history for the review pages without weeks of replay.
+ */
+export async function seedPastSessions(db: string, sessions: readonly { readonly startedAtMs: number; readonly holds: readonly PastHold[] }[]): Promise<void> {
+  const store = openSqliteStore(db);
+  try {
+    for (const { startedAtMs, holds } of sessions) {
+      const handle = { id: null, session: { deviceId: '5eed5eed', spec: 'sim:treatment', transport: 'sim', sensor: 'fsr', preset: 'shoulders' as const, engineConfig: presetConfig('shoulders'), startedAtMs, firstDeviceMs: 0 } };
+      let startMs = 5000;
+      const holdWrites = holds.map((hold, index): SessionWrite['holds'][number] => {
+        const endMs = startMs + hold.durationMs;
+        const write = {
+          index,
+          hold: { startMs, endMs, durationMs: hold.durationMs, meanN: hold.peakN * 0.8, peakN: hold.peakN, timeInBandMs: hold.durationMs, timeOverMs: 0 },
+          targetHoldMs: 60_000,
+          label: { bodyArea: hold.bodyArea, knot: hold.knot },
+        };
+        startMs = endMs + 30_000;
+        return write;
+      });
+      await store.commit([{ handle, samples: [], holds: holdWrites, warnings: [], durationMs: startMs, end: { status: 'complete', endedAtMs: startedAtMs + startMs } }]);
+    }
+  } finally {
+    await store.close();
+  }
 }

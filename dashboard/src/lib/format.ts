@@ -22,3 +22,9 @@ export function formatDuration(ms: number): string {
 export function formatSeconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
+
+/** A hold's label as one phrase, `neck · left C5`, with words for what is missing. */
+export function formatLabel(label: { readonly bodyArea: string | null; readonly knot: string | null }): string {
+  if (label.bodyArea === null && label.knot === null) return 'Not labelled';
+  return [label.bodyArea ?? 'any area', label.knot ?? 'no knot named'].join(' · ');
+}
