@@ -108,7 +108,11 @@ export class LiveConnection {
   readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
   constructor(url?: string) {
-    this.#socket = url === undefined ? io({ reconnectionDelayMax: 2000 }) : io(url, { reconnectionDelayMax: 2000 });
+    // WebSocket first: socket.io's default start on long-polling drops the volatile
+    // readings sent between two polls, a gap in the trace of every dashboard that joins.
+    // Polling stays as the fallback where a WebSocket cannot open.
+    const options = { reconnectionDelayMax: 2000, transports: ['websocket', 'polling'], tryAllTransports: true };
+    this.#socket = url === undefined ? io(options) : io(url, options);
     this.#socket.on('connect', () => {
       this.connected = true;
       this.everConnected = true;
