@@ -1,6 +1,6 @@
 /**
  * The real `fsr` hex in the emulator, through the real `serialport` on its pty: it says
- * HELLO first at boot (protocol 1, firmware 1.0.0, a valid device id, 100 Hz, alarm off)
+ * HELLO first at boot (protocol 1, firmware 1.1.0, a valid device id, 100 Hz, alarm off)
  * over a 10-bit 8N1 link at the chip's 117647 baud; it ACKs every command with values in
  * range and answers every kind of bad line with the NAK reason device/PROTOCOL.md gives
  * (range, syntax, checksum, unknown, `?` where the command cannot be read), changing
@@ -37,11 +37,11 @@ async function helloNow(): Promise<string> {
 }
 
 describe('boot', () => {
-  it('says HELLO first: protocol 1, firmware 1.0.0, an 8-hex id (not 00000000/ffffffff), fsr, 100 Hz, alarm off', () => {
+  it('says HELLO first: protocol 1, firmware 1.1.0, an 8-hex id (not 00000000/ffffffff), fsr, 100 Hz, alarm off', () => {
     const first = device.lines[0];
-    expect(first?.text).toMatch(/^\$HELLO,1,1\.0\.0,[0-9a-f]{8},fsr,100,0,0\*[0-9A-F]{2}$/);
+    expect(first?.text).toMatch(/^\$HELLO,1,1\.1\.0,[0-9a-f]{8},fsr,100,0,0\*[0-9A-F]{2}$/);
     expect(first?.message).toEqual(device.hello);
-    expect(device.hello).toMatchObject({ protocolVersion: 1, firmwareVersion: '1.0.0', sensor: 'fsr', rateHz: 100, limitOnRaw: 0, limitOffRaw: 0 });
+    expect(device.hello).toMatchObject({ protocolVersion: 1, firmwareVersion: '1.1.0', sensor: 'fsr', rateHz: 100, limitOnRaw: 0, limitOffRaw: 0 });
     expect(device.hello.deviceId).toMatch(/^[0-9a-f]{8}$/);
     expect(['00000000', 'ffffffff']).not.toContain(device.hello.deviceId);
   });
@@ -84,7 +84,7 @@ describe('commands', () => {
       for (const body of accepted) await expectReply(`${frame(body)}\n`, `ACK,${body.split(',')[0] ?? ''}`);
       await expectReply(`${frame('RATE,250')}\n`, 'ACK,RATE');
       await expectReply(`${frame('LIMIT,600,550')}\n`, 'ACK,LIMIT');
-      expect(await helloNow()).toBe(frame(`HELLO,1,1.0.0,${device.hello.deviceId},fsr,250,600,550`));
+      expect(await helloNow()).toBe(frame(`HELLO,1,1.1.0,${device.hello.deviceId},fsr,250,600,550`));
       await expectReply(`${frame('RATE,100')}\n`, 'ACK,RATE');
       await expectReply(`${frame('LIMIT,0,0')}\n`, 'ACK,LIMIT');
       expect(await helloNow()).toBe(device.lines[0]?.text);

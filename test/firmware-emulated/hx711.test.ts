@@ -87,7 +87,7 @@ describe('hx711 at 80 Hz (HX711 at 80 SPS)', () => {
   });
 
   it('says HELLO as hx711 at 80 Hz with the alarm off, and samples every 12 500 us with no seq gap from the first conversion on', async () => {
-    expect(device.lines[0]?.text).toMatch(/^\$HELLO,1,1\.0\.0,[0-9a-f]{8},hx711,80,0,0\*[0-9A-F]{2}$/);
+    expect(device.lines[0]?.text).toMatch(/^\$HELLO,1,1\.1\.0,[0-9a-f]{8},hx711,80,0,0\*[0-9A-F]{2}$/);
     expect(['00000000', 'ffffffff']).not.toContain(device.hello.deviceId);
     const samples = await device.samples(1, 160);
     // seq 0 at the first tick after the first conversion since boot: the HX711 has been

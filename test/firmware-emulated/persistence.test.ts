@@ -72,7 +72,7 @@ describe('across a reset and a restart', () => {
       expect(device.resets.map((reset) => reset.emulatedUs)).toEqual([resetUs]);
       expect(hello).toEqual({ ...device.hello, limitOnRaw: 600, limitOffRaw: 550 });
       // (a reset in the middle of an S line leaves its start in front of the HELLO, as a real board's would)
-      expect(device.lines[atIndex]?.text.endsWith(frame(`HELLO,1,1.0.0,${firstId},fsr,100,600,550`))).toBe(true);
+      expect(device.lines[atIndex]?.text.endsWith(frame(`HELLO,1,1.1.0,${firstId},fsr,100,600,550`))).toBe(true);
       // the reset let go of D13, and the boot leaves it off (zone 0)
       await device.nextPinChange('D13', resetUs, (change) => change.level === 0);
       await device.untilEmulatedUs(resetUs + 100_000);
@@ -122,7 +122,7 @@ describe('across a reset and a restart', () => {
       expect(settings[15]).toBe(crc8(settings.subarray(0, 15)));
 
       device = await EmulatedFirmware.start({ sensor: 'fsr', eepromPath });
-      expect(device.lines[0]?.text).toBe(frame(`HELLO,1,1.0.0,${firstId},fsr,100,600,550`));
+      expect(device.lines[0]?.text).toBe(frame(`HELLO,1,1.1.0,${firstId},fsr,100,600,550`));
     },
     TEST_TIMEOUT_MS,
   );

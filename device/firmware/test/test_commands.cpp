@@ -18,7 +18,7 @@ std::string idHex(const TestDevice& device) {
 }
 
 std::string hello(const TestDevice& device, const std::string& rest) {
-  return "HELLO,1,1.0.0," + idHex(device) + "," + rest;
+  return "HELLO,1,1.1.0," + idHex(device) + "," + rest;
 }
 
 }  // namespace

@@ -61,7 +61,7 @@ TEST(first_boot_makes_an_id_and_keeps_it) {
   CHECK_EQ(device.hw.eepromWrites, writes);  // nothing rewritten
   char hex[9];
   std::snprintf(hex, sizeof(hex), "%08x", id);
-  CHECK_EQ(device.command("INFO").at(0).substr(0, 23), "HELLO,1,1.0.0," + std::string(hex) + ",");
+  CHECK_EQ(device.command("INFO").at(0).substr(0, 23), "HELLO,1,1.1.0," + std::string(hex) + ",");
 }
 
 TEST(ids_differ_with_the_noise) {

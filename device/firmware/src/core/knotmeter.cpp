@@ -4,7 +4,7 @@
 
 namespace knotmeter {
 
-const char kFirmwareVersion[] = "1.0.0";
+const char kFirmwareVersion[] = "1.1.0";
 
 const Knotmeter::CommandSpec Knotmeter::kCommands[kCommandCount] = {
     {"INFO", 0}, {"STREAM", 1}, {"RATE", 1}, {"LIMIT", 2}, {"FEEDBACK", 1}, {"ZONE", 1}, {"TARE", 0},
