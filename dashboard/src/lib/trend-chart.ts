@@ -8,38 +8,12 @@ import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterC
 import type { TrendGroup } from '../../../server/recording/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour } from './chart-style.ts';
+import { DAY_MS, weekDay, type TrendAxes } from './trend-axes.ts';
 import { axisTitle, REVIEW_AREA_CM2, tickLabel, unitTicks } from './units.svelte.ts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale);
 
 export type TrendMetric = 'duration' | 'peak';
-
-const DAY_MS = 86_400_000;
-
-/** Shared axes of every multiple: days (Unix ms / 1 day) and the metric's top. */
-export interface TrendAxes {
-  readonly fromDay: number;
-  readonly toDay: number;
-  readonly durationMaxS: number;
-  readonly peakMaxN: number;
-}
-
-/** A week's first day (Monday, from `YYYY-MM-DD`), in days since 1970. */
-function weekDay(weekStart: string): number {
-  return Date.parse(`${weekStart}T00:00:00Z`) / DAY_MS;
-}
-
-/** Whole weeks from the first hold's to the last one's, so each week's median line fits. */
-export function trendAxes(groups: readonly TrendGroup[]): TrendAxes {
-  const weeks = groups.flatMap((group) => group.weeks.map((week) => weekDay(week.weekStart)));
-  const first = weeks.length === 0 ? Math.floor(Date.now() / DAY_MS) : Math.min(...weeks);
-  return {
-    fromDay: first,
-    toDay: Math.max(...weeks, first) + 7,
-    durationMaxS: Math.ceil(Math.max(...groups.flatMap((group) => group.holds.map((hold) => Math.max(hold.durationMs, hold.targetHoldMs) / 1000)), 10) / 10) * 10,
-    peakMaxN: Math.ceil(Math.max(...groups.flatMap((group) => group.holds.map((hold) => hold.peakN)), 10) / 5) * 5,
-  };
-}
 
 function dayLabel(day: number): string {
   const date = new Date(day * DAY_MS);
