@@ -51,43 +51,49 @@ export class LineGuard extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    const lines: Buffer[] = [];
-    // Consecutive good lines go out as one slice of the chunk: no copy in the common case.
+    // What goes out of this chunk, as views: consecutive good lines are one view of the
+    // chunk, a line completed from the kept partial is that partial's view and the chunk's.
+    // Out goes the single view as it is (no copy, the common case) or one concatenation.
+    const pieces: Buffer[] = [];
+    let piecesBytes = 0;
     let runStart = -1;
     let runEnd = -1;
-    const closeRun = (): void => {
-      if (runStart >= 0) lines.push(chunk.subarray(runStart, runEnd));
-      runStart = -1;
-    };
     let start = 0;
-    while (start < chunk.length) {
-      const newlineAt = chunk.indexOf(NEWLINE, start);
-      if (newlineAt === -1) {
-        this.#keepPartial(chunk, start);
-        break;
-      }
-      const segmentBytes = newlineAt + 1 - start;
+    for (let index = chunk.indexOf(NEWLINE); index !== -1; index = chunk.indexOf(NEWLINE, index + 1)) {
+      const end = index + 1;
+      const lineBytes = this.#partialLength + end - start;
       if (this.#discarding) {
         this.#discarding = false;
-      } else if (this.#partialLength + segmentBytes > this.#maxLineBytes) {
-        closeRun();
-        this.#drop('too-long');
+      } else if (lineBytes > this.#maxLineBytes || lineBytes === 1) {
+        if (runStart >= 0) {
+          pieces.push(chunk.subarray(runStart, runEnd));
+          piecesBytes += runEnd - runStart;
+          runStart = -1;
+        }
+        this.#drop(lineBytes === 1 ? 'empty' : 'too-long');
         this.#partialLength = 0;
-      } else if (this.#partialLength + segmentBytes === 1) {
-        closeRun();
-        this.#drop('empty');
       } else if (this.#partialLength > 0) {
-        lines.push(Buffer.concat([this.#partial.subarray(0, this.#partialLength), chunk.subarray(start, newlineAt + 1)]));
+        // Only the chunk's first line can complete a partial: the run is still empty.
+        pieces.push(this.#partial.subarray(0, this.#partialLength));
+        piecesBytes += this.#partialLength;
         this.#partialLength = 0;
+        runStart = start;
+        runEnd = end;
       } else {
         if (runStart < 0) runStart = start;
-        runEnd = newlineAt + 1;
+        runEnd = end;
       }
-      start = newlineAt + 1;
+      start = end;
     }
-    closeRun();
-    if (lines.length === 1) this.push(lines[0]);
-    else if (lines.length > 1) this.push(Buffer.concat(lines));
+    if (runStart >= 0) {
+      pieces.push(chunk.subarray(runStart, runEnd));
+      piecesBytes += runEnd - runStart;
+    }
+    // A kept partial's view never goes out alone (its line's end in this chunk follows it), so a single piece is the chunk's.
+    if (pieces.length === 1) this.push(pieces[0]);
+    else if (pieces.length > 1) this.push(Buffer.concat(pieces, piecesBytes));
+    // Only now: the partial's buffer may still have been one of the pieces.
+    if (start < chunk.length) this.#keepPartial(chunk, start);
     callback();
   }
 
