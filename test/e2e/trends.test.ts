@@ -28,7 +28,14 @@ const neck = (week: number, day: number): PastHold => ({
   bodyArea: 'neck',
   knot: 'left C5',
 });
-const trapezius = (week: number, day: number): PastHold => ({ durationMs: (20 + 4 * week + day) * 1000, peakN: 18 + day / 2, bodyArea: 'shoulders', knot: 'left upper trapezius' });
+/** From the fifth week on, held against a longer target (another preset). */
+const trapezius = (week: number, day: number): PastHold => ({
+  durationMs: (20 + 4 * week + day) * 1000,
+  peakN: 18 + day / 2,
+  bodyArea: 'shoulders',
+  knot: 'left upper trapezius',
+  targetHoldMs: week >= 4 ? 90_000 : 60_000,
+});
 
 /** Monday, Wednesday and Friday of each week; the trapezius from the third week on Mondays and Fridays; one unlabelled hold at the end. */
 function sixWeeks(): { startedAtMs: number; holds: PastHold[] }[] {
@@ -100,6 +107,9 @@ describe('history and trends over six weeks in chromium', () => {
     expect(await multiple('neck · left C5').getByRole('heading').textContent()).toMatch(/18 holds/);
     expect(await multiple('shoulders · left upper trapezius').getByRole('heading').textContent()).toMatch(/8 holds/);
     expect(await multiple('Not labelled').getByRole('heading').textContent()).toMatch(/1 hold$/);
+    // The target line, in words for a screen reader: one target, or the targets a preset change gave.
+    expect(await multiple('neck · left C5').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of neck · left C5 over time, against a 1:00 target');
+    expect(await multiple('shoulders · left upper trapezius').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of shoulders · left upper trapezius over time, against targets of 1:00 and 1:30');
     for (const canvas of await multiple('neck · left C5').locator('canvas').all()) {
       await expect.poll(() => colouredPixels(canvas), WAIT).toBeGreaterThan(50);
     }

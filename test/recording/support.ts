@@ -59,6 +59,8 @@ export interface PastHold {
   readonly peakN: number;
   readonly bodyArea: string | null;
   readonly knot: string | null;
+  /** The target it was held against (default 60 s). */
+  readonly targetHoldMs?: number;
 }
 
 /**
@@ -77,7 +79,7 @@ export async function seedPastSessions(db: string, sessions: readonly { readonly
         const write = {
           index,
           hold: { startMs, endMs, durationMs: hold.durationMs, meanN: hold.peakN * 0.8, peakN: hold.peakN, timeInBandMs: hold.durationMs, timeOverMs: 0 },
-          targetHoldMs: 60_000,
+          targetHoldMs: hold.targetHoldMs ?? 60_000,
           label: { bodyArea: hold.bodyArea, knot: hold.knot },
         };
         startMs = endMs + 30_000;

@@ -20,6 +20,22 @@ function dayLabel(day: number): string {
   return `${date.getUTCDate()} ${date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
 }
 
+/**
+ * The target the holds were held against (seconds), as a step line from the chart's left
+ * edge to its right: flat while the preset stays the same, a step where it changed.
+ */
+function targetSteps(group: TrendGroup, axes: TrendAxes): { x: number; y: number }[] {
+  const holds = [...group.holds].sort((a, b) => Date.parse(a.at) - Date.parse(b.at));
+  const steps: { x: number; y: number }[] = [];
+  for (const hold of holds) {
+    const targetS = hold.targetHoldMs / 1000;
+    if (steps.at(-1)?.y !== targetS) steps.push({ x: steps.length === 0 ? axes.fromDay : Date.parse(hold.at) / DAY_MS, y: targetS });
+  }
+  const last = steps.at(-1);
+  if (last !== undefined) steps.push({ x: axes.toDay, y: last.y });
+  return steps;
+}
+
 /** `unit`: the force unit the peak chart's axis is labelled in (its data stay in newtons). */
 export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, metric: TrendMetric, axes: TrendAxes, unit: ForceUnit): () => void {
   const dotColour = metric === 'duration' ? '#009E73' : '#E69F00';
@@ -50,6 +66,20 @@ export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, m
           borderWidth: 2,
           pointRadius: 0,
         },
+        ...(metric === 'duration'
+          ? [
+              {
+                type: 'line' as const,
+                label: 'target',
+                data: targetSteps(group, axes),
+                stepped: 'before' as const,
+                borderColor: textColour,
+                borderDash: [6, 4],
+                borderWidth: 1.5,
+                pointRadius: 0,
+              },
+            ]
+          : []),
       ],
     },
     options: {
