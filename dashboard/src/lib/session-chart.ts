@@ -73,7 +73,7 @@ function marks(session: SessionDetail, selectedHold: number | null): AnnotationO
       borderColor: ZONE_COLOURS.over,
       borderWidth: 1,
       drawTime: 'beforeDatasetsDraw',
-      label: { display: true, content: 'over', position: { x: 'start', y: 'end' }, color: ZONE_COLOURS.over, font: { size: 11, weight: 'bold' } },
+      label: { display: true, content: 'over', position: { x: 'start', y: 'start' }, color: ZONE_COLOURS.over, font: { size: 11, weight: 'bold' } },
     });
   }
   return annotations;
@@ -125,7 +125,7 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
           min: 0,
           max: Math.max(session.durationMs, 1) / 1000,
           title: { display: true, text: 'time since the session started (m:ss)', color: textColour },
-          ticks: { callback: (value) => clockText(Number(value)), color: textColour, maxRotation: 0 },
+          ticks: { callback: (value) => clockText(Number(value)), color: textColour, maxRotation: 0, includeBounds: false },
           grid: { color: gridColour },
         },
         y: {
