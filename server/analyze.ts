@@ -18,7 +18,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine, type SampleBatch } from './engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
 import { formatResultsTable, roundResults } from './engine/report.ts';
@@ -126,25 +126,11 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
 /** The engine settings the options ask for. @throws ConfigError, UsageError */
 export function loadEngineConfig(options: AnalyzeOptions): EngineConfig {
   if (options.configFile === null) return presetConfig(options.preset);
-  return readEngineConfigFile(userPath(options.configFile), options.configFile);
-}
-
-/**
- * `npm run` starts the script in the package root; a relative path on the command line
- * means relative to where the user typed it, which npm passes as INIT_CWD.
- */
-function userPath(path: string): string {
-  const typedIn = process.env.npm_lifecycle_event === 'analyze' ? process.env.INIT_CWD : undefined;
-  return typedIn === undefined || typedIn === '' ? path : resolve(typedIn, path);
-}
-
-export interface AnalyzeOutput {
-  stdout(text: string): void;
-  stderr(text: string): void;
+  return readEngineConfigFile(pathAsTyped(options.configFile, 'analyze'), options.configFile);
 }
 
 /** Runs the whole command; returns the exit code. Tests call it in-process. */
-export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput): Promise<number> {
+export async function runAnalyze(argv: readonly string[], output: CliOutput): Promise<number> {
   try {
     const options = parseAnalyzeArgs(argv);
     if (options.help) {
@@ -155,7 +141,7 @@ export async function runAnalyze(argv: readonly string[], output: AnalyzeOutput)
     const smoother = options.smoothMs === null ? null : new MovingAverage(options.smoothMs);
     const analyzed = engine ?? (await analyzeSession(options, (batch) => (smoother === null ? batch : smoother.smoothBatch(batch))));
     if (engine !== null) {
-      for await (const batch of readTraceCsv(userPath(options.tracePath), options.tracePath)) {
+      for await (const batch of readTraceCsv(pathAsTyped(options.tracePath, 'analyze'), options.tracePath)) {
         engine.pushBatch(smoother === null ? batch : smoother.smoothBatch(batch));
       }
     }
@@ -180,7 +166,7 @@ async function analyzeSession(options: AnalyzeOptions, prepare: (batch: SampleBa
   const id = options.session ?? 0;
   let store;
   try {
-    store = openSqliteStore(userPath(options.db), { readonly: true });
+    store = openSqliteStore(pathAsTyped(options.db, 'analyze'), { readonly: true });
   } catch (error) {
     throw new UsageError(`cannot read the sessions in ${options.db}: ${error instanceof Error ? error.message : String(error)} (pass --db with the file the server records into)`);
   }

@@ -4,6 +4,7 @@
  * names the flag and what it needs, and reading an engine config file.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseEngineConfig } from './engine/presets.ts';
 import type { EngineConfig } from './engine/results.ts';
@@ -66,4 +67,19 @@ export function readEngineConfigFile(path: string, shownAs: string): EngineConfi
     throw new ConfigError(`--config ${shownAs}`, [`not valid JSON (${error instanceof Error ? error.message : String(error)})`]);
   }
   return parseEngineConfig(json, `--config ${shownAs}`);
+}
+
+/**
+ * A path from the command line of `npm run SCRIPT`: npm starts the script in the package
+ * root, so a relative path means relative to where the user typed it (npm's INIT_CWD).
+ */
+export function pathAsTyped(path: string, script: string): string {
+  const typedIn = process.env.npm_lifecycle_event === script ? process.env.INIT_CWD : undefined;
+  return typedIn === undefined || typedIn === '' ? path : resolve(typedIn, path);
+}
+
+/** Where a command prints: the process's streams, or a test's strings. */
+export interface CliOutput {
+  stdout(text: string): void;
+  stderr(text: string): void;
 }
