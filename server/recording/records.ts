@@ -82,7 +82,7 @@ export const sessionSummarySchema = z.strictObject({
 });
 export type SessionSummary = z.infer<typeof sessionSummarySchema>;
 
-/** Null before any text, then by code point: the order SQLite's `ORDER BY` gives labels. */
+/** Null before any text, then text by its code units: the order SQLite's `ORDER BY` gives labels (bar characters beyond U+FFFF). */
 function compareLabelText(a: string | null, b: string | null): number {
   if (a === b) return 0;
   if (a === null) return -1;
