@@ -11,19 +11,11 @@ import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotat
 import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour, translucent } from './chart-style.ts';
+import { clockTickLabel, clockTicks } from './clock.ts';
 import { axisTitle, REVIEW_AREA_CM2, tickLabel, units, unitTicks } from './units.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Filler, annotationPlugin);
-
-/** m:ss (or h:mm:ss) for a time in seconds. */
-export function clockText(seconds: number): string {
-  const whole = Math.max(Math.round(seconds), 0);
-  const hours = Math.floor(whole / 3600);
-  const minutes = Math.floor((whole % 3600) / 60);
-  const rest = String(whole % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
-}
 
 /** Points of a series, with a break (NaN) wherever the envelope skipped empty buckets: missing data is not drawn. */
 function series(envelope: SampleEnvelope, values: readonly number[]): { x: number; y: number }[] {
@@ -125,7 +117,15 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
           min: 0,
           max: Math.max(session.durationMs, 1) / 1000,
           title: { display: true, text: 'time since the session started (m:ss)', color: textColour },
-          ticks: { callback: (value) => clockText(Number(value)), color: textColour, maxRotation: 0, includeBounds: false },
+          // Round clock steps at every zoom (chart.js's own would give 0:50, 1:40 or ten ticks all reading 0:05).
+          afterBuildTicks: (scale) => {
+            scale.ticks = clockTicks(scale.min, scale.max).map((value) => ({ value }));
+          },
+          ticks: {
+            callback: (value, _index, ticks) => clockTickLabel(Number(value), ticks.length > 1 ? (ticks[1]?.value ?? 1) - (ticks[0]?.value ?? 0) : 1),
+            color: textColour,
+            maxRotation: 0,
+          },
           grid: { color: gridColour },
         },
         y: {
