@@ -10,7 +10,7 @@
 import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
-import { cssColour, translucent } from './chart-style.ts';
+import { cssColour, stillChartOptions, translucent } from './chart-style.ts';
 import { decimateMinMax } from './decimate.ts';
 import type { ChartPoint } from './reading-buffer.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
@@ -70,12 +70,9 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): (
     type: 'line',
     data: { datasets: [{ data: [], borderColor: lineColour, borderWidth: 2, pointRadius: 0, indexAxis: 'x' }] },
     options: {
-      animation: false,
+      ...stillChartOptions(),
       parsing: false,
       normalized: true,
-      responsive: true,
-      maintainAspectRatio: false,
-      events: [],
       plugins: {
         legend: { display: false },
         tooltip: { enabled: false },

@@ -10,7 +10,7 @@ import { Chart, Filler, LinearScale, LineController, LineElement, PointElement }
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
-import { cssColour, translucent } from './chart-style.ts';
+import { cssColour, stillChartOptions, translucent } from './chart-style.ts';
 import { clockTickLabel, clockTicks } from './clock.ts';
 import { axisTitle, REVIEW_AREA_CM2, tickLabel, units, unitTicks } from './units.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
@@ -104,12 +104,9 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
       ],
     },
     options: {
-      animation: false,
+      ...stillChartOptions(),
       parsing: false,
       normalized: true,
-      responsive: true,
-      maintainAspectRatio: false,
-      events: [],
       plugins: { legend: { display: false }, tooltip: { enabled: false }, annotation: { annotations: marks(session, selected) } },
       scales: {
         x: {

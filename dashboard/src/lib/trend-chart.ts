@@ -7,7 +7,7 @@
 import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
 import type { TrendGroup } from '../../../server/recording/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
-import { cssColour } from './chart-style.ts';
+import { cssColour, stillChartOptions } from './chart-style.ts';
 import { DAY_MS, weekDay, type TrendAxes } from './trend-axes.ts';
 import { axisTitle, REVIEW_AREA_CM2, tickLabel, unitTicks } from './units.svelte.ts';
 
@@ -83,10 +83,7 @@ export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, m
       ],
     },
     options: {
-      animation: false,
-      responsive: true,
-      maintainAspectRatio: false,
-      events: [],
+      ...stillChartOptions(),
       plugins: { legend: { display: false }, tooltip: { enabled: false } },
       scales: {
         x: {
