@@ -1,13 +1,21 @@
 /**
  * What every command line of the project shares (`npm start`, `npm run analyze`):
  * the error a wrong flag becomes (the CLI prints it and exits 2), flag validation that
- * names the flag and what it needs, and reading an engine config file.
+ * names the flag and what it needs, reading an engine config file, and what `--version`
+ * prints.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseEngineConfig } from './engine/presets.ts';
 import type { EngineConfig } from './engine/results.ts';
+
+/** `knotmeter VERSION`, the version in package.json: what every command's `--version` prints. */
+export function versionText(): string {
+  const packageJson: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const version = z.object({ version: z.string() }).parse(packageJson).version;
+  return `knotmeter ${version}`;
+}
 
 /** Exit status for a mistake on the command line (a flag, a config file, an input file). */
 export const EXIT_USAGE = 2;
