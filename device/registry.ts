@@ -1,31 +1,23 @@
 /**
- * The transport registry: maps the kind in a device spec (`sim`, later `serial`,
- * `firmata`, `replay`) to the file that implements it. Adding a transport is adding a
- * file under `transports/` and a line here.
+ * The transport registry: maps the kind in a device spec (`sim`, `serial`, `firmata`,
+ * `emulator`, `replay`) to the file that implements it. Adding a transport is adding a
+ * file under `transports/` and a line here. Imports run one way: the registry imports
+ * the transports, which import only `transport.ts` (never this file).
  */
 import type { ForceCalibration } from '../calibration/calibration.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
 import { FirmataTransport, parseFirmataSpec } from './transports/firmata.ts';
 import { EmulatorTransport, parseEmulatorSpec } from './transports/emulator.ts';
-import { parseReplaySpec, ReplayTransport } from './transports/replay.ts';
+import { parseReplaySpec, ReplayTransport, type ReplayContext } from './transports/replay.ts';
 import { parseSerialSpec, SerialTransport } from './transports/serial.ts';
 import { parseSimulatorSpec, SimulatorTransport } from './transports/simulator.ts';
-import type { Transport } from './transport.ts';
-import type { SessionStore } from '../server/recording/store.ts';
+import type { Transport, TransportContext as DeviceContext } from './transport.ts';
 
-/** What the CLI knows that a transport may need. */
-export interface TransportContext {
-  /** Position of this device among the `--device` flags, from 0. */
-  readonly instance: number;
-  /** `--seed`, if given: the simulator's seed (plus `instance`). */
-  readonly seed: number | undefined;
-  /** `--device-id` given for this device: the id of a device that has none of its own (Firmata). */
-  readonly deviceId?: string | undefined;
-  /** `--speed`: how fast replays run (1 = as recorded, null = as fast as possible); 1 if absent. */
-  readonly replaySpeed?: number | null;
-  /** The recorded sessions, for `replay:SESSION_ID`; absent when the server records nothing. */
-  readonly sessions?: SessionStore | null;
-}
+/**
+ * What the CLI knows that a transport may need: every kind's context (transport.ts) and
+ * what replays need besides (`--speed`, the recorded sessions).
+ */
+export interface TransportContext extends DeviceContext, Omit<ReplayContext, 'instance'> {}
 
 /** A transport together with the calibration it comes with, if it knows one. */
 export interface CreatedTransport {

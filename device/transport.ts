@@ -58,6 +58,16 @@ export const transportStatusSchema = z.strictObject({
 export type TransportStatus = z.infer<typeof transportStatusSchema>;
 export type LinkState = TransportStatus['state'];
 
+/** What the command line knows that a transport may need; the registry passes it to every kind. */
+export interface TransportContext {
+  /** Position of this device among the `--device` flags, from 0. */
+  readonly instance: number;
+  /** `--seed`, if given: the simulator's seed (plus `instance`). */
+  readonly seed: number | undefined;
+  /** `--device-id` given for this device: the id of a device that has none of its own (Firmata). */
+  readonly deviceId?: string | undefined;
+}
+
 export interface TransportListener {
   /** Samples in device-time order; a batch is never empty. */
   onSamples(batch: readonly RawSample[]): void;

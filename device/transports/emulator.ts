@@ -23,9 +23,8 @@ import { fileURLToPath } from 'node:url';
 import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
-import type { TransportContext } from '../registry.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
-import type { DeviceFeedback, DeviceZone, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
+import type { DeviceFeedback, DeviceZone, SensorKind, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
 import { SerialTransport, type SerialDeviceEvent } from './serial.ts';
 
 const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'firmware');

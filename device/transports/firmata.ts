@@ -45,9 +45,8 @@ import { LocalAlarm } from '../firmata/local-alarm.ts';
 import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata } from '../firmata/probe.ts';
 import { FEEDBACK_ALL } from '../protocol/host-commands.ts';
 import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListedPort } from '../protocol/port-discovery.ts';
-import type { TransportContext } from '../registry.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
-import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportListener, TransportStatus } from '../transport.ts';
+import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
 
 /** The emulated board: `firmata:emulator`. */
 export const FIRMATA_EMULATOR_TARGET = 'emulator';

@@ -18,8 +18,7 @@ import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } 
 import { ForceModel } from '../simulator/force-model.ts';
 import { SeededRandom } from '../simulator/random.ts';
 import { DEFAULT_BENCH, SCENARIOS, SHOULDERS_BAND, type CalibrationBench, type ScenarioName } from '../simulator/scenarios.ts';
-import type { RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
-import type { TransportContext } from '../registry.ts';
+import type { RawSample, SensorKind, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
 
 export const SIMULATOR_FIRMWARE = 'knotmeter-sim 1';
 const TICK_MS = 10;
