@@ -1,12 +1,15 @@
 // Finding Knotmeters: the serial transport's auto-detect (`serial`, `serial?id=...`) and
 // `npm run ports`, on real pty pairs named like device nodes in a temporary directory,
 // on a machine whose SerialPort.list() fails as it does without udev.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
+import { runPorts as runPortsCommand } from '../../device/ports.ts';
 import { createTransport } from '../../device/registry.ts';
 import { parseSerialSpec, SerialTransport } from '../../device/transports/serial.ts';
 import { REPO_ROOT } from '../support/cli.ts';
@@ -14,6 +17,7 @@ import { FakeDevice } from './support/fake-device.ts';
 import { PtyPair } from './support/pty-pair.ts';
 import { Recorder, until } from './support/recorder.ts';
 
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const NO_UDEV = (): Promise<never> => Promise.reject(new Error('spawn udevadm ENOENT'));
 
 let dir: string;
@@ -142,7 +146,17 @@ describe('auto-detect', () => {
 });
 
 function runPorts(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'device/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return collect(spawn(process.execPath, ['--import', 'tsx', 'device/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+}
+
+async function portsInProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runPortsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+  return { code, stdout, stderr };
+}
+
+function collect(child: ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -154,26 +168,63 @@ function runPorts(args: readonly string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 describe('npm run ports', () => {
-  it('lists the ports and says which are Knotmeters, with the spec to use, without udev', async () => {
+  it('lists the ports and says which are Knotmeters, with the spec to use, without udev; notes go to stderr', async () => {
     await plugIn('a-silent', null);
     await plugIn('b-knotmeter', '0badcafe');
     const withoutUdev = { ...process.env, PATH: '/nonexistent' };
     const result = await runPorts(['--scan', join(dir, '*-host'), '--timeout', '400'], withoutUdev);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('note: SerialPort.list() failed (spawn udevadm ENOENT)');
+    expect(result.stderr).toContain('knotmeter ports: note: SerialPort.list() failed (spawn udevadm ENOENT)');
+    expect(result.stdout).not.toContain('note:');
     expect(result.stdout).toContain(`${join(dir, 'a-silent-host')}  (found by name)\n  not a Knotmeter: no answer to INFO at 115200 baud`);
     expect(result.stdout).toContain('Knotmeter 0badcafe: firmware 1.0.0, fsr, 100 Hz, alarm off');
     expect(result.stdout).toContain(`use it with: npm start -- --device serial:${join(dir, 'b-knotmeter-host')}`);
-    expect(result.stdout).toMatch(/1 Knotmeter on \d+ ports\./);
+    expect(result.stdout).toMatch(/1 Knotmeter on \d+ ports\.\n$/);
 
-    const json = await runPorts(['--scan', join(dir, '*-host'), '--timeout', '400', '--json']);
-    const parsed = JSON.parse(json.stdout) as { ports: { path: string; knotmeter: { deviceId: string } | null }[] };
+    const json = await runPorts(['--scan', join(dir, '*-host'), '--timeout', '400', '--json'], withoutUdev);
+    expect(json.stderr).toContain('note: SerialPort.list() failed');
+    const parsed = JSON.parse(json.stdout) as { listError: string | null; ports: { path: string; knotmeter: { deviceId: string } | null }[] };
+    expect(parsed.listError).toBe('spawn udevadm ENOENT');
     expect(parsed.ports.find((port) => port.path.endsWith('b-knotmeter-host'))?.knotmeter?.deviceId).toBe('0badcafe');
   });
 
-  it('exits 2 naming a bad flag', async () => {
+  it('through npm run -s, stdout is the JSON alone (a relative --scan is where the command was typed)', { timeout: 30_000 }, async () => {
+    await plugIn('b-knotmeter', '0badcafe');
+    const child = spawn('npm', ['--prefix', REPO_ROOT, 'run', '-s', 'ports', '--', '--json', '--timeout', '400', '--scan', './*-host'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const result = await collect(child);
+    expect(result.code, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { ports: { path: string; knotmeter: { deviceId: string } | null }[] };
+    expect(parsed.ports.find((port) => port.path === join(dir, 'b-knotmeter-host'))?.knotmeter?.deviceId).toBe('0badcafe');
+  });
+
+  it('exits 2 naming the flag, what it takes and what it got', async () => {
+    const cases: [string[], string][] = [
+      [['--timeout', 'soon'], 'knotmeter ports: --timeout needs a whole number of milliseconds from 50 to 60000 (got --timeout "soon")'],
+      [['--baud', 'fast'], 'knotmeter ports: --baud needs a whole number of baud from 300 to 4000000 (got --baud "fast")'],
+      [['--baud', '115200.5'], 'knotmeter ports: --baud needs a whole number of baud from 300 to 4000000 (got --baud "115200.5")'],
+      [['--scan', '/dev/*/ttyX'], 'knotmeter ports: --scan takes a * in the last part of the name only, e.g. /dev/rfcomm* (got --scan "/dev/*/ttyX")'],
+      [['--colour'], 'knotmeter ports: unknown flag --colour (see --help for the flags)'],
+      [['--baud'], 'knotmeter ports: --baud needs a value'],
+      [['/dev/ttyACM0'], 'knotmeter ports: unexpected argument "/dev/ttyACM0"'],
+    ];
+    for (const [args, message] of cases) {
+      const result = await portsInProcess(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stdout).toBe('');
+      expect(result.stderr.startsWith(message), result.stderr).toBe(true);
+    }
+  });
+
+  it('as a process, exits 2 on a bad flag', async () => {
     const result = await runPorts(['--timeout', 'soon']);
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('ports: --timeout soon: a whole number of milliseconds');
+    expect(result).toEqual({ code: 2, stdout: '', stderr: 'knotmeter ports: --timeout needs a whole number of milliseconds from 50 to 60000 (got --timeout "soon")\n' });
+  });
+
+  it('prints its version and its usage', async () => {
+    const version = await runPorts(['--version']);
+    expect(version).toEqual({ code: 0, stdout: `knotmeter ${PACKAGE_VERSION}\n`, stderr: '' });
+    const help = await runPorts(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: npm run ports -- /);
   });
 });
