@@ -15,8 +15,8 @@
  * `MemoryProfileStore` keeps the same promises without files, for servers started
  * without a data directory (tests, embedding).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CALIBRATE_HINT } from './fit.ts';
 import { DEVICE_ID_PATTERN, PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
@@ -28,7 +28,45 @@ export const PROFILE_DIR_NAME = 'calibration';
 const WATCH_SETTLE_MS = 50;
 
 export class ProfileFileError extends Error {
-  override readonly name = 'ProfileFileError';
+  override readonly name: string = 'ProfileFileError';
+}
+
+/**
+ * The profile folder itself cannot be read or written (permissions, a path through a
+ * file, a read-only disk): the machine's fault, not the file's contents.
+ */
+export class ProfileStorageError extends ProfileFileError {
+  override readonly name = 'ProfileStorageError';
+}
+
+/** What to do about a folder that cannot be used, by the system's reason. */
+function storageAdvice(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  const reason = error instanceof Error ? error.message : String(error);
+  switch (code) {
+    case 'EACCES':
+    case 'EPERM':
+      return `permission denied (${reason}): give your user access to it, or pass --data-dir with a folder you can write to`;
+    case 'ENOTDIR':
+    case 'EEXIST':
+      return `a part of that path is a file, not a folder (${reason}): pass --data-dir with a folder`;
+    case 'EROFS':
+      return `the disk is read-only (${reason}): pass --data-dir with a folder on a writable disk`;
+    case 'ENOSPC':
+      return `the disk is full (${reason}): free some space, or pass --data-dir with a folder on another disk`;
+    default:
+      return `${reason}: check the folder, or pass --data-dir with another one`;
+  }
+}
+
+function storageError(what: string, error: unknown): ProfileStorageError {
+  return new ProfileStorageError(`${what}: ${storageAdvice(error)}`);
+}
+
+/** An error the file system gave for the folder rather than for one file's contents. */
+function isStorageProblem(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && code !== 'ENOENT';
 }
 
 export interface ProfileStore {
@@ -105,6 +143,7 @@ export class FileProfileStore implements ProfileStore {
       text = readFileSync(path, 'utf8');
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ENOENT') return null;
+      if (isStorageProblem(error)) throw storageError(`cannot read the calibration profile ${path}`, error);
       throw new ProfileFileError(`calibration profile ${path} cannot be read (${error instanceof Error ? error.message : String(error)})`);
     }
     return parseProfileFile(text, path, deviceId);
@@ -117,7 +156,11 @@ export class FileProfileStore implements ProfileStore {
   append(deviceId: string, entry: ProfileEntry): ProfileFile {
     const path = this.pathOf(deviceId);
     const file = appended(deviceId, this.read(deviceId), entry);
-    mkdirSync(this.location, { recursive: true });
+    try {
+      mkdirSync(this.location, { recursive: true });
+    } catch (error) {
+      throw storageError(`cannot save the calibration profile ${path}: the folder ${this.location} cannot be made`, error);
+    }
     const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     try {
       const fd = openSync(temporary, 'wx');
@@ -134,10 +177,36 @@ export class FileProfileStore implements ProfileStore {
       } catch {
         // Already renamed or never created: nothing to clean up.
       }
-      throw new ProfileFileError(`cannot save the calibration profile ${path} (${error instanceof Error ? error.message : String(error)})`);
+      throw storageError(`cannot save the calibration profile ${path}`, error);
     }
     this.#notify(deviceId);
     return file;
+  }
+
+  /**
+   * Refuses a profile folder that could not be saved in, before any work that would be
+   * lost (the wizard checks before it opens the device). Creates nothing: it checks the
+   * folder, or the nearest folder above it that exists.
+   * @throws ProfileStorageError naming the folder and what to do
+   */
+  checkWritable(): void {
+    let folder = this.location;
+    for (;;) {
+      try {
+        const info = statSync(folder);
+        if (!info.isDirectory()) throw Object.assign(new Error(`${folder} is a file`), { code: 'ENOTDIR' });
+        accessSync(folder, constants.W_OK | constants.X_OK);
+        return;
+      } catch (error) {
+        const code = (error as { code?: unknown } | null)?.code;
+        const parent = dirname(folder);
+        if (code === 'ENOENT' && parent !== folder) {
+          folder = parent;
+          continue;
+        }
+        throw storageError(`cannot save calibration profiles in ${this.location}`, error);
+      }
+    }
   }
 
   /**
@@ -152,7 +221,7 @@ export class FileProfileStore implements ProfileStore {
       names = readdirSync(this.location);
     } catch (error) {
       if ((error as { code?: unknown }).code === 'ENOENT') return [];
-      throw new ProfileFileError(`cannot list the calibration profiles in ${this.location} (${error instanceof Error ? error.message : String(error)})`);
+      throw storageError(`cannot list the calibration profiles in ${this.location}`, error);
     }
     const deviceIds = names.filter((name) => name.endsWith('.json')).map((name) => name.slice(0, -'.json'.length));
     for (const deviceId of deviceIds) {

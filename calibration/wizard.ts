@@ -9,7 +9,9 @@
  * At the load prompt: a load (`500 g`, `1 kg`, `2 lb`, `9.8 N`), `undo` (drop the last
  * point), an empty line (done: fit), or `q` (quit without saving) at any prompt.
  */
+import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import { parseDeviceSpec } from '../device/device-spec.ts';
 import { defaultCalibration, type ForceCalibration } from './calibration.ts';
 import { createTransport } from '../device/registry.ts';
 import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
@@ -80,6 +82,27 @@ class LineQueue {
   }
 }
 
+/** `text` as one word for a POSIX shell: bare when nothing in it is special, else single-quoted. */
+export function shellWord(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The device spec as typed, plus the seed its transport ran with when the spec did not
+ * say it (a simulated device's id comes from its seed: without it `npm start` would run
+ * another device, and the profile just made would not be its).
+ */
+export function sameDeviceSpec(typedSpec: string, transportSpec: string): string {
+  const seed = parseDeviceSpec(transportSpec).options.get('seed');
+  if (seed === undefined || parseDeviceSpec(typedSpec).options.has('seed')) return typedSpec;
+  return `${typedSpec}${typedSpec.includes('?') ? '&' : '?'}seed=${seed}`;
+}
+
+/** The command that runs this very device in the server, quoted to be pasted into a shell. */
+export function serverCommand(dataDir: string, typedSpec: string, transportSpec: string): string {
+  return `npm start -- --data-dir ${shellWord(resolve(dataDir))} --device ${shellWord(sameDeviceSpec(typedSpec, transportSpec))}`;
+}
+
 /** The firmware's TARE, when the transport's device takes it (our firmware over serial). */
 export function deviceTare(transport: Transport): (() => Promise<void>) | undefined {
   return transport.tare === undefined ? undefined : () => transport.tare?.() ?? Promise.resolve();
@@ -118,7 +141,7 @@ export class Wizard {
         toNewtons: (raw) => current.toNewtons(raw),
         tareDevice: identity.sensor === 'hx711' ? deviceTare(transport) : undefined,
       });
-      return await this.#walkThrough(session, identity);
+      return await this.#walkThrough(session, identity, transport.spec);
     } catch (error) {
       if (error instanceof Quit) {
         this.#say(error.message);
@@ -132,7 +155,7 @@ export class Wizard {
     }
   }
 
-  async #walkThrough(session: CalibrationSession, identity: TransportStatus): Promise<number> {
+  async #walkThrough(session: CalibrationSession, identity: TransportStatus, transportSpec: string): Promise<number> {
     await this.#tare(session);
     this.#say('');
     this.#say('Step 2 of 3: known loads. Put a known mass on the tip and leave it there, type its mass (500 g, 1 kg, 2 lb, or a force: 9.8 N) and press Enter.');
@@ -147,7 +170,7 @@ export class Wizard {
       this.#say('');
       this.#say(textPlot(result));
       this.#say('');
-      this.#say(`The dashboard's calibration page shows it too, live: npm start -- --data-dir ${this.#options.dataDir} --device '${this.#options.deviceSpec}', then http://127.0.0.1:8080/#/calibration/${session.deviceId}`);
+      this.#say(`The dashboard's calibration page shows it too, live: ${serverCommand(this.#options.dataDir, this.#options.deviceSpec, transportSpec)}, then http://127.0.0.1:8080/#/calibration/${session.deviceId}`);
       const answer = (await this.#ask(`Save this calibration for device ${session.deviceId} in ${this.#options.store.pathOf(session.deviceId)}? [Y/n, or a load to add a point] `)).trim();
       if (answer === '' || /^y(es)?$/i.test(answer)) {
         this.#save(session, result);
