@@ -1,4 +1,4 @@
-// Wire protocol v1 framing (/work/shared/protocol.md, device/PROTOCOL.md):
+// Wire protocol v1 framing (device/PROTOCOL.md, "The contract"):
 // `$BODY*HH\n` lines where HH is the XOR of BODY in uppercase hex. LineBuilder
 // writes device lines; checkFrame, splitFields and parseInteger read host lines.
 // No allocation, no printf: the same code runs on the ATmega328P and in host tests.
