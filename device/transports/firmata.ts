@@ -43,8 +43,11 @@ import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
 import { FIRMATA_DEFAULT_BAUD_RATE, FirmataBoardLink, type FirmataBoardInfo } from '../firmata/board-link.ts';
 import { LocalAlarm } from '../firmata/local-alarm.ts';
 import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata } from '../firmata/probe.ts';
+import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
+import { PortFinder, type ProbeAnswer } from '../lifecycle/port-finder.ts';
+import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-loop.ts';
 import { FEEDBACK_ALL } from '../protocol/host-commands.ts';
-import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListedPort } from '../protocol/port-discovery.ts';
+import type { ListedPort } from '../protocol/port-discovery.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
 import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
 
@@ -56,7 +59,8 @@ const MAX_RATE_HZ = 1000;
 const MIN_RATE_HZ = 1;
 /** Long enough for an Uno: reset on open, bootloader, StandardFirmata's version blink, the capability query. */
 const DEFAULT_READY_TIMEOUT_MS = 10_000;
-const RECONNECT_FIRST_DELAY_MS = 50;
+/** The emulated board restarts a whole emulator: not more often than this. */
+const EMULATOR_RECONNECT_MAX_DELAY_MS = 5000;
 /** A board that sent nothing for this many sampling periods (at least STALL_MIN_MS) is taken as gone. */
 const STALL_PERIODS = 20;
 const STALL_MIN_MS = 3000;
@@ -152,9 +156,6 @@ export function standardFirmataHexPath(): string {
   }
 }
 
-/** Ports held by Firmata transports of this process, so auto-detect leaves them alone. */
-const heldPorts = new Set<string>();
-
 interface Arrival {
   readonly raw: number;
   readonly hostUs: number;
@@ -173,6 +174,8 @@ export class FirmataTransport implements Transport {
   #state: TransportStatus['state'] = 'stopped';
   #lastError: string | null = null;
   #link: FirmataBoardLink | null = null;
+  /** The link's port, held against every other transport of this process (lifecycle/port-claims.ts). */
+  #claim: PortClaim | null = null;
   #board: FirmataBoardInfo | null = null;
   /** The port found by auto-detect (its id comes from it), or null. */
   #foundPath: string | null = null;
@@ -183,14 +186,13 @@ export class FirmataTransport implements Transport {
   #lastSampleMs = 0;
   /** Since the last attach: when it happened, samples since, and whether the rate was checked. */
   #attachRate = { sinceMs: 0, samples: 0, checked: false };
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #reconnectAttempt = 0;
+  readonly #reconnect: ReconnectLoop;
   #blinkTimer: NodeJS.Timeout | null = null;
   #stallTimer: NodeJS.Timeout | null = null;
   #emulator: Emulator | null = null;
   #drive: ForceDrive | null = null;
-  /** Auto-detect: ports that opened but where no Firmata answered, skipped while they stay. */
-  #foreignPorts = new Set<string>();
+  /** Auto-detect: the shared policy, asking each port REPORT_VERSION. */
+  readonly #finder: PortFinder<string> | null;
 
   constructor(options: FirmataTransportOptions) {
     this.#options = options;
@@ -209,6 +211,10 @@ export class FirmataTransport implements Transport {
       setOverLimit: (onRaw, offRaw) => this.#setOverLimit(onRaw, offRaw),
       setZone: (zone) => this.#setZone(zone),
     };
+    const defaultMaxDelayMs =
+      target.kind === 'auto' ? RECONNECT_MAX_DELAY_MS.autoDetect : target.kind === 'emulator' ? EMULATOR_RECONNECT_MAX_DELAY_MS : RECONNECT_MAX_DELAY_MS.path;
+    this.#reconnect = new ReconnectLoop({ maxDelayMs: options.reconnectMaxDelayMs ?? defaultMaxDelayMs, attempt: () => this.#connectOnce() });
+    this.#finder = target.kind === 'auto' ? this.#firmataFinder() : null;
   }
 
   /** Samples per second the board is asked for: 1000 / the sampling interval. */
@@ -254,20 +260,21 @@ export class FirmataTransport implements Transport {
     this.#stopping = false;
     this.#setState('connecting');
     this.#stallTimer = setInterval(() => this.#checkStall(), 250);
-    const attached = await this.#connectOnce();
-    if (!attached) this.#scheduleReconnect();
+    await this.#reconnect.start();
   }
 
   async stop(): Promise<void> {
     if (this.#listener === null) return;
     this.#stopping = true;
-    for (const timer of [this.#reconnectTimer, this.#blinkTimer]) if (timer !== null) clearTimeout(timer);
+    this.#reconnect.stop();
+    if (this.#blinkTimer !== null) clearTimeout(this.#blinkTimer);
     if (this.#stallTimer !== null) clearInterval(this.#stallTimer);
-    this.#reconnectTimer = this.#blinkTimer = this.#stallTimer = null;
+    this.#blinkTimer = this.#stallTimer = null;
     this.#flush();
     const link = this.#link;
-    this.#detach();
+    const claim = this.#detach();
     await link?.close();
+    claim?.release();
     await this.#drive?.stop();
     await this.#emulator?.stop();
     this.#drive = null;
@@ -337,11 +344,14 @@ export class FirmataTransport implements Transport {
   // ---------------------------------------------------------------- attaching
 
   async #connectOnce(): Promise<boolean> {
-    let path: string | null = null;
+    let claim: PortClaim | null = null;
     try {
-      path = await this.#portToOpen();
-      if (this.#isStopping()) return false;
-      heldPorts.add(path);
+      claim = await this.#portToOpen();
+      const path = claim.path;
+      if (this.#isStopping()) {
+        claim.release();
+        return false;
+      }
       const link = await FirmataBoardLink.open(
         {
           path,
@@ -357,20 +367,20 @@ export class FirmataTransport implements Transport {
       );
       if (this.#isStopping()) {
         await link.close();
-        heldPorts.delete(path);
+        claim.release();
         return false;
       }
       this.#link = link;
+      this.#claim = claim;
       this.#board = link.info;
       this.#lastSampleMs = performance.now();
       this.#attachRate = { sinceMs: performance.now(), samples: 0, checked: false };
-      this.#reconnectAttempt = 0;
       link.writeOutputs(this.#alarm.outputs());
       this.#setState('connected');
       await this.#startDrive();
       return true;
     } catch (error) {
-      if (path !== null) heldPorts.delete(path);
+      claim?.release();
       if (this.#isStopping()) return false;
       this.#lastError = error instanceof Error ? error.message : String(error);
       this.#setState('disconnected');
@@ -378,11 +388,15 @@ export class FirmataTransport implements Transport {
     }
   }
 
-  /** The port to open: the given path, the emulated board's pty (starting it if needed), or a port where a Firmata answers. */
-  async #portToOpen(): Promise<string> {
+  /** The port to open, claimed: the given path, the emulated board's pty (starting it if needed), or a port where a Firmata answers. */
+  async #portToOpen(): Promise<PortClaim> {
     const target = this.#options.target;
-    if (target.kind === 'path') return target.path;
-    if (target.kind === 'auto') return this.#discover();
+    if (target.kind === 'path') return claimNamedPort(target.path, this.spec);
+    if (this.#finder !== null) {
+      const { found, claim } = await this.#finder.find();
+      this.#foundPath = found;
+      return claim;
+    }
     if (this.#emulator === null) {
       const emulator = await Emulator.start({ hexPath: standardFirmataHexPath(), sensor: 'fsr' });
       if (this.#isStopping()) {
@@ -399,7 +413,7 @@ export class FirmataTransport implements Transport {
         this.#emitStatus();
       });
     }
-    return this.#emulator.ptyPath;
+    return claimNamedPort(this.#emulator.ptyPath, this.spec);
   }
 
   /** The emulated board's simulated hand, once its board is ready (it carries on across reconnects). */
@@ -414,61 +428,40 @@ export class FirmataTransport implements Transport {
     }
   }
 
-  /** Auto-detect: the first port nobody here holds where a Firmata board answers REPORT_VERSION. */
-  async #discover(): Promise<string> {
-    const patterns = this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS;
-    const { ports, listError } = await listSerialPorts({ patterns, ...(this.#options.listPorts === undefined ? {} : { list: this.#options.listPorts }) });
-    const present = new Set(ports.map((port) => port.realPath));
-    for (const path of this.#foreignPorts) if (!present.has(path)) this.#foreignPorts.delete(path);
-    const candidates = ports.filter((port) => !isBuiltInUart(port) && !heldPorts.has(port.path) && !heldPorts.has(port.realPath) && !this.#foreignPorts.has(port.realPath));
-    const looked = `SerialPort.list()${listError === null ? '' : ` (failed: ${listError})`} and ${patterns.join(', ')}`;
-    if (candidates.length === 0) {
-      throw new Error(`no serial port to try (looked at ${looked}): plug the Firmata board in, or name its port: --device firmata:/dev/ttyACM0`);
-    }
-    const probes = await Promise.all(
-      candidates.map((port) => probeFirmata(port.path, { baudRate: this.#options.baudRate, timeoutMs: this.#options.probeTimeoutMs ?? DEFAULT_FIRMATA_PROBE_TIMEOUT_MS })),
-    );
-    const found = probes.find((probe) => probe.protocolVersion !== null);
-    for (const [index, probe] of probes.entries()) {
-      if (probe.protocolVersion === null && probe.error === null) this.#foreignPorts.add(candidates[index]?.realPath ?? probe.path);
-    }
-    if (found === undefined) {
-      const answers = probes.map((probe) => `${probe.path}: ${probe.error ?? 'no Firmata answer'}`).join('; ');
-      throw new Error(`no Firmata board answered at ${this.#options.baudRate} baud (${answers}); check that StandardFirmata is flashed on the board`);
-    }
-    this.#foundPath = found.path;
-    return found.path;
-  }
-
-  #scheduleReconnect(): void {
-    if (this.#stopping || this.#reconnectTimer !== null || this.#listener === null) return;
-    const kind = this.#options.target.kind;
-    const maxDelayMs = this.#options.reconnectMaxDelayMs ?? (kind === 'auto' ? 1000 : kind === 'emulator' ? 5000 : 500);
-    const delayMs = Math.min(RECONNECT_FIRST_DELAY_MS * 2 ** this.#reconnectAttempt, maxDelayMs);
-    this.#reconnectAttempt++;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      if (this.#stopping) return;
-      void this.#connectOnce().then((attached) => {
-        if (!attached) this.#scheduleReconnect();
-      });
-    }, delayMs);
+  /** Auto-detect: a port nobody here holds where a Firmata board answers REPORT_VERSION; what it finds is the port's path. */
+  #firmataFinder(): PortFinder<string> {
+    const options = this.#options;
+    return new PortFinder<string>({
+      holder: this.spec,
+      ...(options.scanPatterns === undefined ? {} : { patterns: options.scanPatterns }),
+      ...(options.listPorts === undefined ? {} : { listPorts: options.listPorts }),
+      probe: async (port): Promise<ProbeAnswer<string>> => {
+        const probe = await probeFirmata(port.path, { baudRate: options.baudRate, timeoutMs: options.probeTimeoutMs ?? DEFAULT_FIRMATA_PROBE_TIMEOUT_MS });
+        if (probe.error !== null) return { kind: 'failed', note: probe.error };
+        return probe.protocolVersion === null ? { kind: 'silent', note: 'no Firmata answer' } : { kind: 'found', found: port.path };
+      },
+      discard: () => Promise.resolve(), // the probe closed the port already
+      whenNoPort: () => 'plug the Firmata board in, or name its port: --device firmata:/dev/ttyACM0',
+      noAnswer: (answers) => `no Firmata board answered at ${options.baudRate} baud (${answers}); check that StandardFirmata is flashed on the board`,
+    });
   }
 
   #onLinkLost(reason: string): void {
     if (this.#stopping) return;
     this.#flush();
-    this.#detach();
+    // The link closed itself (or is closing, after a stall): its port is free.
+    this.#detach()?.release();
     this.#lastError = `${reason}; reconnecting`;
-    this.#reconnectAttempt = 0;
     this.#setState('disconnected');
-    this.#scheduleReconnect();
+    this.#reconnect.lost();
   }
 
-  #detach(): void {
-    const path = this.#link?.path;
-    if (path !== undefined) heldPorts.delete(path);
+  /** Forgets the link; returns its port's claim, to release once the link is closed. */
+  #detach(): PortClaim | null {
+    const claim = this.#claim;
+    this.#claim = null;
     this.#link = null;
+    return claim;
   }
 
   /** The board restarted (reset button, brown-out, a port reopened elsewhere): pins and reporting again. */
@@ -486,7 +479,6 @@ export class FirmataTransport implements Transport {
     const stallMs = Math.max(STALL_MIN_MS, STALL_PERIODS * this.#options.samplingIntervalMs);
     const silentMs = performance.now() - this.#lastSampleMs;
     if (silentMs < stallMs) return;
-    this.#detach();
     void link.close();
     this.#onLinkLost(`no A0 report from ${link.path} for ${Math.round(silentMs)} ms (the board stopped answering)`);
   }

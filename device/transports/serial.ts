@@ -24,20 +24,15 @@
  * port, with a backoff from 50 ms up to 500 ms (1 s for auto-detect), for as long as it
  * runs. It never throws out of an event: every failure ends up in `lastError`.
  */
-import { realpathSync } from 'node:fs';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { CommandChannel, CommandRefusedError, type CommandReply, type RequestOptions } from '../protocol/command-channel.ts';
 import { RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
 import type { DropReason } from '../protocol/drop-reasons.ts';
 import { FEEDBACK_ALL, hostCommandBody, LIMIT_RAW_MAX, RATE_MIN_HZ, type HostCommand } from '../protocol/host-commands.ts';
-import {
-  DEFAULT_PROBE_TIMEOUT_MS,
-  DEFAULT_SCAN_PATTERNS,
-  isBuiltInUart,
-  listSerialPorts,
-  probePort,
-  type ListedPort,
-} from '../protocol/port-discovery.ts';
+import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
+import { PortFinder, type ProbeAnswer } from '../lifecycle/port-finder.ts';
+import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-loop.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, probePort, type ListedPort } from '../protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE, SerialLink, type SerialLinkHandlers } from '../protocol/serial-link.ts';
 import { SessionTimeline } from '../protocol/session-timeline.ts';
 import type { DeviceFeedback, DeviceZone, RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
@@ -76,9 +71,6 @@ export type SerialDeviceEvent =
 const AUTO_DETECT_PATH_LABEL = 'serial (auto-detect)';
 /** INFO on attach: enough attempts to cover an Arduino's bootloader after the port opens. */
 const ATTACH_INFO_ATTEMPTS = 8;
-const RECONNECT_FIRST_DELAY_MS = 50;
-/** Auto-detect: a port that did not answer INFO is asked again after this long. */
-const SILENT_PORT_RETRY_MS = 10_000;
 /** Samples kept while waiting for HELLO (about 1 s at 1000 Hz); older ones are dropped as `no-hello`. */
 const MAX_SAMPLES_BEFORE_HELLO = 1000;
 /** Counter-only status changes (drops, losses) are reported at most this often. */
@@ -91,17 +83,8 @@ const FAULT_EXPLANATIONS: Record<FaultCode, string> = {
   rail: 'the FSR reads full scale for over 1 s (a short, or a disconnected ground resistor)',
 };
 
-/** Ports and devices held by the serial transports of this process, so auto-detect leaves them alone. */
-const openRealPaths = new Set<string>();
+/** Devices attached to the serial transports of this process, so auto-detect takes each once. */
 const attachedDeviceIds = new Set<string>();
-
-function realPathOf(path: string): string {
-  try {
-    return realpathSync(path);
-  } catch {
-    return path;
-  }
-}
 
 /** Validates a `serial[:PATH][?baud=N&id=HEX]` spec; throws DeviceSpecError naming what is wrong. */
 export function parseSerialSpec(spec: DeviceSpec): SerialTransportOptions {
@@ -127,7 +110,8 @@ export class SerialTransport implements Transport {
   #state: TransportStatus['state'] = 'stopped';
   #lastError: string | null = null;
   #link: SerialLink | null = null;
-  #linkRealPath: string | null = null;
+  /** The link's port, held against every other transport of this process (lifecycle/port-claims.ts). */
+  #claim: PortClaim | null = null;
   #channel: CommandChannel | null = null;
   /** The last HELLO (kept in step with ACKed RATE/LIMIT). */
   #identity: HelloMessage | null = null;
@@ -145,14 +129,9 @@ export class SerialTransport implements Transport {
   #batch: RawSample[] = [];
   #flushScheduled = false;
   #statusTimer: NodeJS.Timeout | null = null;
-  #reconnectTimer: NodeJS.Timeout | null = null;
-  #reconnectAttempt = 0;
-  /**
-   * Auto-detect: ports not to open again for a while, by real path, with until when (ms,
-   * performance.now()): another device's, while they stay; silent ones, for
-   * SILENT_PORT_RETRY_MS (opening a port resets an Arduino: not on every attempt).
-   */
-  readonly #foreignPorts = new Map<string, number>();
+  readonly #reconnect: ReconnectLoop;
+  /** Auto-detect (no path): the shared policy, asking each port INFO. */
+  readonly #finder: PortFinder<SerialLink> | null;
   readonly #deviceListeners = new Set<(event: SerialDeviceEvent) => void>();
   /** What the host asked the device for: sent again after every attach and reboot. */
   readonly #wanted: { streaming: boolean; rateHz: number | null; feedbackMask: number | null; limit: { onRaw: number; offRaw: number } | null; zone: DeviceZone | null } = {
@@ -176,6 +155,12 @@ export class SerialTransport implements Transport {
       setOverLimit: (onRaw, offRaw) => this.#setOverLimit(onRaw, offRaw),
       setZone: (zone) => this.#setZone(zone),
     };
+    const autoDetect = options.path === null;
+    this.#reconnect = new ReconnectLoop({
+      maxDelayMs: options.reconnectMaxDelayMs ?? (autoDetect ? RECONNECT_MAX_DELAY_MS.autoDetect : RECONNECT_MAX_DELAY_MS.path),
+      attempt: () => this.#connectOnce(),
+    });
+    this.#finder = autoDetect ? this.#knotmeterFinder() : null;
   }
 
   status(): TransportStatus {
@@ -220,20 +205,19 @@ export class SerialTransport implements Transport {
     this.#listener = listener;
     this.#stopping = false;
     this.#setState('connecting');
-    const attached = await this.#connectOnce();
-    if (!attached) this.#scheduleReconnect();
+    await this.#reconnect.start();
   }
 
   async stop(): Promise<void> {
     if (this.#listener === null) return;
     this.#stopping = true;
-    if (this.#reconnectTimer !== null) clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = null;
+    this.#reconnect.stop();
     this.#channel?.cancelAll('the transport stopped');
     this.#flush();
     const link = this.#link;
-    this.#detach();
+    const claim = this.#detach();
     await link?.close();
+    claim?.release();
     if (this.#statusTimer !== null) clearTimeout(this.#statusTimer);
     this.#statusTimer = null;
     if (this.#identity !== null) attachedDeviceIds.delete(this.#identity.deviceId);
@@ -351,21 +335,28 @@ export class SerialTransport implements Transport {
   /** One attempt to open (or find) the port and hear HELLO; true once attached. */
   async #connectOnce(): Promise<boolean> {
     let link: SerialLink | null = null;
+    let claim: PortClaim | null = null;
     try {
-      link = this.#options.path === null ? await this.#discover() : await SerialLink.open(this.#options.path, this.#options.baudRate, this.#linkHandlers());
+      if (this.#finder === null) {
+        const path = this.#options.path ?? '';
+        claim = claimNamedPort(path, this.spec);
+        link = await SerialLink.open(path, this.#options.baudRate, this.#linkHandlers());
+      } else {
+        ({ found: link, claim } = await this.#finder.find());
+      }
       if (this.#isStopping()) {
         await link.close();
+        claim.release();
         return false;
       }
       link.setHandlers(this.#linkHandlers());
       if (!link.isOpen) throw new Error(`${link.path} closed right after it opened`);
-      this.#attach(link);
+      this.#attach(link, claim);
       const channel = this.#channel;
       if (channel === null) return false;
       // The HELLO itself is handled as it arrives (#onMessage); this only waits for it.
       await channel.request({ type: 'INFO' }, { attempts: ATTACH_INFO_ATTEMPTS });
       if (this.#isStopping() || this.#link !== link) return false;
-      this.#reconnectAttempt = 0;
       if (this.#detachedSince !== null) {
         // Keep why it was away, and say it is over: the status shows link health, not a stale alarm.
         const awayS = ((performance.now() - this.#detachedSince.atMs) / 1000).toFixed(1);
@@ -380,10 +371,10 @@ export class SerialTransport implements Transport {
       if (this.#isStopping()) return false;
       const reason = error instanceof Error ? error.message : String(error);
       this.#lastError = this.#awaitingHello && link !== null && this.#link === link ? this.#noHelloMessage(link, reason) : reason;
-      if (link !== null && this.#link === link) {
-        this.#detach();
-        await link.close();
-      }
+      if (link !== null && this.#link === link) this.#detach();
+      // Closed before its port is given up (idempotent when the link's loss closed it already).
+      await link?.close();
+      claim?.release();
       // While away, lastError shows the latest attempt; what made it go away is kept for the return.
       this.#detachedSince ??= { reason: this.#lastError, atMs: performance.now() };
       this.#setState('disconnected');
@@ -398,10 +389,9 @@ export class SerialTransport implements Transport {
     );
   }
 
-  #attach(link: SerialLink): void {
+  #attach(link: SerialLink, claim: PortClaim): void {
     this.#link = link;
-    this.#linkRealPath = realPathOf(link.path);
-    openRealPaths.add(this.#linkRealPath);
+    this.#claim = claim;
     this.#awaitingHello = true;
     this.#samplesBeforeHello = [];
     this.#samplesSinceAttach = 0;
@@ -414,12 +404,14 @@ export class SerialTransport implements Transport {
     });
   }
 
-  #detach(): void {
-    if (this.#linkRealPath !== null) openRealPaths.delete(this.#linkRealPath);
-    this.#linkRealPath = null;
+  /** Forgets the link; returns its port's claim, to release once the link is closed. */
+  #detach(): PortClaim | null {
+    const claim = this.#claim;
+    this.#claim = null;
     this.#link = null;
     this.#channel = null;
     this.#awaitingHello = true;
+    return claim;
   }
 
   #linkHandlers(): SerialLinkHandlers {
@@ -430,75 +422,46 @@ export class SerialTransport implements Transport {
     };
   }
 
-  /** Auto-detect: the first Knotmeter that answers on a port nobody here holds (the same id once locked). */
-  async #discover(): Promise<SerialLink> {
-    const { ports, listError } = await listSerialPorts({
-      patterns: this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS,
-      ...(this.#options.listPorts === undefined ? {} : { list: this.#options.listPorts }),
+  /** Auto-detect: a Knotmeter that answers INFO on a port nobody here holds (the same id once locked). */
+  #knotmeterFinder(): PortFinder<SerialLink> {
+    const options = this.#options;
+    const wantedText = (): string => (this.#lockedDeviceId === null ? 'free Knotmeter' : `Knotmeter ${this.#lockedDeviceId}`);
+    return new PortFinder<SerialLink>({
+      holder: this.spec,
+      ...(options.scanPatterns === undefined ? {} : { patterns: options.scanPatterns }),
+      ...(options.listPorts === undefined ? {} : { listPorts: options.listPorts }),
+      probe: (port) => this.#askInfo(port.path),
+      discard: (link) => link.close(),
+      whenNoPort: () =>
+        `plug the massager in${this.#lockedDeviceId === null ? '' : ` (device ${this.#lockedDeviceId})`}, or name its port: --device serial:/dev/ttyACM0`,
+      noAnswer: (answers) =>
+        `no ${wantedText()} answered INFO at ${options.baudRate} baud (${answers}); check that it is plugged in and running the Knotmeter firmware`,
     });
-    const present = new Set(ports.map((port) => port.realPath));
-    const nowMs = performance.now();
-    for (const [path, untilMs] of this.#foreignPorts) if (!present.has(path) || untilMs <= nowMs) this.#foreignPorts.delete(path);
-    const candidates = ports.filter((port) => !isBuiltInUart(port) && !openRealPaths.has(port.realPath) && !this.#foreignPorts.has(port.realPath));
-    const looked = `SerialPort.list()${listError === null ? '' : ` (failed: ${listError})`} and ${(this.#options.scanPatterns ?? DEFAULT_SCAN_PATTERNS).join(', ')}`;
-    const wanted = this.#lockedDeviceId;
-    if (candidates.length === 0) {
-      throw new Error(
-        `no serial port to try (looked at ${looked}): plug the massager in${wanted === null ? '' : ` (device ${wanted})`}, or name its port: --device serial:/dev/ttyACM0`,
-      );
-    }
-    const probes = await Promise.all(
-      candidates.map((port) =>
-        probePort(port.path, { baudRate: this.#options.baudRate, timeoutMs: this.#options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, keepOpen: true }),
-      ),
-    );
-    let chosen: SerialLink | null = null;
-    for (const [index, probe] of probes.entries()) {
-      const realPath = candidates[index]?.realPath ?? probe.path;
-      const id = probe.hello?.deviceId ?? null;
-      const fits = id !== null && (wanted === null ? !attachedDeviceIds.has(id) : id === wanted);
-      if (fits && chosen === null && probe.link !== null) {
-        chosen = probe.link;
-        continue;
-      }
-      if (probe.error === null) this.#foreignPorts.set(realPath, id === null ? nowMs + SILENT_PORT_RETRY_MS : Number.POSITIVE_INFINITY);
-      await probe.link?.close();
-    }
-    if (chosen === null) {
-      const answers = probes.map((probe) => `${probe.path}: ${probe.error ?? (probe.hello === null ? 'no HELLO' : `device ${probe.hello.deviceId}`)}`).join('; ');
-      throw new Error(
-        `no ${wanted === null ? 'free Knotmeter' : `Knotmeter ${wanted}`} answered INFO at ${this.#options.baudRate} baud (${answers}); ` +
-          'check that it is plugged in and running the Knotmeter firmware',
-      );
-    }
-    return chosen;
   }
 
-  #scheduleReconnect(): void {
-    if (this.#isStopping() || this.#reconnectTimer !== null || this.#listener === null) return;
-    const maxDelayMs = this.#options.reconnectMaxDelayMs ?? (this.#options.path === null ? 1000 : 500);
-    const delayMs = Math.min(RECONNECT_FIRST_DELAY_MS * 2 ** this.#reconnectAttempt, maxDelayMs);
-    this.#reconnectAttempt++;
-    this.#reconnectTimer = setTimeout(() => {
-      this.#reconnectTimer = null;
-      if (this.#isStopping()) return;
-      void this.#connectOnce().then((attached) => {
-        if (!attached) this.#scheduleReconnect();
-      });
-    }, delayMs);
+  async #askInfo(path: string): Promise<ProbeAnswer<SerialLink>> {
+    const probe = await probePort(path, { baudRate: this.#options.baudRate, timeoutMs: this.#options.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, keepOpen: true });
+    if (probe.error !== null) return { kind: 'failed', note: probe.error };
+    if (probe.hello === null) return { kind: 'silent', note: 'no HELLO' };
+    const id = probe.hello.deviceId;
+    const wanted = this.#lockedDeviceId;
+    const fits = wanted === null ? !attachedDeviceIds.has(id) : id === wanted;
+    if (fits && probe.link !== null) return { kind: 'found', found: probe.link };
+    await probe.link?.close();
+    return { kind: 'other', note: `device ${id}` };
   }
 
   #onLinkLost(reason: string): void {
     if (this.#isStopping()) return;
     this.#flush();
     this.#channel?.cancelAll(reason);
-    this.#detach();
+    // The link closed itself: its port is free.
+    this.#detach()?.release();
     this.#lastError = `${reason}; reconnecting`;
     this.#detachedSince = { reason, atMs: performance.now() };
-    this.#reconnectAttempt = 0;
     this.#setState('disconnected');
     this.#emitDeviceEvent({ type: 'disconnected', reason });
-    this.#scheduleReconnect();
+    this.#reconnect.lost();
   }
 
   /** Sends again what the host asked for: after an attach or a reboot the device may have forgotten it. */
