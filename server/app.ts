@@ -4,18 +4,20 @@
  * `startServer` is what the CLI runs and what the integration tests start on an
  * ephemeral port.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CalibrationLive } from '../calibration/live.ts';
 import { FileProfileStore, MemoryProfileStore, type ProfileStore } from '../calibration/store.ts';
 import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
-import { apiRoutes } from './api/routes.ts';
+import { answerUnreadableRequest, apiRoutes } from './api/routes.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
 import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
+import { deviceLog } from './device-log.ts';
 import type { RecorderStatus } from './live/events.ts';
+import { UsageError } from './cli-support.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
 
@@ -62,7 +64,27 @@ export function createTransports(
   return specs.map((spec, instance) => createTransport(spec, { instance, seed, ...more, deviceId: deviceIds[instance] ?? undefined }));
 }
 
+/**
+ * The calibration profiles: in memory, or in `--data-dir`'s calibration folder, made now
+ * (a fresh clone, a new folder) because the server watches it for profiles saved by
+ * `npm run calibrate`.
+ * @throws UsageError when the folder cannot be made (a file in the way, no permission).
+ */
+function openProfiles(dataDir: string | undefined): ProfileStore {
+  if (dataDir === undefined) return new MemoryProfileStore();
+  const profiles = new FileProfileStore(dataDir);
+  try {
+    mkdirSync(profiles.location, { recursive: true });
+  } catch (error) {
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = code === 'EEXIST' || code === 'ENOTDIR' ? 'it, or a folder above it, is a file' : error instanceof Error ? error.message : String(error);
+    throw new UsageError(`--data-dir ${dataDir}: cannot make the folder ${profiles.location} (${reason}): pass --data-dir with a folder you can write in`);
+  }
+  return profiles;
+}
+
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const profiles = openProfiles(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
     options.db === undefined
@@ -81,7 +103,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw error;
   }
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
-  const http = Fastify({ loggerInstance: httpLogger });
+  const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest });
   await registerDashboard(http, options.logger);
   const pipelines: DevicePipeline[] = [];
   const broadcaster = new LiveBroadcaster(http.server, {
@@ -94,7 +116,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     },
   });
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
-  const profiles = options.dataDir === undefined ? new MemoryProfileStore() : new FileProfileStore(options.dataDir);
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
   if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);
   const calibration = new CalibrationLive(broadcaster.io, profiles, () => pipelines, options.logger.child({ part: 'calibration' }));
@@ -106,39 +127,38 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     }),
     { prefix: '/api' },
   );
-  const listener = recording?.recorder == null ? fanOut(broadcaster, calibration) : fanOut(broadcaster, calibration, recording.recorder);
+  const terminal = deviceLog(options.logger.child({ part: 'device' }));
+  const listener = recording?.recorder == null ? fanOut(broadcaster, calibration, terminal) : fanOut(broadcaster, calibration, terminal, recording.recorder);
   pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles)));
 
+  const started: DevicePipeline[] = [];
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await Promise.all(started.map((pipeline) => pipeline.stop()));
+      calibration.close();
+      profiles.close();
+      await recording?.close();
+      await broadcaster.close();
+      await http.close();
+    })();
+    return closing;
+  };
   let url: string;
   try {
     url = await http.listen({ host: options.host, port: options.port });
+    for (const pipeline of pipelines) {
+      await pipeline.start();
+      started.push(pipeline);
+      options.logger.info({ deviceId: pipeline.info?.deviceId, spec: pipeline.info?.spec }, 'device started');
+    }
   } catch (error) {
-    await recording?.close();
+    // A device that cannot start (a replay of a session that does not exist) or a port
+    // that is taken: nothing is left running, the database is unlocked.
+    await close();
     throw error;
   }
-  for (const pipeline of pipelines) {
-    await pipeline.start();
-    options.logger.info({ deviceId: pipeline.info?.deviceId, spec: pipeline.info?.spec }, 'device started');
-  }
-
-  let closing: Promise<void> | null = null;
-  return {
-    url,
-    pipelines,
-    recording,
-    profiles,
-    close() {
-      closing ??= (async () => {
-        await Promise.all(pipelines.map((pipeline) => pipeline.stop()));
-        calibration.close();
-        profiles.close();
-        await recording?.close();
-        await broadcaster.close();
-        await http.close();
-      })();
-      return closing;
-    },
-  };
+  return { url, pipelines, recording, profiles, close };
 }
 
 async function registerDashboard(http: FastifyInstance, logger: Logger): Promise<void> {

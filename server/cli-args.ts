@@ -34,6 +34,8 @@ export interface ServerOptions {
   /** `--speed X`: how fast replays play, 1 = as recorded; null (`max`) = as fast as possible. */
   readonly replaySpeed: number | null;
   readonly help: boolean;
+  /** `--version`: print `knotmeter VERSION` and exit. */
+  readonly version: boolean;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -43,7 +45,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL]',
+    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -66,6 +68,7 @@ export function serverUsage(): string {
     `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
     '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
+    '  --version          print the version (knotmeter VERSION) and exit',
     '  --help             print this and exit',
   ].join('\n');
 }
@@ -80,14 +83,11 @@ const flagSchemas = {
   db: z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db'),
   dataDir: z.string().trim().min(1, '--data-dir needs a directory, e.g. data'),
   sessionIdleS: wholeNumberFlag('--session-idle-s', 10, 86_400, 'seconds'),
-  speed: z.union([
-    z.literal('max').transform(() => null),
-    z
-      .string()
-      .regex(/^\d+(?:\.\d+)?$/, '--speed needs a number from 0.1 to 1000, or max')
-      .transform(Number)
-      .refine((value) => value >= 0.1 && value <= 1000, '--speed needs a number from 0.1 to 1000, or max'),
-  ]),
+  // One schema, not a union: a union's failure is zod's stock "Invalid input".
+  speed: z
+    .string()
+    .refine((text) => text === 'max' || (/^\d+(?:\.\d+)?$/.test(text) && Number(text) >= 0.1 && Number(text) <= 1000), '--speed needs a number from 0.1 to 1000, or max')
+    .transform((text) => (text === 'max' ? null : Number(text))),
   deviceId: z.string().regex(/^[0-9a-f]{8}$/, '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d'),
 };
 
@@ -135,6 +135,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         speed: { type: 'string' },
         'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -159,6 +160,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,
+    version: values.version ?? false,
   };
 }
 

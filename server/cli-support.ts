@@ -49,6 +49,10 @@ export function describeParseError(error: unknown): string {
   if (unknown) return `unknown flag ${unknown[1]} (see --help for the flags)`;
   const missing = /Option '(?:-\w, )?(--[\w-]+) <value>' argument missing/.exec(message);
   if (missing) return `${missing[1]} needs a value`;
+  const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(message);
+  if (ambiguous) return `${ambiguous[1]} needs a value; for one that starts with a dash write ${ambiguous[1]}=VALUE`;
+  const noValue = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(message);
+  if (noValue) return `${noValue[1]} takes no value`;
   const positional = /Unexpected argument '([^']+)'/.exec(message);
   if (positional) return `unexpected argument "${positional[1]}": every setting is a flag (see --help)`;
   return message;

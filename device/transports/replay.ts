@@ -166,7 +166,7 @@ export class ReplayTransport implements Transport {
     }
     const session = await sessions?.getSession(source.sessionId);
     if (session === undefined || session === null) {
-      throw new Error(`replay:${source.sessionId}: there is no recorded session ${source.sessionId} in ${sessions?.location ?? 'the database'} (GET /api/sessions lists them)`);
+      throw new DeviceSpecError(`replay:${source.sessionId}: there is no recorded session ${source.sessionId} in ${sessions?.location ?? 'the database'} (GET /api/sessions lists them)`);
     }
     return (sessions as SessionStore).readSamples(source.sessionId)[Symbol.asyncIterator]();
   }

@@ -101,8 +101,11 @@ export function describeStoreError(location: string, error: unknown): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   let why: string;
+  const syscall = (error as { syscall?: unknown } | null)?.syscall;
   if (error instanceof Error && error.name === 'DatabaseInUseError') why = message;
-  else if (code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)) {
+  else if (syscall === 'mkdir' && (code === 'EEXIST' || code === 'ENOTDIR')) {
+    why = `its folder ${String((error as { path?: unknown }).path)} cannot be made (it, or a folder above it, is a file): restart with --db and a path in a folder`;
+  } else if (code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)) {
     why = 'the database is read-only: make the file and its folder writable, or restart with --db and a writable path';
   } else if (code === 'SQLITE_FULL' || /disk is full|ENOSPC/i.test(message)) why = 'the disk is full: free some space and recording resumes by itself';
   else if (code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message)) {

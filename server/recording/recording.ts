@@ -13,7 +13,8 @@
  * Pipeline position: builds the recorder (a pipeline listener) and the store the REST
  * API reads.
  */
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RecorderStatus } from '../live/events.ts';
 import type { Logger } from '../log.ts';
@@ -85,6 +86,8 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
   let unlock: () => void = () => undefined;
   let store: SessionStore;
   try {
+    // A fresh clone has no data/, and --db may name a new folder: the lock goes beside the file.
+    mkdirSync(dirname(dbPath), { recursive: true });
     unlock = lockDatabase(dbPath);
     store = openSqliteStore(dbPath);
   } catch (error) {
