@@ -7,7 +7,7 @@
  * Pipeline position: the edge of the REST API (`routes.ts`), in front of the session store.
  */
 import { z } from 'zod';
-import { FORCE_UNITS } from '../../calibration/units.ts';
+import { FORCE_UNITS, unitColumnSuffix } from '../../calibration/units.ts';
 import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from '../recording/records.ts';
 
 export const MAX_PAGE_SIZE = 200;
@@ -93,10 +93,23 @@ export const samplesQuerySchema = z
   })
   .refine((query) => query.fromMs === undefined || query.toMs === undefined || query.fromMs < query.toMs, { message: 'fromMs must be below toMs', path: ['fromMs'] });
 
+/**
+ * A unit as a script may spell it in ASCII (`kgf/cm2`, or the CSV column's `kgf_per_cm2`,
+ * `kpa`, `n`): `²` must be percent-encoded in a URL, which curl does not do by itself.
+ */
+function unitFromQuery(text: string): string {
+  const ascii = text.toLowerCase() === 'kgf/cm2' ? 'kgf_per_cm2' : text.toLowerCase();
+  return FORCE_UNITS.find((unit) => unit === text || unitColumnSuffix(unit) === ascii) ?? text;
+}
+
 export const exportQuerySchema = z.strictObject({
   table: z.string({ error: 'table must be given once' }).pipe(z.enum(EXPORT_TABLES, { error: `table must be one of ${EXPORT_TABLES.join(', ')}` })).optional(),
   /** The unit forces are written in (holds and warnings; a `samples` trace stays in newtons). */
-  unit: z.string({ error: 'unit must be given once' }).pipe(z.enum(FORCE_UNITS, { error: `unit must be one of ${FORCE_UNITS.join(', ')}` })).optional(),
+  unit: z
+    .string({ error: 'unit must be given once' })
+    .transform(unitFromQuery)
+    .pipe(z.enum(FORCE_UNITS, { error: `unit must be one of ${FORCE_UNITS.join(', ')} (or in ASCII kgf/cm2, as the CSV columns name them: n, kpa, kgf_per_cm2)` }))
+    .optional(),
 });
 
 /** A hold's new labels: either or both; null clears one. */

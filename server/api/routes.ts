@@ -16,10 +16,13 @@
  *
  * Pipeline position: session store -> **REST API** -> dashboard's review pages, scripts.
  */
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { DEFAULT_CONTACT_AREA_CM2, toDisplay, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
+import { DEFAULT_CONTACT_AREA_CM2, toDisplay, unitColumnSuffix, unitsPerNewton, type ForceUnit } from '../../calibration/units.ts';
+import { roundDecimals } from '../engine/report.ts';
 import type { SessionDetail } from '../recording/records.ts';
 import type { SessionStore } from '../recording/store.ts';
 import { csvTable } from './csv.ts';
@@ -44,6 +47,9 @@ export interface ApiOptions {
   /** Whether a session is still being recorded (it cannot be deleted then). */
   readonly isRecording: (sessionId: number) => boolean;
 }
+
+/** Recordings keep forces to the millinewton (the engine's results as `analyze` rounds them). */
+const RECORDED_FORCE_STEP_N = 0.001;
 
 class HttpError extends Error {
   readonly statusCode: number;
@@ -78,7 +84,16 @@ interface ExportUnit {
 }
 
 function exportUnit(unit: ForceUnit): ExportUnit {
-  return { column: unitColumnSuffix(unit), value: (forceN) => toDisplay(forceN, unit, DEFAULT_CONTACT_AREA_CM2) };
+  const decimals = exportDecimals(unit, DEFAULT_CONTACT_AREA_CM2);
+  return { column: unitColumnSuffix(unit), value: (forceN) => roundDecimals(toDisplay(forceN, unit, DEFAULT_CONTACT_AREA_CM2), decimals) };
+}
+
+/**
+ * Decimals that keep the millinewton forces are recorded to, in `unit` (N 3, kgf and lbf
+ * 4, kPa 3, kgf/cm² 5): nothing recorded is lost, and no float noise (4.587155963302752) is added.
+ */
+export function exportDecimals(unit: ForceUnit, areaCm2: number): number {
+  return Math.ceil(-Math.log10(RECORDED_FORCE_STEP_N * unitsPerNewton(unit, areaCm2)) - 1e-9);
 }
 
 function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
@@ -108,14 +123,40 @@ function warningsCsv(session: SessionDetail, unit: ExportUnit): string {
   );
 }
 
-/** The samples as a `t_ms,force_n` trace (what `npm run analyze` and `replay:FILE.csv` read), streamed. */
+/**
+ * The samples as a `t_ms,force_n` trace (what `npm run analyze` and `replay:FILE.csv` read),
+ * streamed; times to the microsecond and forces to the millinewton, as `analyze` prints them.
+ */
 async function* samplesCsv(store: SessionStore, id: number): AsyncGenerator<string> {
   yield 't_ms,force_n\n';
   for await (const chunk of store.readSamples(id)) {
     let text = '';
-    for (let index = 0; index < chunk.tMs.length; index++) text += `${chunk.tMs[index] ?? 0},${chunk.forceN[index] ?? 0}\n`;
+    for (let index = 0; index < chunk.tMs.length; index++) text += `${roundDecimals(chunk.tMs[index] ?? 0, 3)},${roundDecimals(chunk.forceN[index] ?? 0, 3)}\n`;
     yield text;
   }
+}
+
+/**
+ * Fastify's `clientErrorHandler`: a request that Node's HTTP parser refuses before any
+ * route sees it (most often a raw `²` in a query: curl '.../export.csv?unit=kgf/cm²') is
+ * answered like every bad request, `{"error": ...}` saying what to do, instead of a stock
+ * "Bad Request". Timeouts (408) and oversized headers (431) keep their status.
+ */
+export function answerUnreadableRequest(error: ConnectionError, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [statusCode, reason] =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'it did not arrive in time']
+      : error.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'its headers are too large']
+        : error.code === 'HPE_INVALID_URL'
+          ? [400, 'its address has characters that must be percent-encoded: e.g. unit=kgf/cm² is unit=kgf%2Fcm%C2%B2 (or unit=kgf/cm2); curl -G --data-urlencode \'unit=kgf/cm²\' encodes it']
+          : [400, error.message];
+  const body = JSON.stringify({ error: `the request cannot be read: ${reason}` });
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
 }
 
 /** The routes, as a fastify plugin to register with `{prefix: '/api'}` (its error and 404 handlers are its own). */

@@ -7,10 +7,16 @@
  */
 import type { EngineResults, HoldResult, WarningResult } from './results.ts';
 
-/** Rounds to 3 decimals, without a negative zero. */
-function round3(value: number): number {
-  const rounded = Math.round(value * 1000) / 1000;
+/** Rounds to `decimals` decimals (0 to 15), without a negative zero. */
+export function roundDecimals(value: number, decimals: number): number {
+  const scale = 10 ** decimals;
+  const rounded = Math.round(value * scale) / scale;
   return rounded === 0 ? 0 : rounded;
+}
+
+/** Times to the microsecond, forces to the millinewton. */
+function round3(value: number): number {
+  return roundDecimals(value, 3);
 }
 
 function roundHold(hold: HoldResult): HoldResult {

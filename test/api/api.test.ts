@@ -3,6 +3,7 @@
 // with bad (bad ids, bad ranges, huge maxPoints, bad bodies, unknown parameters): a bad
 // request is a 400 whose JSON names what is wrong, an unknown session or hold a 404.
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
@@ -14,6 +15,22 @@ import { until } from '../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../recording/support.ts';
 
 const TRACE = join(TRACES_DIR, 'example_overpressure.csv');
+
+/** A GET written byte for byte on a socket (fetch would percent-encode the path), and the answer's status line and body. */
+function rawRequest(baseUrl: string, path: string): Promise<{ statusLine: string; body: string }> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: close\r\n\r\n`, 'utf8')));
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const split = text.indexOf('\r\n\r\n');
+      resolve({ statusLine: text.slice(0, text.indexOf('\r\n')), body: split === -1 ? '' : text.slice(split + 4) });
+    });
+  });
+}
 
 describe('review API', () => {
   let dir: ReturnType<typeof tempDir>;
@@ -73,7 +90,7 @@ describe('review API', () => {
     ['/sessions/1/samples?fromMs=-5', /fromMs must be at least 0/],
     ['/sessions/1/samples?toMs=later', /toMs must be a number of ms since the session's first sample/],
     ['/sessions/1/export.csv?table=everything', /table must be one of holds, warnings, samples/],
-    ['/sessions/1/export.csv?unit=stone', /unit must be one of N, kgf, lbf, kPa, kgf\/cm²/],
+    ['/sessions/1/export.csv?unit=stone', /query: unit must be one of N, kgf, lbf, kPa, kgf\/cm² \(or in ASCII kgf\/cm2.*\(got "stone"\)/],
     ['/trends?from=2026-13-01', /from must be a date/],
   ])('GET %s is refused with 400 naming what is wrong', async (path, message) => {
     const { status, body } = await get(path);
@@ -162,12 +179,15 @@ describe('review API', () => {
     expect(lines[1]).toBe('1,1530,16390,14860,60000,false,28.491,49.912,12840,1620,neck,"\'=HYPERLINK(""http://x"",""y"")"');
     expect(await (await fetch(`${api}/sessions/1/export.csv?table=warnings`)).text()).toBe('warning,start_ms,alert_ms,end_ms,peak_n\r\n1,8140,8240,9820,49.912\r\n');
     // In the unit the user reads forces in: kgf (1 kgf = 9.80665 N), and kPa over the default 1.5 cm² tip.
-    const inKgf = (await (await fetch(`${api}/sessions/1/export.csv?table=warnings&unit=kgf`)).text()).split('\r\n');
-    expect(inKgf[0]).toBe('warning,start_ms,alert_ms,end_ms,peak_kgf');
-    expect(Number(inKgf[1]?.split(',')[4])).toBeCloseTo(49.912 / 9.80665, 3);
+    // Rounded to what the recorded millinewtons say in that unit (49.912 N = 5.0896 kgf), not 5.089607562215436.
+    expect(await (await fetch(`${api}/sessions/1/export.csv?table=warnings&unit=kgf`)).text()).toBe('warning,start_ms,alert_ms,end_ms,peak_kgf\r\n1,8140,8240,9820,5.0896\r\n');
+    expect(await (await fetch(`${api}/sessions/1/export.csv?table=warnings&unit=lbf`)).text()).toMatch(/,11\.2207\r\n$/);
     const inKpa = (await (await fetch(`${api}/sessions/1/export.csv?unit=${encodeURIComponent('kPa')}`)).text()).split('\r\n');
     expect(inKpa[0]).toContain('mean_kpa,peak_kpa');
-    expect(Number(inKpa[1]?.split(',')[7])).toBeCloseTo(49.912 / 1.5e-4 / 1000, 1);
+    expect(inKpa[1]?.split(',').slice(6, 8)).toEqual(['189.94', '332.747']);
+    const perCm2 = (await (await fetch(`${api}/sessions/1/export.csv?unit=${encodeURIComponent('kgf/cm²')}`)).text()).split('\r\n');
+    expect(perCm2[0]).toContain('mean_kgf_per_cm2,peak_kgf_per_cm2');
+    expect(perCm2[1]?.split(',').slice(6, 8)).toEqual(['1.93685', '3.39307']);
 
     const samples = await (await fetch(`${api}/sessions/1/export.csv?table=samples`)).text();
     const exported = join(dir.path, 'exported.csv');
@@ -175,6 +195,20 @@ describe('review API', () => {
     let count = 0;
     for await (const batch of readTraceCsv(exported)) count += batch.tMs.length;
     expect(count).toBe(1840);
+    // Times to the microsecond, forces to the millinewton: no float noise such as 20.100000000000001.
+    expect(samples.split('\n').slice(1, -1).filter((line) => !/^\d+(\.\d{1,3})?,-?\d+(\.\d{1,3})?$/.test(line))).toEqual([]);
+  });
+
+  it('takes the pressure unit spelt in ASCII, and answers a raw ² in the address with the usual JSON error', async () => {
+    for (const spelling of ['kgf/cm2', 'kgf_per_cm2']) {
+      const response = await fetch(`${api}/sessions/1/export.csv?table=warnings&unit=${spelling}`);
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe('warning,start_ms,alert_ms,end_ms,peak_kgf_per_cm2\r\n1,8140,8240,9820,3.39307\r\n');
+    }
+    // What curl sends for curl '...?unit=kgf/cm²': the UTF-8 bytes as they are, which Node's parser refuses before any route.
+    const raw = await rawRequest(server.url, '/api/sessions/1/export.csv?unit=kgf/cm²');
+    expect(raw.statusLine).toBe('HTTP/1.1 400 Bad Request');
+    expect((JSON.parse(raw.body) as { error: string }).error).toMatch(/^the request cannot be read: its address has characters that must be percent-encoded: e\.g\. unit=kgf\/cm² is unit=kgf%2Fcm%C2%B2 \(or unit=kgf\/cm2\)/);
   });
 
   it('exports the whole session as a JSON file', async () => {
