@@ -3,7 +3,7 @@
  * (or `--session ID [--db FILE]` for a session the server recorded):
  * runs the pressure engine over a recorded force trace (CSV `t_ms,force_n`) and prints the
  * holds and over-pressure warnings it finds: JSON `{"holds": [...], "warnings": [...]}` on
- * stdout by default (as `../shared/traces/README.md` describes; an open warning has
+ * stdout by default (as `test/fixtures/traces/README.md` describes; an open warning has
  * `"endMs": null`), or a table for people. The very engine that runs live, on device time.
  *
  * A recorded session is read from the session store (read-only, so it works while the
@@ -12,13 +12,14 @@
  * review API gives them.
  *
  * Pipeline position: trace file (`engine/trace-csv.ts`) or recorded session -> optional
- * smoothing -> engine -> stdout. Exit 0 on success; 2 on a wrong flag, config or trace file, with a message on
- * stderr naming the flag, field or line and what is wrong.
+ * smoothing -> engine -> stdout. Only the results go to stdout (in a pipe, `npm run -s analyze`
+ * keeps npm's own banner off it too). Exit 0 on success; 2 on a wrong flag, config or trace
+ * file, with a message on stderr naming the flag, field or line and what is wrong.
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag, type CliOutput } from './cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine, type SampleBatch } from './engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
 import { formatResultsTable, roundResults } from './engine/report.ts';
@@ -45,6 +46,7 @@ export interface AnalyzeOptions {
   /** Whether --config or --preset was given (a session otherwise runs with its own settings). */
   readonly engineFromFlags: boolean;
   readonly help: boolean;
+  readonly version: boolean;
 }
 
 export function analyzeUsage(): string {
@@ -56,6 +58,8 @@ export function analyzeUsage(): string {
     `the live dashboard. TRACE.csv has the header ${TRACE_HEADER}, then one sample a line`,
     '(device time in ms, force in N). --session analyzes a session the server recorded, with',
     'the settings it was recorded with unless --config or --preset is given.',
+    'Only the results go to stdout; in a pipe add -s so npm prints no banner there:',
+    '  npm run -s analyze -- trace.csv | jq .holds',
     '',
     'Flags:',
     '  --config FILE      engine settings as JSON: every field, or {"preset": NAME, ...only the fields that differ}',
@@ -64,6 +68,7 @@ export function analyzeUsage(): string {
     '  --format FORMAT    json (default): {"holds": [...], "warnings": [...]}; table: for people',
     '  --session ID       a recorded session (GET /api/sessions lists them) instead of TRACE.csv',
     '  --db FILE          where the sessions are recorded (default data/knotmeter.db in the project)',
+    '  --version          print the version and exit',
     '  --help             print this and exit',
   ].join('\n');
 }
@@ -92,6 +97,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
         session: { type: 'string' },
         db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
     });
   } catch (error) {
@@ -99,6 +105,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   }
   const { values, positionals } = parsed;
   const help = values.help ?? false;
+  const version = values.version ?? false;
   if (values.config !== undefined && values.preset !== undefined) {
     throw new UsageError('give either --config or --preset, not both (a config file can start from a preset: {"preset": "neck", ...})');
   }
@@ -106,7 +113,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
     throw new UsageError(`give either --session or a trace file, not both (got --session ${values.session} and ${JSON.stringify(positionals[0])})`);
   }
   if (values.db !== undefined && values.session === undefined) throw new UsageError('--db goes with --session ID: a trace file is analyzed without the database');
-  if (!help && values.session === undefined && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
+  if (!help && !version && values.session === undefined && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
   if (positionals.length > 1) {
     throw new UsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
   }
@@ -120,6 +127,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
     db: values.db === undefined ? DEFAULT_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
     engineFromFlags: values.config !== undefined || values.preset !== undefined,
     help,
+    version,
   };
 }
 
@@ -133,8 +141,8 @@ export function loadEngineConfig(options: AnalyzeOptions): EngineConfig {
 export async function runAnalyze(argv: readonly string[], output: CliOutput): Promise<number> {
   try {
     const options = parseAnalyzeArgs(argv);
-    if (options.help) {
-      output.stdout(`${analyzeUsage()}\n`);
+    if (options.help || options.version) {
+      output.stdout(`${options.help ? analyzeUsage() : versionText()}\n`);
       return 0;
     }
     const engine = options.session === null ? new PressureEngine(loadEngineConfig(options)) : null;

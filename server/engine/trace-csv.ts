@@ -1,6 +1,6 @@
 /**
  * Reads a force trace file: CSV with the header `t_ms,force_n`, then one sample a line
- * (device time in ms, force in N), as `../shared/traces/` has them. Streamed in batches, so
+ * (device time in ms, force in N), as `test/fixtures/traces/` has them. Streamed in batches, so
  * a trace of hours at 1 kHz never sits in memory whole; lines are bounded, so a file that
  * is not a trace (a binary, one endless line) fails fast instead of filling memory.
  *

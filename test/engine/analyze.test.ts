@@ -1,17 +1,19 @@
 // `npm run analyze`: flags, config files, trace files, output formats and exit codes. Most
 // cases run the command in-process (runAnalyze, as the CLI does); a few spawn it for real
 // to check the exit code and streams a user sees.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAnalyze } from '../../server/analyze.ts';
 import { MAX_TRACE_LINE_CHARS } from '../../server/engine/trace-csv.ts';
-import { runTsx } from '../support/cli.ts';
+import { REPO_ROOT, runTsx } from '../support/cli.ts';
 
 const TRACES = fileURLToPath(new URL('../fixtures/traces/', import.meta.url));
 const OVERPRESSURE = `${TRACES}example_overpressure.csv`;
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const scratch = mkdtempSync(join(tmpdir(), 'knotmeter-analyze-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -90,9 +92,11 @@ describe('npm run analyze: output', () => {
     expect(smoothed.holds[0]?.peakN).toBeLessThan(plain.holds[0]?.peakN ?? 0);
   });
 
-  it('prints its usage with --help', async () => {
+  it('prints its usage with --help, and its version with --version', async () => {
+    expect(await analyze('--version')).toEqual({ code: 0, stdout: `knotmeter ${PACKAGE_VERSION}\n`, stderr: '' });
     const { code, stdout } = await analyze('--help');
     expect(code).toBe(0);
+    expect(stdout).toContain('npm run -s analyze -- trace.csv | jq');
     expect(stdout).toMatch(/^Usage: npm run analyze -- \[--config FILE \| --preset NAME\] \[--smooth-ms N\] \[--format json\|table\] TRACE\.csv/);
   });
 });
@@ -168,6 +172,25 @@ describe('npm run analyze as a process', () => {
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^knotmeter analyze: .*file-\d+\.csv: line 3: time goes backwards/);
+  });
+
+  it('prints its version with --version, exit 0', async () => {
+    const result = await runTsx('server/analyze.ts', ['--version']);
+    expect(result).toEqual({ code: 0, stdout: `knotmeter ${PACKAGE_VERSION}\n`, stderr: '' });
+  });
+
+  it('through npm run -s, stdout is the JSON alone, and a relative path is where the command was typed', { timeout: 30_000 }, async () => {
+    const child = spawn('npm', ['--prefix', REPO_ROOT, 'run', '-s', 'analyze', '--', 'example_overpressure.csv'], { cwd: TRACES, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(JSON.parse(stdout)).toMatchObject({ holds: [{ startMs: 1530 }], warnings: [{ alertMs: 8240 }] });
   });
 
   it('exits 2 on a bad flag and 0 on --help', async () => {
