@@ -31,7 +31,7 @@ export const MIN_POINTS = 2;
 export const CALIBRATE_HINT = 'run `npm run calibrate`';
 
 export class CalibrationError extends Error {
-  override readonly name = 'CalibrationError';
+  override readonly name: string = 'CalibrationError';
 }
 
 const finite = z.number().refine(Number.isFinite, 'must be a finite number');

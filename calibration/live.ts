@@ -191,10 +191,10 @@ export class CalibrationLive implements PipelineListener {
       if (state !== null) socket.emit('calibration', state);
     }
     const requests = calibrationRequestSchemas;
-    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId }) => this.#tare(deviceId)));
+    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true)));
     socket.on('calibrationCapture', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit }) => {
-        await this.#session(deviceId).capture(knownLoad(value, unit));
+      void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit, confirm }) => {
+        await this.#session(deviceId).capture(knownLoad(value, unit), undefined, { confirm: confirm === true });
       }),
     );
     socket.on('calibrationCancel', (payload: unknown, reply?: unknown) =>
@@ -215,8 +215,8 @@ export class CalibrationLive implements PipelineListener {
     );
   }
 
-  async #tare(deviceId: string): Promise<void> {
-    const tare = await this.#session(deviceId).tare();
+  async #tare(deviceId: string, confirm: boolean): Promise<void> {
+    const tare = await this.#session(deviceId).tare({ confirm });
     // The zero moved for every reading, not just for this calibration: re-zero the profile in force too.
     const active = this.#store.active(deviceId);
     if (active !== null && active.sensor === this.#session(deviceId).sensor) {

@@ -92,9 +92,13 @@ export type CalibrationState = z.infer<typeof calibrationStateSchema>;
 /** The client's calibration requests, each answered with a socket.io acknowledgement. */
 export const calibrationRequestSchemas = {
   /** Zero the device from the mean of its last still second (hx711: the firmware too). */
-  calibrationTare: z.strictObject({ deviceId }),
-  /** Wait for a known load to be on the tip and still, then add it as a point. */
-  calibrationCapture: z.strictObject({ deviceId, value: z.number().refine(Number.isFinite, 'must be a number'), unit: massUnitSchema }),
+  /** `confirm`: tare even though the tip does not look bare (after the refusal said so). */
+  calibrationTare: z.strictObject({ deviceId, confirm: z.boolean().optional() }),
+  /**
+   * Wait for a known load to be on the tip and still, then add it as a point. `confirm`:
+   * keep it even though the reading disagrees with the load (after the refusal said so).
+   */
+  calibrationCapture: z.strictObject({ deviceId, value: z.number().refine(Number.isFinite, 'must be a number'), unit: massUnitSchema, confirm: z.boolean().optional() }),
   calibrationCancel: z.strictObject({ deviceId }),
   /** Remove a point (its index in `points`). */
   calibrationRemovePoint: z.strictObject({ deviceId, index: z.number().int().nonnegative() }),

@@ -13,12 +13,18 @@
  * - `capture(load)` waits until the reading has moved away from every point already
  *   taken (the new load is on the tip) and has then stayed still for `settleMs`,
  *   reporting its progress; the point is the mean raw count of that still period.
+ * - Both check that the still reading fits what the person says (plausibility.ts): a
+ *   tare refuses a tip that does not look bare, a capture a reading far from the load
+ *   typed (`ImplausibleReadingError`); the person may confirm either (`confirm: true`).
+ *   A capture at full scale is refused outright.
  * - `fit()` fits the points (see fit.ts), or says what is missing.
  *
  * Nothing here saves: the caller stores the fit as a profile when the user says so.
  */
 import type { SensorKind } from '../device/transport.ts';
 import { CalibrationError, fitCalibration, type CalibrationPoint, type FitResult } from './fit.ts';
+import { SENSOR_RAW_RANGE } from './model.ts';
+import { loadProblem, noLoadProblem } from './plausibility.ts';
 import { describeMotion, RecentSamples, toleranceAt, windowStats, type WindowStats } from './stillness.ts';
 import type { KnownLoad } from './units.ts';
 
@@ -64,6 +70,14 @@ export interface SessionOptions {
   readonly waitLimitMs?: number;
   /** Called whenever the session's state changes: `progress` of a capture, or the `state` itself (tare, points, a capture begun or ended). */
   readonly onChange?: (change: 'progress' | 'state') => void;
+}
+
+/**
+ * A still reading that disagrees with what the person says is on the tip (a weight left
+ * on at the tare, a load typed that is not the one on the tip). They may confirm it.
+ */
+export class ImplausibleReadingError extends CalibrationError {
+  override readonly name = 'ImplausibleReadingError';
 }
 
 interface Waiter {
@@ -120,15 +134,20 @@ export class CalibrationSession {
   /**
    * Zeroes from the mean of the last still second; for an hx711 the firmware re-zeros
    * first. Clears the points (they were measured from the old zero).
+   * @param options.confirm tare even though the tip does not look bare
+   * @throws ImplausibleReadingError when the tip does not look bare (unless confirmed)
    * @throws CalibrationError when the reading moves, no samples arrive, or the device refuses TARE
    */
-  async tare(): Promise<TareState> {
+  async tare(options: { readonly confirm?: boolean } = {}): Promise<TareState> {
     if (this.#capture !== null) throw new CalibrationError(`${this.label}: a capture is in progress; wait for it (or cancel it), then tare`);
     if (this.#busyTaring) throw new CalibrationError(`${this.label}: a tare is already in progress`);
     this.#busyTaring = true;
     try {
       await this.#waitForReadings();
       let stats = this.#checkStill('tare');
+      // Before the firmware's TARE, which would make any weight on the tip its new zero.
+      const notBare = options.confirm === true ? null : noLoadProblem(this.sensor, this.#options.toNewtons, stats.meanRaw);
+      if (notBare !== null) throw new ImplausibleReadingError(`${this.label}: ${notBare}`);
       const { tareDevice } = this.#options;
       if (tareDevice !== undefined) {
         try {
@@ -149,10 +168,12 @@ export class CalibrationSession {
 
   /**
    * Waits for `load` to be on the tip and still, then adds it as a point.
+   * @param options.confirm keep the point even though it disagrees with the load typed
    * @throws CalibrationError before waiting (no tare, a load already taken, an FSR at 0 N),
-   *   or when the reading does not change or settle in time, or the capture is cancelled
+   *   or when the reading does not change or settle in time, settles at full scale, or the capture is cancelled
+   * @throws ImplausibleReadingError when the settled reading disagrees grossly with the load typed (unless confirmed)
    */
-  capture(load: KnownLoad, onProgress?: (progress: CaptureProgress) => void): Promise<CalibrationPoint> {
+  capture(load: KnownLoad, onProgress?: (progress: CaptureProgress) => void, options: { readonly confirm?: boolean } = {}): Promise<CalibrationPoint> {
     if (this.#tare === null) return Promise.reject(new CalibrationError(`${this.label}: tare first (nothing on the tip), then capture loads`));
     if (this.#capture !== null || this.#busyTaring) return Promise.reject(new CalibrationError(`${this.label}: a capture or tare is already in progress; wait for it`));
     if (!Number.isFinite(load.forceN) || load.forceN < 0) {
@@ -233,10 +254,12 @@ export class CalibrationSession {
             stillSinceMs = null;
             return false;
           }
+          const refusal = this.#refusal(load, period.meanRaw, options.confirm === true);
           const point: CalibrationPoint = { raw: period.meanRaw, forceN: load.forceN, massKg: load.massKg, sdRaw: period.sdRaw, kind: 'load' };
-          this.#points = [...this.#points, point];
+          if (refusal === null) this.#points = [...this.#points, point];
           finish();
-          resolve(point);
+          if (refusal === null) resolve(point);
+          else reject(refusal);
           return true;
         },
       };
@@ -285,6 +308,17 @@ export class CalibrationSession {
   close(reason = 'the device stopped'): void {
     this.cancelCapture(reason);
     this.#waiters.clear();
+  }
+
+  /** Why a load that settled at `raw` cannot be kept as a point, or null. */
+  #refusal(load: KnownLoad, raw: number, confirmed: boolean): CalibrationError | null {
+    const { max } = SENSOR_RAW_RANGE[this.sensor];
+    if (raw >= max - 0.5) {
+      return new CalibrationError(`${this.label}: the reading settled at full scale (${raw.toFixed(1)} of ${max} counts: the sensor is saturated), so it cannot tell this load: use a lighter one`);
+    }
+    if (confirmed || this.#tare === null) return null;
+    const problem = loadProblem({ sensor: this.sensor, toNewtons: this.#options.toNewtons, tareRaw: this.#tare.raw, points: this.#points }, load, raw);
+    return problem === null ? null : new ImplausibleReadingError(`${this.label}: ${problem}`);
   }
 
   #checkStill(what: string): WindowStats {

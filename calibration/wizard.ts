@@ -18,7 +18,7 @@ import type { RawSample, Transport, TransportStatus } from '../device/transport.
 import { CalibrationError, MIN_POINTS, type FitResult } from './fit.ts';
 import { DEVICE_ID_PATTERN, newProfileEntry, profileCalibration } from './profile.ts';
 import { fitSummary, residualTable, textPlot } from './report.ts';
-import { CalibrationSession, type CaptureProgress } from './session.ts';
+import { CalibrationSession, ImplausibleReadingError, type CaptureProgress } from './session.ts';
 import { DEFAULT_CONTACT_AREA_CM2, LoadError, parseLoad } from './units.ts';
 import type { FileProfileStore } from './store.ts';
 
@@ -184,14 +184,22 @@ export class Wizard {
   async #tare(session: CalibrationSession): Promise<void> {
     this.#say('');
     this.#say(`Step 1 of 3: tare. Take everything off the tip and let it rest${session.sensor === 'hx711' ? ' (the device re-zeros too)' : ''}. Press Enter to tare.`);
+    let confirm = false;
     for (;;) {
-      await this.#ask('tare> ');
+      if (!confirm) await this.#ask('tare> ');
       try {
-        const tare = await session.tare();
+        const tare = await session.tare({ confirm });
         this.#say(`Tared: zero at ${tare.raw.toFixed(1)} counts (±${tare.sdRaw.toFixed(1)})${tare.onDevice ? ', after the device re-zeroed' : ''}.`);
         return;
       } catch (error) {
         if (!(error instanceof CalibrationError)) throw error;
+        if (error instanceof ImplausibleReadingError) {
+          this.#say(`${error.message}.`);
+          confirm = await this.#confirm('Tare anyway, with this reading as zero? [y/N] ');
+          if (!confirm) this.#say('Not tared. Take everything off the tip, then press Enter to tare (or q to quit).');
+          continue;
+        }
+        confirm = false;
         this.#say(`${error.message}. Press Enter to try again, or q to quit.`);
       }
     }
@@ -232,15 +240,30 @@ export class Wizard {
       this.#say(`${error.message}.`);
       return;
     }
-    try {
-      const point = await session.capture(load, (progress) => this.#progress(progress));
-      this.#endProgress();
-      this.#say(`  captured ${point.forceN.toFixed(3)} N at ${point.raw.toFixed(1)} counts (±${(point.sdRaw ?? 0).toFixed(1)}).`);
-    } catch (error) {
-      this.#endProgress();
-      if (!(error instanceof CalibrationError)) throw error;
-      this.#say(`  ${error.message}.`);
+    for (let confirm = false; ; ) {
+      try {
+        const point = await session.capture(load, (progress) => this.#progress(progress), { confirm });
+        this.#endProgress();
+        this.#say(`  captured ${point.forceN.toFixed(3)} N at ${point.raw.toFixed(1)} counts (±${(point.sdRaw ?? 0).toFixed(1)}).`);
+        return;
+      } catch (error) {
+        this.#endProgress();
+        if (!(error instanceof CalibrationError)) throw error;
+        this.#say(`  ${error.message}.`);
+        if (!(error instanceof ImplausibleReadingError)) return;
+        // Kept only on a yes: the point is measured again, so it is the load on the tip now.
+        confirm = await this.#confirm(`  Keep the load on the tip now as ${text.trim()} anyway? [y/N] `);
+        if (!confirm) {
+          this.#say('  Not captured. Put the right load on (or type the load that is on), then type it again.');
+          return;
+        }
+      }
     }
+  }
+
+  /** A yes/no question whose default is no. */
+  async #confirm(question: string): Promise<boolean> {
+    return /^y(es)?$/i.test((await this.#ask(question)).trim());
   }
 
   #save(session: CalibrationSession, result: FitResult): void {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCalibration } from '../../calibration/calibration.ts';
 import { CalibrationError, errorAtN } from '../../calibration/fit.ts';
 import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';
-import { CalibrationSession, type CaptureProgress } from '../../calibration/session.ts';
+import { CalibrationSession, ImplausibleReadingError, type CaptureProgress } from '../../calibration/session.ts';
 import { windowStats } from '../../calibration/stillness.ts';
 import { knownLoad } from '../../calibration/units.ts';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
@@ -177,5 +177,101 @@ describe('calibration session', () => {
     session.removePoint(0);
     expect(session.points).toHaveLength(0);
     expect(() => session.removePoint(3)).toThrow(/there is no point 4/);
+  });
+});
+
+describe('plausibility: the reading must fit what the person says is on the tip', () => {
+  const defaults = defaultCalibration('fsr');
+
+  /** Runs the bench until the device time reaches `atS` seconds. */
+  async function runUntil(bench: Bench, session: CalibrationSession, atS: number): Promise<void> {
+    await bench.run(session, atS - bench.nowMs / 1000);
+  }
+
+  /** Captures `load`, feeding the bench until the capture ends; resolves with its outcome. */
+  async function captureOn(bench: Bench, session: CalibrationSession, load: ReturnType<typeof knownLoad>, confirm = false): Promise<unknown> {
+    let done = false;
+    const outcome = session.capture(load, undefined, { confirm }).then(
+      (point) => point,
+      (error: unknown) => error,
+    ).finally(() => (done = true));
+    await bench.run(session, 20, () => done);
+    return outcome;
+  }
+
+  it('fsr: a tare with 500 g still on the tip is refused, saying what it reads; confirmed, it is taken', async () => {
+    // The default bench: bare for 6 s, then 500 g placed (0.8 s) and resting from 6.8 s.
+    const bench = new Bench('sim:weights?gain=1.2', 100);
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw), waitLimitMs: 60_000 });
+    await runUntil(bench, session, 9);
+    const refused = session.tare();
+    await expect(refused).rejects.toThrow(ImplausibleReadingError);
+    await expect(refused).rejects.toThrow(/calibration for device 1a2b3c4d: the tip does not look bare: it reads 1\d\d\.\d counts, \d\.\d\d N by the current curve \(a bare FSR reads a few counts\): take everything off the tip and tare again; if nothing is on it, confirm to tare anyway/);
+    expect(session.tareState).toBeNull();
+    await expect(session.tare({ confirm: true })).resolves.toMatchObject({ raw: expect.any(Number) as unknown });
+  });
+
+  it('fsr: a bare tip is tared without a word (its few counts are no load)', async () => {
+    const bench = new Bench('sim:weights?gain=2', 100);
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw) });
+    await runUntil(bench, session, 3);
+    await expect(session.tare()).resolves.toMatchObject({ raw: expect.any(Number) as unknown });
+  });
+
+  it('hx711: a load on the tip is refused before the firmware re-zeros on it', async () => {
+    const bench = new Bench('sim:weights?sensor=hx711&rate=80&gain=0.5', 80);
+    let deviceTares = 0;
+    const session = new CalibrationSession({
+      deviceId: '1a2b3c4d',
+      sensor: 'hx711',
+      toNewtons: (raw) => defaultCalibration('hx711').toNewtons(raw),
+      tareDevice: () => {
+        deviceTares++;
+        return Promise.resolve();
+      },
+    });
+    await runUntil(bench, session, 9);
+    await expect(session.tare()).rejects.toThrow(/the tip does not look bare: it reads \d+\.\d counts, 2\.\d\d N by the current curve \(a bare load cell reads near the firmware's zero, 0 counts\)/);
+    expect(deviceTares).toBe(0);
+  });
+
+  it('a load typed as 1 kg that settled on the 2 kg one is refused, naming both; confirmed, it is kept', async () => {
+    // Bench: bare 0-6 s; 0.5 kg resting 6.8-12.8 s; 1 kg 13.6-19.6 s; 2 kg 20.4-26.4 s.
+    const bench = new Bench('sim:weights?gain=1.2', 100);
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw), waitLimitMs: 60_000 });
+    await runUntil(bench, session, 2);
+    await session.tare();
+    expect(await captureOn(bench, session, knownLoad(500, 'g'))).toMatchObject({ forceN: 0.5 * 9.80665 });
+    // The person was slow: the 2 kg is on when they type 1 kg.
+    await runUntil(bench, session, 22);
+    const wrong = await captureOn(bench, session, knownLoad(1, 'kg'));
+    expect(wrong).toBeInstanceOf(ImplausibleReadingError);
+    expect(String(wrong)).toMatch(/the load settled at \d+\.\d counts, which on this part \(going by the point at 4\.90 N, \d+\.\d counts\) is about 19\.\d\d N, not the 1 kg \(9\.81 N\) typed: check that the load typed is the one on the tip/);
+    expect(session.points).toHaveLength(1);
+    expect(await captureOn(bench, session, knownLoad(1, 'kg'), true)).toMatchObject({ forceN: 9.80665 });
+    expect(session.points).toHaveLength(2);
+  });
+
+  it('a load far from what the curve expects is refused even as the first point (more than 2.5 times off)', async () => {
+    const bench = new Bench('sim:weights?gain=0.5', 100);
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw), waitLimitMs: 60_000 });
+    await runUntil(bench, session, 2);
+    await session.tare();
+    const wrong = await captureOn(bench, session, knownLoad(5, 'kg'));
+    expect(String(wrong)).toMatch(/the load settled at \d+\.\d counts, 2\.\d\d N by the current curve: 0\.05 times the 5 kg \(49\.03 N\) typed, where a part reads 0\.4 to 2\.5 times its curve/);
+    expect(session.points).toHaveLength(0);
+  });
+
+  it('a load that drives the sensor to full scale is refused outright (saturated)', async () => {
+    const session = new CalibrationSession({ deviceId: '1a2b3c4d', sensor: 'fsr', toNewtons: (raw) => defaults.toNewtons(raw), settleMs: 500 });
+    const feed = (fromMs: number, toMs: number, raw: number): void => {
+      const tMs = Array.from({ length: (toMs - fromMs) / 10 }, (_, index) => fromMs + index * 10);
+      session.feed(tMs, tMs.map(() => raw));
+    };
+    feed(0, 1500, 2);
+    await session.tare();
+    const capture = session.capture(knownLoad(100, 'N'), undefined, { confirm: true });
+    for (let atMs = 1500; atMs < 5000; atMs += 100) feed(atMs, atMs + 100, 1023);
+    await expect(capture).rejects.toThrow(/settled at full scale \(1023\.0 of 1023 counts: the sensor is saturated\)/);
   });
 });
