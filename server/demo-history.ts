@@ -14,12 +14,13 @@
  * recordings. Exit 0 when written; 2 on a wrong flag or a database that is not empty or
  * cannot be opened, with a message naming it.
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { defaultCalibration } from '../calibration/calibration.ts';
 import { ForceModel } from '../device/simulator/force-model.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, wholeNumberFlag, type CliOutput } from './cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine } from './engine/engine.ts';
 import { presetConfig, type PresetName } from './engine/presets.ts';
 import { toChunks } from './recording/recorder.ts';
@@ -109,6 +110,7 @@ export interface DemoHistoryArgs {
   readonly weeks: number;
   readonly seed: number;
   readonly help: boolean;
+  readonly version: boolean;
 }
 
 export function demoHistoryUsage(): string {
@@ -123,6 +125,7 @@ export function demoHistoryUsage(): string {
     '  --db FILE     the database to create or fill; it must hold no session (default data/demo.db)',
     '  --weeks N     how many weeks back from now (1 to 52; default 8)',
     '  --seed N      the simulated hand (default 1): the same seed gives the same sessions',
+    '  --version     print the version and exit',
     '  --help        print this and exit',
   ].join('\n');
 }
@@ -140,7 +143,7 @@ export function parseDemoHistoryArgs(argv: readonly string[]): DemoHistoryArgs {
       args: [...argv],
       strict: true,
       allowPositionals: false,
-      options: { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     }));
   } catch (error) {
     throw new UsageError(describeParseError(error));
@@ -150,15 +153,29 @@ export function parseDemoHistoryArgs(argv: readonly string[]): DemoHistoryArgs {
     weeks: values.weeks === undefined ? 8 : checkedFlag(flagSchemas.weeks, values.weeks, '--weeks'),
     seed: values.seed === undefined ? 1 : checkedFlag(flagSchemas.seed, values.seed, '--seed'),
     help: values.help ?? false,
+    version: values.version ?? false,
   };
+}
+
+/**
+ * A database file beside `refused` (as the user wrote it) that does not exist yet: demo.db,
+ * else demo-2.db, demo-3.db... (never the file just refused).
+ */
+function unusedDemoPath(refused: string): string {
+  const folder = dirname(refused);
+  for (let number = 1; ; number++) {
+    const name = number === 1 ? basename(DEFAULT_DEMO_DB_PATH) : `demo-${number}.db`;
+    const candidate = folder === '.' ? name : join(folder, name);
+    if (!existsSync(pathAsTyped(candidate, 'demo-history'))) return candidate;
+  }
 }
 
 /** Runs the whole command; returns the exit code. Tests call it in-process. */
 export async function runDemoHistory(argv: readonly string[], output: CliOutput, nowMs = Date.now()): Promise<number> {
   try {
     const args = parseDemoHistoryArgs(argv);
-    if (args.help) {
-      output.stdout(`${demoHistoryUsage()}\n`);
+    if (args.help || args.version) {
+      output.stdout(`${args.help ? demoHistoryUsage() : versionText()}\n`);
       return 0;
     }
     let store;
@@ -169,7 +186,9 @@ export async function runDemoHistory(argv: readonly string[], output: CliOutput,
     }
     try {
       const { total } = await store.listSessions({}, { limit: 1, offset: 0 });
-      if (total > 0) throw new UsageError(`${args.db} already holds ${total} recorded ${total === 1 ? 'session' : 'sessions'}: demo history goes only into an empty database (e.g. --db data/demo.db)`);
+      if (total > 0) {
+        throw new UsageError(`${args.db} already holds ${total} recorded ${total === 1 ? 'session' : 'sessions'}: demo history goes only into an empty database (e.g. --db ${unusedDemoPath(args.db)})`);
+      }
       const sessions = await writeDemoHistory(store, { weeks: args.weeks, seed: args.seed, nowMs });
       output.stdout(`Wrote ${sessions} simulated treatments over ${args.weeks} ${args.weeks === 1 ? 'week' : 'weeks'} into ${args.db}.\nSee them: npm start -- --db ${args.db}\n`);
       return 0;

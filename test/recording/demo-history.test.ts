@@ -3,16 +3,18 @@
 // `analyze --session` agrees with them), labelled by body area and knot, reproducible from
 // the seed, never mixed into a database that already holds recordings, and the flags are
 // checked.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runAnalyze } from '../../server/analyze.ts';
 import { DEMO_DEVICE_ID, runDemoHistory } from '../../server/demo-history.ts';
 import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
-import { runTsx } from '../support/cli.ts';
+import { REPO_ROOT, runTsx } from '../support/cli.ts';
 import { seedPastSessions, tempDir } from './support.ts';
 
 /** Wednesday 25 November 2026, 20:00 UTC: this week's Monday and Wednesday treatments are done. */
 const NOW_MS = Date.UTC(2026, 10, 25, 20);
+const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 async function run(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -97,10 +99,21 @@ describe('npm run demo-history', () => {
     await seedPastSessions(db, [{ startedAtMs: NOW_MS - 86_400_000, holds: [{ durationMs: 30_000, peakN: 20, bodyArea: 'neck', knot: null }] }]);
     const result = await run(['--db', db]);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`knotmeter demo-history: ${db} already holds 1 recorded session: demo history goes only into an empty database (e.g. --db data/demo.db)\n`);
+    expect(result.stderr).toBe(`knotmeter demo-history: ${db} already holds 1 recorded session: demo history goes only into an empty database (e.g. --db ${join(dir.path, 'demo.db')})\n`);
     const store = openSqliteStore(db, { readonly: true });
     expect((await store.listSessions({}, { limit: 10, offset: 0 })).total).toBe(1);
     await store.close();
+  });
+
+  it('suggests a file that does not exist yet, never the one it refused', async () => {
+    const demo = join(dir.path, 'demo.db');
+    expect((await run(['--db', demo, '--weeks', '1'])).code).toBe(0);
+    await seedPastSessions(join(dir.path, 'demo-2.db'), [{ startedAtMs: NOW_MS - 86_400_000, holds: [] }]);
+    const again = await run(['--db', demo, '--weeks', '1']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/already holds \d+ recorded sessions/);
+    expect(again.stderr.endsWith(`(e.g. --db ${join(dir.path, 'demo-3.db')})\n`)).toBe(true);
+    expect((await run(['--db', join(dir.path, 'demo-3.db'), '--weeks', '1'])).code).toBe(0);
   });
 
   it.each([
@@ -115,6 +128,10 @@ describe('npm run demo-history', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
     expect(result.stdout).toBe('');
+  });
+
+  it('prints its version with --version, exit 0', async () => {
+    expect(await run(['--version'])).toEqual({ code: 0, stdout: `knotmeter ${PACKAGE_VERSION}\n`, stderr: '' });
   });
 
   it('runs as a command, and prints its usage with --help', async () => {
