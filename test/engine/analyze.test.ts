@@ -2,7 +2,7 @@
 // cases run the command in-process (runAnalyze, as the CLI does); a few spawn it for real
 // to check the exit code and streams a user sees.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -163,6 +163,21 @@ describe('npm run analyze: bad flags and configs exit 2 naming them', () => {
     await expectRefused(['--config', file('{"preset": "neck",', 'json'), OVERPRESSURE], /\.json: not valid JSON/);
     await expectRefused(['--config', file('{"preset": "neck", "overClearN": 30}', 'json'), OVERPRESSURE], /\.json: overClearN \(30 N\) must be below overLimitN \(25 N\)/);
     await expectRefused(['--config', file('{"preset": "neck", "holdMinMs": -1}', 'json'), OVERPRESSURE], /holdMinMs must be a time above 0 ms, got -1/);
+  });
+});
+
+describe('the example traces README', () => {
+  it('names only files that exist (in its folder or the repository), and its command prints the expected results', async () => {
+    const readme = readFileSync(join(TRACES, 'README.md'), 'utf8');
+    const named = [...readme.matchAll(/`([\w./-]+\.(?:json|csv|ts|md))`/g)].map((match) => match[1] ?? '').filter((name) => !name.startsWith('NAME'));
+    expect(named.length).toBeGreaterThan(3);
+    expect(named.filter((name) => !existsSync(join(TRACES, name)) && !existsSync(join(REPO_ROOT, name)))).toEqual([]);
+    const command = /`npm run -s analyze -- (--config \S+ \S+\.csv)`/.exec(readme.replaceAll('\n', ' '));
+    expect(command).not.toBeNull();
+    const args = (command?.[1] ?? '').split(' ').map((arg) => (arg.startsWith('--') ? arg : join(TRACES, arg)));
+    const result = await analyze(...args);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ warnings: [{ startMs: 8140 }] });
   });
 });
 
