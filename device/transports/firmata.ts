@@ -174,8 +174,10 @@ export class FirmataTransport implements Transport {
   #state: TransportStatus['state'] = 'stopped';
   #lastError: string | null = null;
   #link: FirmataBoardLink | null = null;
-  /** The link's port, held against every other transport of this process (lifecycle/port-claims.ts). */
+  /** A port found by auto-detect or the emulated board's, held while the link is open (lifecycle/port-claims.ts). */
   #claim: PortClaim | null = null;
+  /** A port named in the spec, held from the first attempt until the transport stops: nobody here probes it meanwhile. */
+  #namedClaim: PortClaim | null = null;
   #board: FirmataBoardInfo | null = null;
   /** The port found by auto-detect (its id comes from it), or null. */
   #foundPath: string | null = null;
@@ -275,6 +277,8 @@ export class FirmataTransport implements Transport {
     const claim = this.#detach();
     await link?.close();
     claim?.release();
+    this.#namedClaim?.release();
+    this.#namedClaim = null;
     await this.#drive?.stop();
     await this.#emulator?.stop();
     this.#drive = null;
@@ -346,10 +350,11 @@ export class FirmataTransport implements Transport {
   async #connectOnce(): Promise<boolean> {
     let claim: PortClaim | null = null;
     try {
-      claim = await this.#portToOpen();
-      const path = claim.path;
+      const port = await this.#portToOpen();
+      claim = port.claim;
+      const path = port.path;
       if (this.#isStopping()) {
-        claim.release();
+        claim?.release();
         return false;
       }
       const link = await FirmataBoardLink.open(
@@ -367,7 +372,7 @@ export class FirmataTransport implements Transport {
       );
       if (this.#isStopping()) {
         await link.close();
-        claim.release();
+        claim?.release();
         return false;
       }
       this.#link = link;
@@ -389,13 +394,16 @@ export class FirmataTransport implements Transport {
   }
 
   /** The port to open, claimed: the given path, the emulated board's pty (starting it if needed), or a port where a Firmata answers. */
-  async #portToOpen(): Promise<PortClaim> {
+  async #portToOpen(): Promise<{ path: string; claim: PortClaim | null }> {
     const target = this.#options.target;
-    if (target.kind === 'path') return claimNamedPort(target.path, this.spec);
+    if (target.kind === 'path') {
+      this.#namedClaim ??= claimNamedPort(target.path, this.spec);
+      return { path: target.path, claim: null };
+    }
     if (this.#finder !== null) {
       const { found, claim } = await this.#finder.find();
       this.#foundPath = found;
-      return claim;
+      return { path: found, claim };
     }
     if (this.#emulator === null) {
       const emulator = await Emulator.start({ hexPath: standardFirmataHexPath(), sensor: 'fsr' });
@@ -413,7 +421,7 @@ export class FirmataTransport implements Transport {
         this.#emitStatus();
       });
     }
-    return claimNamedPort(this.#emulator.ptyPath, this.spec);
+    return { path: this.#emulator.ptyPath, claim: claimNamedPort(this.#emulator.ptyPath, this.spec) };
   }
 
   /** The emulated board's simulated hand, once its board is ready (it carries on across reconnects). */

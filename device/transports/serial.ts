@@ -110,8 +110,10 @@ export class SerialTransport implements Transport {
   #state: TransportStatus['state'] = 'stopped';
   #lastError: string | null = null;
   #link: SerialLink | null = null;
-  /** The link's port, held against every other transport of this process (lifecycle/port-claims.ts). */
+  /** A port found by auto-detect, held while the link is open (lifecycle/port-claims.ts). */
   #claim: PortClaim | null = null;
+  /** A port named in the spec, held from the first attempt until the transport stops: nobody here probes it meanwhile. */
+  #namedClaim: PortClaim | null = null;
   #channel: CommandChannel | null = null;
   /** The last HELLO (kept in step with ACKed RATE/LIMIT). */
   #identity: HelloMessage | null = null;
@@ -218,6 +220,8 @@ export class SerialTransport implements Transport {
     const claim = this.#detach();
     await link?.close();
     claim?.release();
+    this.#namedClaim?.release();
+    this.#namedClaim = null;
     if (this.#statusTimer !== null) clearTimeout(this.#statusTimer);
     this.#statusTimer = null;
     if (this.#identity !== null) attachedDeviceIds.delete(this.#identity.deviceId);
@@ -339,14 +343,14 @@ export class SerialTransport implements Transport {
     try {
       if (this.#finder === null) {
         const path = this.#options.path ?? '';
-        claim = claimNamedPort(path, this.spec);
+        this.#namedClaim ??= claimNamedPort(path, this.spec);
         link = await SerialLink.open(path, this.#options.baudRate, this.#linkHandlers());
       } else {
         ({ found: link, claim } = await this.#finder.find());
       }
       if (this.#isStopping()) {
         await link.close();
-        claim.release();
+        claim?.release();
         return false;
       }
       link.setHandlers(this.#linkHandlers());
@@ -389,7 +393,7 @@ export class SerialTransport implements Transport {
     );
   }
 
-  #attach(link: SerialLink, claim: PortClaim): void {
+  #attach(link: SerialLink, claim: PortClaim | null): void {
     this.#link = link;
     this.#claim = claim;
     this.#awaitingHello = true;
