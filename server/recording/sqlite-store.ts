@@ -192,6 +192,15 @@ function median(values: readonly number[]): number {
  * WHERE clauses and parameters for a session filter (sessions aliased `s`). Labels match a
  * session that has such a hold, or (`labelsOn: 'hold'`, holds aliased `h`) the hold itself.
  */
+/**
+ * What label filters and trend groups compare: neither case nor hyphens, underscores and
+ * spaces matter, so `?bodyArea=upper-back` (the preset's name) finds holds labelled
+ * "Upper back". Labels stay stored as typed. SQL calls it as `label_key(column)`.
+ */
+export function labelMatchKey(text: string): string {
+  return text.toLowerCase().replace(/[-_\s]+/g, ' ').trim();
+}
+
 function filterClauses(filter: SessionFilter, labelsOn: 'session' | 'hold'): { where: string; params: (string | number)[] } {
   const clauses: string[] = [];
   const params: (string | number)[] = [];
@@ -212,14 +221,14 @@ function filterClauses(filter: SessionFilter, labelsOn: 'session' | 'hold'): { w
     params.push(filter.toMs);
   }
   const label = (column: 'body_area' | 'knot'): string =>
-    labelsOn === 'hold' ? `h.${column} = ? COLLATE NOCASE` : `EXISTS (SELECT 1 FROM holds h WHERE h.session_id = s.id AND h.${column} = ? COLLATE NOCASE)`;
+    labelsOn === 'hold' ? `label_key(h.${column}) = ?` : `EXISTS (SELECT 1 FROM holds h WHERE h.session_id = s.id AND label_key(h.${column}) = ?)`;
   if (filter.bodyArea !== undefined) {
     clauses.push(label('body_area'));
-    params.push(filter.bodyArea);
+    params.push(labelMatchKey(filter.bodyArea));
   }
   if (filter.knot !== undefined) {
     clauses.push(label('knot'));
-    params.push(filter.knot);
+    params.push(labelMatchKey(filter.knot));
   }
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
 }
@@ -257,6 +266,7 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements: ReturnType<typeof prepareStatements>;
 
   constructor(db: SqliteDatabase, location: string) {
+    db.function('label_key', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? labelMatchKey(text) : null));
     this.#db = db;
     this.location = location;
     this.#statements = prepareStatements(db);
@@ -448,7 +458,8 @@ export class SqliteSessionStore implements SessionStore {
         .all(...params) as (HoldRow & { session_id: number; started_at_ms: number })[];
       const groups = new Map<string, TrendGroup>();
       for (const row of rows) {
-        const key = JSON.stringify([row.body_area, row.knot]);
+        // Spellings of one label ("upper back", "Upper-back") are one group, named as first written.
+        const key = JSON.stringify([row.body_area === null ? null : labelMatchKey(row.body_area), row.knot === null ? null : labelMatchKey(row.knot)]);
         let group = groups.get(key);
         if (group === undefined) {
           group = { bodyArea: row.body_area, knot: row.knot, holds: [], weeks: [] };

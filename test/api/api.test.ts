@@ -228,6 +228,26 @@ describe('review API', () => {
     expect(trendsSchema.parse((await get('/trends?bodyArea=back')).body).groups).toEqual([]);
   });
 
+  it('matches body areas and knots whatever their case, hyphens, underscores or spaces, in lists and trends', async () => {
+    expect((await send('PATCH', '/sessions/2/holds/0', { bodyArea: 'Upper back', knot: 'left rhomboid' })).status).toBe(200);
+    const ids = async (query: string): Promise<number[]> => sessionPageSchema.parse((await get(`/sessions?${query}`)).body).sessions.map((session) => session.id);
+    expect(await ids('bodyArea=upper-back')).toEqual([2]);
+    expect(await ids('bodyArea=UPPER_BACK&knot=Left-Rhomboid')).toEqual([2]);
+    expect(await ids('bodyArea=upper%20%20back')).toEqual([2]);
+    expect(await ids('bodyArea=upperback')).toEqual([]);
+    expect(await ids('knot=left')).toEqual([]);
+    // Stored as typed: the session still says "Upper back".
+    expect(sessionDetailSchema.parse((await get('/sessions/2')).body).bodyAreas).toEqual(['Upper back']);
+
+    expect((await send('PATCH', '/sessions/1/holds/0', { bodyArea: 'upper-back', knot: 'Left Rhomboid' })).status).toBe(200);
+    const trends = trendsSchema.parse((await get('/trends?bodyArea=upper-back')).body);
+    // Two spellings of one label are one group, named as first written.
+    expect(trends.groups).toHaveLength(1);
+    expect(trends.groups[0]?.holds.map((hold) => hold.sessionId).sort()).toEqual([1, 2]);
+    expect(['Upper back', 'upper-back']).toContain(trends.groups[0]?.bodyArea);
+    expect(trendsSchema.parse((await get('/trends')).body).groups).toHaveLength(1);
+  });
+
   it('deletes a session and everything in it; a second delete is a 404', async () => {
     const remove = (path: string) => getJson(`${api}${path}`, { method: 'DELETE' });
     expect((await remove('/sessions/2')).status).toBe(204);
