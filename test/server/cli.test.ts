@@ -1,13 +1,17 @@
-// The server's command line, run as a user runs it: help, every kind of bad input (exit 2,
-// naming what is wrong), and a clean shutdown on SIGTERM and SIGINT.
+// The server's command line, run as a user runs it: help, version, every kind of bad input
+// (exit 2, naming the flag, what it takes and what it got), and a clean shutdown on SIGTERM
+// and SIGINT.
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseServerArgs } from '../../server/cli-args.ts';
+import { UsageError } from '../../server/cli-support.ts';
 import { serverEventSchemas } from '../../server/live/events.ts';
-import { runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
+import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 
 const MAIN = 'server/main.ts';
 
@@ -43,11 +47,42 @@ describe('npm start (server/main.ts)', () => {
     [['--config', 'package.json'], /--config package.json: .*unknown field "name"/],
     [['--config', 'test/fixtures/configs/limit-inside-band.json'], /overLimitN \(28 N\) must be above bandHighN \(30 N\)/],
     [['--config', 'test/fixtures/configs/not-json.json'], /--config test\/fixtures\/configs\/not-json.json: not valid JSON/],
-  ])('refuses %j with exit 2 and a message naming it', async (args, message) => {
-    const result = await runTsx(MAIN, args);
+    [['--speed', 'fast'], /--speed needs a number from 0\.1 to 1000, or max \(got --speed "fast"\)/],
+    [['--help=yes'], /--help takes no value/],
+  ])('refuses %j with exit 2 and a message naming it', { timeout: 90_000 }, async (args, message) => {
+    // A device is checked once the recording is open (replay:ID reads it): keep that out of data/.
+    const result = await runTsx(MAIN, [...args, '--data-dir', join(dataDir, 'refused')]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/Invalid input|Invalid option|expected string/);
     expect(result.stdout).toBe('');
+  });
+
+  // Every flag's bad value, as parseServerArgs words it (the CLI prints it after "knotmeter: "):
+  // the flag, what it takes, what it got; never zod's or parseArgs' stock text.
+  it.each([
+    [['--speed', '0'], '--speed needs a number from 0.1 to 1000, or max (got --speed "0")'],
+    [['--speed', '1e3'], '--speed needs a number from 0.1 to 1000, or max (got --speed "1e3")'],
+    [['--seed', '-3'], '--seed needs a value; for one that starts with a dash write --seed=VALUE'],
+    [['--seed=-3'], '--seed needs a whole number from 0 to 4294967295 (got --seed "-3")'],
+    [['--port', '1.5'], '--port needs a whole number from 0 to 65535 (got --port "1.5")'],
+    [['--session-idle-s', '5'], '--session-idle-s needs a whole number of seconds from 10 to 86400 (got --session-idle-s "5")'],
+    [['--host', ' '], '--host needs an address, e.g. 127.0.0.1 (got --host " ")'],
+    [['--db', ''], '--db needs a file name, e.g. data/knotmeter.db (got --db "")'],
+    [['--data-dir', ''], '--data-dir needs a directory, e.g. data (got --data-dir "")'],
+    [['--config', ''], '--config needs a file name (got --config "")'],
+    [['--preset', 'NECK'], '--preset needs one of neck, shoulders, upper-back (got --preset "NECK")'],
+    [['--log-level', 'verbose'], '--log-level needs one of fatal, error, warn, info, debug, trace, silent (got --log-level "verbose")'],
+    [['--device', 'firmata', '--device-id', 'XYZ'], '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d (got --device-id "XYZ")'],
+    [['--version=2'], '--version takes no value'],
+  ])('words %j as the flag, what it takes and what it got', (args, message) => {
+    expect(() => parseServerArgs(args)).toThrow(new UsageError(message));
+  });
+
+  it('--version prints knotmeter and the version in package.json', async () => {
+    const result = await runTsx(MAIN, ['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`knotmeter ${(JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version}\n`);
   });
 
   it.each(['SIGTERM', 'SIGINT'] as const)('serves, then shuts down cleanly on %s', async (signal) => {
@@ -58,6 +93,17 @@ describe('npm start (server/main.ts)', () => {
     child.kill(signal);
     const [code] = (await once(child, 'close')) as [number | null];
     expect(code).toBe(0);
+  });
+
+  it('takes SIGINTs that come together (a terminal\'s Ctrl-C, relayed by npm) as one: a clean stop, exit 0', async () => {
+    const child = spawnTsx(MAIN, ['--port', '0', '--device', 'sim', '--data-dir', dataDir, '--log-level', 'warn']);
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitForLine(child, /Knotmeter dashboard: /);
+    for (let count = 0; count < 3; count++) child.kill('SIGINT');
+    const [code] = (await once(child, 'close')) as [number | null];
+    expect(code).toBe(0);
+    expect(stderr).toContain('Knotmeter stopped.');
   });
 
   it('runs every device with a custom --config, which clients see as such', async () => {
