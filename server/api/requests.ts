@@ -54,8 +54,9 @@ export const sessionParamsSchema = z.strictObject({
   id: z.string().regex(/^[1-9]\d{0,14}$/, 'the session id must be a whole number from 1 on, e.g. /api/sessions/12').transform(Number),
 });
 
+/** A hold by its number in the session: 1 for the first, as the dashboard and the CSV exports count. */
 export const holdParamsSchema = sessionParamsSchema.extend({
-  index: z.string().regex(/^\d{1,9}$/, 'the hold index must be a whole number from 0 on (the first hold is 0)').transform(Number),
+  number: z.string().regex(/^[1-9]\d{0,8}$/, 'the hold number must be a whole number from 1 on (the first hold is 1, as in the session\'s "number" fields and the CSV)').transform(Number),
 });
 
 const fromBeforeTo = (query: { from?: number | undefined; to?: number | undefined }) => query.from === undefined || query.to === undefined || query.from < query.to;

@@ -10,7 +10,7 @@
  *   GET    /api/sessions/:id/export.csv       holds, warnings or samples as CSV
  *   GET    /api/sessions/:id/export.json      the session whole, as a file
  *   PATCH  /api/sessions/:id                  notes
- *   PATCH  /api/sessions/:id/holds/:index     body area and knot of a hold
+ *   PATCH  /api/sessions/:id/holds/:number    body area and knot of a hold (the first is 1)
  *   DELETE /api/sessions/:id                  the session and all it recorded
  *   GET    /api/trends                        holds per body area and knot over weeks
  *
@@ -100,7 +100,7 @@ function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
   return csvTable(
     ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', `mean_${unit.column}`, `peak_${unit.column}`, 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'],
     session.holds.map((hold) => [
-      hold.index + 1,
+      hold.number,
       hold.startMs,
       hold.endMs,
       hold.durationMs,
@@ -222,16 +222,16 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       return session(id);
     });
 
-    http.patch('/sessions/:id/holds/:index', async (request) => {
-      const { id, index } = parsed(holdParamsSchema, request.params, 'path');
+    http.patch('/sessions/:id/holds/:number', async (request) => {
+      const { id, number } = parsed(holdParamsSchema, request.params, 'path');
       const patch = parsed(holdPatchSchema, request.body, 'body');
-      const hold = await store().labelHold(id, index, {
+      const hold = await store().labelHold(id, number - 1, {
         ...(patch.bodyArea === undefined ? {} : { bodyArea: patch.bodyArea }),
         ...(patch.knot === undefined ? {} : { knot: patch.knot }),
       });
       if (hold !== null) return hold;
       const found = await session(id);
-      throw new HttpError(404, `session ${id} has no hold ${index}: its holds are numbered 0 to ${found.holds.length - 1}${found.holds.length === 0 ? ' (it has none)' : ''}`);
+      throw new HttpError(404, found.holds.length === 0 ? `session ${id} has no hold ${number}: it has none` : `session ${id} has no hold ${number}: its holds are numbered 1 to ${found.holds.length}`);
     });
 
     http.delete('/sessions/:id', async (request, reply) => {

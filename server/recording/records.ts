@@ -41,12 +41,13 @@ export type HoldLabel = z.infer<typeof holdLabelSchema>;
 export const NO_LABEL: HoldLabel = Object.freeze({ bodyArea: null, knot: null });
 
 /**
- * A recorded hold: the engine's figures (times relative to the session), its position in
- * the session (`index`, from 0), its label, and the target it was held against (the
- * preset may change during a session).
+ * A recorded hold: the engine's figures (times relative to the session), its place in
+ * the session (`number`: 1 for the first hold, as the dashboard, the CSV exports and
+ * `analyze` count them, and as `PATCH /api/sessions/:id/holds/:number` takes it), its
+ * label, and the target it was held against (the preset may change during a session).
  */
 export const recordedHoldSchema = holdResultSchema.extend({
-  index: z.number().int().nonnegative(),
+  number: z.number().int().positive(),
   targetHoldMs: z.number().positive(),
   bodyArea: z.string().nullable(),
   knot: z.string().nullable(),
@@ -147,7 +148,8 @@ export type SampleEnvelope = z.infer<typeof sampleEnvelopeSchema>;
 /** One hold in a trend: when it happened (wall clock) and its figures. */
 export const trendHoldSchema = z.strictObject({
   sessionId: z.number().int().positive(),
-  holdIndex: z.number().int().nonnegative(),
+  /** The hold's `number` in its session (from 1). */
+  holdNumber: z.number().int().positive(),
   at: z.iso.datetime(),
   durationMs: z.number().nonnegative(),
   meanN: z.number(),

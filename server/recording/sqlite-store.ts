@@ -149,7 +149,8 @@ function recordedHold(row: HoldRow): RecordedHold {
     timeOverMs: row.time_over_ms,
   };
   const [rounded = hold] = roundResults({ holds: [hold], warnings: [] }).holds;
-  return { ...rounded, index: row.hold_index, targetHoldMs: row.target_hold_ms, bodyArea: row.body_area, knot: row.knot };
+  // Stored from 0; numbered from 1 wherever a person or a program sees it.
+  return { ...rounded, number: row.hold_index + 1, targetHoldMs: row.target_hold_ms, bodyArea: row.body_area, knot: row.knot };
 }
 
 function summaryOf(row: SessionRow): SessionSummary {
@@ -468,7 +469,7 @@ export class SqliteSessionStore implements SessionStore {
         const hold = recordedHold(row);
         group.holds.push({
           sessionId: row.session_id,
-          holdIndex: row.hold_index,
+          holdNumber: row.hold_index + 1,
           at: isoTime(row.started_at_ms + row.start_ms),
           durationMs: hold.durationMs,
           meanN: hold.meanN,

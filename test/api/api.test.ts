@@ -112,7 +112,7 @@ describe('review API', () => {
 
   it('gives a session with the holds and warnings analyze finds, times from its first sample', () => {
     expect(recorded).toMatchObject({ id: 1, status: 'complete', transport: 'replay', preset: null, firstDeviceMs: 0, durationMs: 18_390, sampleCount: 1840 });
-    expect(recorded.holds).toEqual([expect.objectContaining({ index: 0, startMs: 1530, endMs: 16_390, durationMs: 14_860, meanN: 28.491, peakN: 49.912, targetHoldMs: 60_000, bodyArea: null, knot: null })]);
+    expect(recorded.holds).toEqual([expect.objectContaining({ number: 1, startMs: 1530, endMs: 16_390, durationMs: 14_860, meanN: 28.491, peakN: 49.912, targetHoldMs: 60_000, bodyArea: null, knot: null })]);
     expect(recorded.warnings).toEqual([{ startMs: 8140, alertMs: 8240, endMs: 9820, peakN: 49.912 }]);
   });
 
@@ -134,23 +134,24 @@ describe('review API', () => {
   });
 
   it('labels a hold (PATCH), and refuses bad labels, bad holds and bad bodies', async () => {
-    const patched = await send('PATCH', '/sessions/1/holds/0', { bodyArea: 'neck', knot: '=HYPERLINK("http://x","y")' });
+    const patched = await send('PATCH', '/sessions/1/holds/1', { bodyArea: 'neck', knot: '=HYPERLINK("http://x","y")' });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ index: 0, bodyArea: 'neck', knot: '=HYPERLINK("http://x","y")' });
-    expect((await send('PATCH', '/sessions/1/holds/0', { knot: null })).body).toMatchObject({ bodyArea: 'neck', knot: null });
-    await send('PATCH', '/sessions/1/holds/0', { knot: '=HYPERLINK("http://x","y")' });
+    expect(patched.body).toMatchObject({ number: 1, bodyArea: 'neck', knot: '=HYPERLINK("http://x","y")' });
+    expect((await send('PATCH', '/sessions/1/holds/1', { knot: null })).body).toMatchObject({ bodyArea: 'neck', knot: null });
+    await send('PATCH', '/sessions/1/holds/1', { knot: '=HYPERLINK("http://x","y")' });
 
     const bad: [string, unknown, number, RegExp][] = [
-      ['/sessions/1/holds/0', {}, 400, /give bodyArea, knot or both/],
-      ['/sessions/1/holds/0', { bodyArea: 7 }, 400, /bodyArea: must be text/],
-      ['/sessions/1/holds/0', { bodyArea: 'x'.repeat(61) }, 400, /must be at most 60 characters/],
-      ['/sessions/1/holds/0', { knot: 'two\nlines' }, 400, /must not contain control characters/],
-      ['/sessions/1/holds/0', { colour: 'red' }, 400, /unknown parameter "colour"/],
-      ['/sessions/1/holds/0', [1, 2], 400, /the body must be a JSON object like/],
-      ['/sessions/1/holds/0', '{"bodyArea": ', 400, /the request cannot be read/],
-      ['/sessions/1/holds/x', { bodyArea: 'neck' }, 400, /the hold index must be a whole number from 0 on/],
-      ['/sessions/1/holds/5', { bodyArea: 'neck' }, 404, /session 1 has no hold 5: its holds are numbered 0 to 0/],
-      ['/sessions/99/holds/0', { bodyArea: 'neck' }, 404, /there is no session 99/],
+      ['/sessions/1/holds/1', {}, 400, /give bodyArea, knot or both/],
+      ['/sessions/1/holds/1', { bodyArea: 7 }, 400, /bodyArea: must be text/],
+      ['/sessions/1/holds/1', { bodyArea: 'x'.repeat(61) }, 400, /must be at most 60 characters/],
+      ['/sessions/1/holds/1', { knot: 'two\nlines' }, 400, /must not contain control characters/],
+      ['/sessions/1/holds/1', { colour: 'red' }, 400, /unknown parameter "colour"/],
+      ['/sessions/1/holds/1', [1, 2], 400, /the body must be a JSON object like/],
+      ['/sessions/1/holds/1', '{"bodyArea": ', 400, /the request cannot be read/],
+      ['/sessions/1/holds/x', { bodyArea: 'neck' }, 400, /the hold number must be a whole number from 1 on \(the first hold is 1/],
+      ['/sessions/1/holds/0', { bodyArea: 'neck' }, 400, /the hold number must be a whole number from 1 on/],
+      ['/sessions/1/holds/5', { bodyArea: 'neck' }, 404, /session 1 has no hold 5: its holds are numbered 1 to 1/],
+      ['/sessions/99/holds/1', { bodyArea: 'neck' }, 404, /there is no session 99/],
     ];
     for (const [path, body, status, message] of bad) {
       const answer = await send('PATCH', path, body);
@@ -229,7 +230,7 @@ describe('review API', () => {
   });
 
   it('matches body areas and knots whatever their case, hyphens, underscores or spaces, in lists and trends', async () => {
-    expect((await send('PATCH', '/sessions/2/holds/0', { bodyArea: 'Upper back', knot: 'left rhomboid' })).status).toBe(200);
+    expect((await send('PATCH', '/sessions/2/holds/1', { bodyArea: 'Upper back', knot: 'left rhomboid' })).status).toBe(200);
     const ids = async (query: string): Promise<number[]> => sessionPageSchema.parse((await get(`/sessions?${query}`)).body).sessions.map((session) => session.id);
     expect(await ids('bodyArea=upper-back')).toEqual([2]);
     expect(await ids('bodyArea=UPPER_BACK&knot=Left-Rhomboid')).toEqual([2]);
@@ -239,11 +240,12 @@ describe('review API', () => {
     // Stored as typed: the session still says "Upper back".
     expect(sessionDetailSchema.parse((await get('/sessions/2')).body).bodyAreas).toEqual(['Upper back']);
 
-    expect((await send('PATCH', '/sessions/1/holds/0', { bodyArea: 'upper-back', knot: 'Left Rhomboid' })).status).toBe(200);
+    expect((await send('PATCH', '/sessions/1/holds/1', { bodyArea: 'upper-back', knot: 'Left Rhomboid' })).status).toBe(200);
     const trends = trendsSchema.parse((await get('/trends?bodyArea=upper-back')).body);
     // Two spellings of one label are one group, named as first written.
     expect(trends.groups).toHaveLength(1);
     expect(trends.groups[0]?.holds.map((hold) => hold.sessionId).sort()).toEqual([1, 2]);
+    expect(trends.groups[0]?.holds.map((hold) => hold.holdNumber)).toEqual([1, 1]);
     expect(['Upper back', 'upper-back']).toContain(trends.groups[0]?.bodyArea);
     expect(trendsSchema.parse((await get('/trends')).body).groups).toHaveLength(1);
   });

@@ -8,7 +8,7 @@ function group(holds: { durationMs: number; peakN: number }[], weekStarts: strin
   return {
     bodyArea: 'neck',
     knot: null,
-    holds: holds.map((hold, index) => ({ sessionId: 1, holdIndex: index, at: '2026-10-05T12:00:00.000Z', meanN: hold.peakN * 0.8, targetHoldMs: 60_000, ...hold })),
+    holds: holds.map((hold, index) => ({ sessionId: 1, holdNumber: index + 1, at: '2026-10-05T12:00:00.000Z', meanN: hold.peakN * 0.8, targetHoldMs: 60_000, ...hold })),
     weeks: weekStarts.map((weekStart) => ({ weekStart, holdCount: 1, medianDurationMs: 1000, longestDurationMs: 1000, medianPeakN: 1, highestPeakN: 1 })),
   };
 }

@@ -74,7 +74,7 @@ describe('session store (SQLite)', () => {
     store = openSqliteStore(path);
     const session = await store.getSession(1);
     expect(session).toMatchObject({ id: 1, deviceId: '1a2b3c4d', status: 'complete', durationMs: 30, sampleCount: 4, notes: '', holdCount: 1, warningCount: 1 });
-    expect(session?.holds).toEqual([{ index: 0, startMs: 10, endMs: 20, durationMs: 10, meanN: 16.875, peakN: 17.5, timeInBandMs: 10, timeOverMs: 0, targetHoldMs: 60000, bodyArea: null, knot: null }]);
+    expect(session?.holds).toEqual([{ number: 1, startMs: 10, endMs: 20, durationMs: 10, meanN: 16.875, peakN: 17.5, timeInBandMs: 10, timeOverMs: 0, targetHoldMs: 60000, bodyArea: null, knot: null }]);
     expect(session?.warnings).toEqual([{ startMs: 10, alertMs: 20, endMs: 30, peakN: 46.5 }]);
     const chunks = [];
     for await (const chunk of store.readSamples(1)) chunks.push(chunk);

@@ -63,8 +63,8 @@ export function getSamples(id: number, fromMs: number, toMs: number, maxPoints: 
   return request(sampleEnvelopeSchema, `/sessions/${id}/samples${queryString({ fromMs: Math.max(fromMs, 0), toMs, maxPoints: points })}`);
 }
 
-export function labelHold(id: number, index: number, label: Partial<HoldLabel>): Promise<RecordedHold> {
-  return request(recordedHoldSchema, `/sessions/${id}/holds/${index}`, json('PATCH', label));
+export function labelHold(id: number, holdNumber: number, label: Partial<HoldLabel>): Promise<RecordedHold> {
+  return request(recordedHoldSchema, `/sessions/${id}/holds/${holdNumber}`, json('PATCH', label));
 }
 
 export function setNotes(id: number, notes: string): Promise<SessionDetail> {

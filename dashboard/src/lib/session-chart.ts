@@ -43,7 +43,7 @@ function marks(session: SessionDetail, selectedHold: number | null): AnnotationO
     }));
   annotations.push({ type: 'line', yMin: config.overLimitN, yMax: config.overLimitN, borderColor: ZONE_COLOURS.over, borderWidth: 2, borderDash: [6, 4], drawTime: 'beforeDatasetsDraw' });
   for (const hold of session.holds) {
-    const selected = hold.index === selectedHold;
+    const selected = hold.number === selectedHold;
     annotations.push({
       type: 'box',
       xMin: hold.startMs / 1000,
@@ -52,7 +52,7 @@ function marks(session: SessionDetail, selectedHold: number | null): AnnotationO
       borderColor: ZONE_COLOURS.band,
       borderWidth: selected ? 2 : 1,
       drawTime: 'beforeDatasetsDraw',
-      label: { display: true, content: `#${hold.index + 1}`, position: { x: 'start', y: 'start' }, color: ZONE_COLOURS.band, font: { size: 11, weight: 'bold' } },
+      label: { display: true, content: `#${hold.number}`, position: { x: 'start', y: 'start' }, color: ZONE_COLOURS.band, font: { size: 11, weight: 'bold' } },
     });
   }
   for (const warning of session.warnings) {
@@ -80,8 +80,8 @@ export interface ChartRange {
 export interface SessionChart {
   /** Draws an envelope over its range. */
   show(envelope: SampleEnvelope): void;
-  /** Emphasises one hold's span (null: none). */
-  select(holdIndex: number | null): void;
+  /** Emphasises the span of one hold, by its `number` (null: none). */
+  select(holdNumber: number | null): void;
   /** The session time (ms) at a horizontal pixel of the canvas. */
   msAt(pixelX: number): number;
   /** Labels the force axis in `unit` (the data stay in newtons). */
@@ -154,8 +154,8 @@ export function createSessionChart(canvas: HTMLCanvasElement, session: SessionDe
       }
       chart.update('none');
     },
-    select(holdIndex) {
-      selected = holdIndex;
+    select(holdNumber) {
+      selected = holdNumber;
       const annotation = chart.options.plugins?.annotation;
       if (annotation !== undefined) annotation.annotations = marks(session, selected);
       chart.update('none');
