@@ -5,7 +5,9 @@
  * its schema and answered with a socket.io acknowledgement like `selectPreset`. Every
  * client sees the same session: each change goes out as a `calibration` event (progress
  * at most ten times a second), and a client that connects gets every device's state,
- * saved history included.
+ * saved history included. A tare or capture refused because the reading does not fit
+ * what the person says (a loaded tip, a load far from the one typed) is done anyway
+ * when the request repeats it with `confirm: true`.
  *
  * Saving appends a profile to the device's history in the profile store; the device's
  * pipeline, subscribed to the store, converts with it from its next sample. A tare on a

@@ -8,7 +8,9 @@
  *
  * Every read is validated: a file that is not valid JSON, fails the schema or names
  * another device is a `ProfileFileError` naming the file. It is never treated as "no
- * profile", and saving over it is refused (its history would be lost).
+ * profile", and saving over it is refused (its history would be lost). A folder that
+ * cannot be read or written (permissions, a path through a file, a read-only disk) is a
+ * `ProfileStorageError` naming the folder and what to do.
  *
  * `subscribe` tells listeners when a device's profile changes, from this process or from
  * another one (`npm run calibrate -- fit` while the server runs: a directory watch).

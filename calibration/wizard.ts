@@ -7,7 +7,13 @@
  * table and a plot, then save. Input is read line by line, so it can be scripted.
  *
  * At the load prompt: a load (`500 g`, `1 kg`, `2 lb`, `9.8 N`), `undo` (drop the last
- * point), an empty line (done: fit), or `q` (quit without saving) at any prompt.
+ * point), an empty line (done: fit), or `q` (quit without saving) at any prompt. A tare
+ * on a tip that does not look bare, or a load that settles far from the one typed, is
+ * refused with what was seen, and kept only if the person answers `y` to keep it. The
+ * closing hint is the `npm start` command that runs this same device (seed included).
+ *
+ * Only this device's profile file is read: another device's corrupt file is no concern
+ * of this calibration (its own is refused, named).
  */
 import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';

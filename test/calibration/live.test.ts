@@ -208,3 +208,38 @@ describe('a replay', () => {
     }
   });
 });
+
+describe('the dashboard calibration checks the reading against what the person says (issue 18)', () => {
+  it('a tare with a load on the tip and a load typed far from the one on it are refused, saying so; a confirmed capture is kept', { timeout: 120_000 }, async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-plausible-'));
+    const server = await start([BENCH], dataDir);
+    const { client, heard } = connect(server.url);
+    try {
+      await until(() => heard.devices.length === 1 && heard.calibration.size === 1, 'the device');
+      const deviceId = heard.devices[0]?.deviceId ?? '';
+      const restingAt = (low: number, high: number) => (): boolean => {
+        const raw = latestRaw(heard, deviceId, 150);
+        return raw.length === 150 && raw.every((value) => value > low && value < high);
+      };
+      // 10 N on a part 1.2 times as sensitive: about 293 counts.
+      await until(restingAt(250, 340), 'the bench to rest under its first load', 60_000);
+      const loaded = await ask(client, 'calibrationTare', { deviceId });
+      expect(loaded).toEqual({ ok: false, error: expect.stringMatching(/the tip does not look bare: it reads \d+\.\d counts, \d+\.\d\d N by the current curve \(a bare FSR reads a few counts\): take everything off the tip and tare again; if nothing is on it, confirm to tare anyway/) as unknown });
+      expect(heard.calibration.get(deviceId)?.tare).toBeNull();
+
+      await until(restingAt(-1, 10), 'the bench to rest unloaded', 60_000);
+      expect(await ask(client, 'calibrationTare', { deviceId })).toEqual({ ok: true });
+      // Typed 100 N while 10 N (or the next load) goes on: far more than 2.5 times off.
+      const wrong = await ask(client, 'calibrationCapture', { deviceId, value: 100, unit: 'N' });
+      expect(wrong).toEqual({ ok: false, error: expect.stringMatching(/the load settled at \d+\.\d counts, \d+\.\d\d N by the current curve: 0\.\d\d times the 100\.00 N typed, where a part reads 0\.4 to 2\.5 times its curve: check that the load typed is the one on the tip/) as unknown });
+      expect(heard.calibration.get(deviceId)?.points).toEqual([]);
+      expect(await ask(client, 'calibrationCapture', { deviceId, value: 100, unit: 'N', confirm: true })).toEqual({ ok: true });
+      await until(() => heard.calibration.get(deviceId)?.points.length === 1, 'the confirmed point');
+      expect(heard.calibration.get(deviceId)?.points[0]?.forceN).toBe(100);
+    } finally {
+      client.close();
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
