@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../calibration/store.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
-import { checkedFlag, describeParseError, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
+import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
 import { DEFAULT_DB_PATH } from './recording/recording.ts';
@@ -145,7 +145,8 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
-  const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : checkedFlag(flagSchemas.dataDir, values['data-dir'], '--data-dir');
+  // npm runs the script in the project's folder: a relative path is from where it was typed.
+  const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : pathAsTyped(checkedFlag(flagSchemas.dataDir, values['data-dir'], '--data-dir'), 'start');
   return {
     host: values.host === undefined ? DEFAULT_HOST : checkedFlag(flagSchemas.host, values.host, '--host'),
     port: values.port === undefined ? DEFAULT_PORT : checkedFlag(flagSchemas.port, values.port, '--port'),
@@ -156,7 +157,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),
     logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
     dataDir,
-    db: values.db !== undefined ? checkedFlag(flagSchemas.db, values.db, '--db') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'),
+    db: values.db !== undefined ? pathAsTyped(checkedFlag(flagSchemas.db, values.db, '--db'), 'start') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'),
     sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,
@@ -170,5 +171,5 @@ export function resolveEngineSettings(options: ServerOptions): EngineSettings {
     const preset = options.preset ?? DEFAULT_PRESET;
     return { preset, config: presetConfig(preset) };
   }
-  return { preset: null, config: readEngineConfigFile(options.configFile, options.configFile) };
+  return { preset: null, config: readEngineConfigFile(pathAsTyped(options.configFile, 'start'), options.configFile) };
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseServerArgs } from '../../server/cli-args.ts';
+import { parseServerArgs, resolveEngineSettings } from '../../server/cli-args.ts';
 import { UsageError } from '../../server/cli-support.ts';
 import { serverEventSchemas } from '../../server/live/events.ts';
 import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
@@ -77,6 +77,22 @@ describe('npm start (server/main.ts)', () => {
     [['--version=2'], '--version takes no value'],
   ])('words %j as the flag, what it takes and what it got', (args, message) => {
     expect(() => parseServerArgs(args)).toThrow(new UsageError(message));
+  });
+
+  it('reads relative --db, --data-dir and --config paths from the folder npm start was typed in', () => {
+    const saved = { event: process.env.npm_lifecycle_event, initCwd: process.env.INIT_CWD };
+    process.env.npm_lifecycle_event = 'start';
+    process.env.INIT_CWD = join(REPO_ROOT, 'test');
+    try {
+      expect(parseServerArgs(['--db', 'x.db', '--data-dir', 'here'])).toMatchObject({ db: join(REPO_ROOT, 'test', 'x.db'), dataDir: join(REPO_ROOT, 'test', 'here') });
+      expect(parseServerArgs(['--data-dir', 'here']).db).toBe(join(REPO_ROOT, 'test', 'here', 'knotmeter.db'));
+      expect(resolveEngineSettings(parseServerArgs(['--config', 'fixtures/configs/neck-firm.json'])).config.overLimitN).toBe(23);
+    } finally {
+      if (saved.event === undefined) delete process.env.npm_lifecycle_event;
+      else process.env.npm_lifecycle_event = saved.event;
+      if (saved.initCwd === undefined) delete process.env.INIT_CWD;
+      else process.env.INIT_CWD = saved.initCwd;
+    }
   });
 
   it('--version prints knotmeter and the version in package.json', async () => {
