@@ -16,7 +16,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 // A command-line entry point shares the CLI conventions of every command (as calibrate does).
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag, type CliOutput } from '../server/cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from '../server/cli-support.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, probePort, type PortInfo, type ProbeResult } from './protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE } from './protocol/serial-link.ts';
 
@@ -72,12 +72,13 @@ interface PortReport {
 }
 
 export function parsePortsArgs(argv: readonly string[]): PortsOptions {
-  let values;
+  let parsed;
   try {
-    values = parseArgs({
+    parsed = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: {
         baud: { type: 'string' },
         timeout: { type: 'string' },
@@ -87,10 +88,12 @@ export function parsePortsArgs(argv: readonly string[]): PortsOptions {
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
-    }).values;
+    });
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
+  refuseRepeatedFlags(parsed.tokens, ['scan']);
+  const { values } = parsed;
   const scans = (values.scan ?? []).map((pattern) => pathAsTyped(checkedFlag(flagSchemas.scan, pattern, '--scan'), 'ports'));
   return {
     baudRate: values.baud === undefined ? DEFAULT_BAUD_RATE : checkedFlag(flagSchemas.baudRate, values.baud, '--baud'),

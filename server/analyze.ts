@@ -19,7 +19,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine, type SampleBatch } from './engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
 import { formatResultsTable, roundResults } from './engine/report.ts';
@@ -89,6 +89,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
       args: [...argv],
       strict: true,
       allowPositionals: true,
+      tokens: true,
       options: {
         config: { type: 'string' },
         preset: { type: 'string' },
@@ -103,6 +104,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   } catch (error) {
     throw new UsageError(describeParseError(error));
   }
+  refuseRepeatedFlags(parsed.tokens);
   const { values, positionals } = parsed;
   const help = values.help ?? false;
   const version = values.version ?? false;

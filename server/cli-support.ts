@@ -59,6 +59,22 @@ export function describeParseError(error: unknown): string {
 }
 
 /**
+ * Refuses a flag given more than once: parseArgs keeps the last without a word, and
+ * `--preset neck --preset shoulders` is a mistake to name. Pass parseArgs' `tokens`
+ * (`tokens: true`) and the flags that may repeat. @throws UsageError
+ */
+export function refuseRepeatedFlags(tokens: readonly { readonly kind: string; readonly name?: string; readonly value?: string | undefined }[], repeatable: readonly string[] = []): void {
+  const seen = new Map<string, string[]>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || repeatable.includes(token.name)) continue;
+    seen.set(token.name, [...(seen.get(token.name) ?? []), token.value ?? '']);
+  }
+  for (const [name, given] of seen) {
+    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((value) => JSON.stringify(value)).join(', ')}): give it once`);
+  }
+}
+
+/**
  * Reads and validates an engine config file (`--config`). `shownAs` is how the user
  * wrote the path, for messages.
  * @throws UsageError when the file cannot be read; ConfigError naming each wrong field.

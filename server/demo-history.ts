@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { defaultCalibration } from '../calibration/calibration.ts';
 import { ForceModel } from '../device/simulator/force-model.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine } from './engine/engine.ts';
 import { presetConfig, type PresetName } from './engine/presets.ts';
 import { toChunks } from './recording/recorder.ts';
@@ -139,13 +139,17 @@ const flagSchemas = {
 export function parseDemoHistoryArgs(argv: readonly string[]): DemoHistoryArgs {
   let values;
   try {
-    ({ values } = parseArgs({
+    let tokens;
+    ({ values, tokens } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     }));
+    refuseRepeatedFlags(tokens);
   } catch (error) {
+    if (error instanceof UsageError) throw error;
     throw new UsageError(describeParseError(error));
   }
   return {

@@ -156,6 +156,8 @@ describe('npm run analyze: bad flags and configs exit 2 naming them', () => {
     await expectRefused(['--preset', 'neck', '--config', 'x.json', OVERPRESSURE], /give either --config or --preset, not both/);
     await expectRefused([], /give the trace to analyze/);
     await expectRefused([OVERPRESSURE, OVERPRESSURE], /one trace at a time: got 2/);
+    await expectRefused(['--preset', 'neck', '--preset', 'shoulders', OVERPRESSURE], /--preset is given 2 times \("neck", "shoulders"\): give it once/);
+    await expectRefused(['--version', OVERPRESSURE, '--version'], /--version is given 2 times/);
   });
 
   it('config files', async () => {

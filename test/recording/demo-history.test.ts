@@ -122,6 +122,7 @@ describe('npm run demo-history', () => {
     [['--seed', 'x'], /--seed needs a whole number from 0 to 1000000/],
     [['--db', ''], /--db needs a file name/],
     [['--week', '3'], /unknown flag --week/],
+    [['--weeks', '2', '--weeks', '3'], /--weeks is given 2 times \("2", "3"\): give it once/],
     [['stray'], /stray/],
   ])('refuses %j with exit 2 and a message naming it', async (argv, message) => {
     const result = await run(argv);

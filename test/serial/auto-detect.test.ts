@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
-import { runPorts as runPortsCommand } from '../../device/ports.ts';
+import { parsePortsArgs, runPorts as runPortsCommand } from '../../device/ports.ts';
 import { createTransport } from '../../device/registry.ts';
 import { parseSerialSpec, SerialTransport } from '../../device/transports/serial.ts';
 import { REPO_ROOT } from '../support/cli.ts';
@@ -206,6 +206,7 @@ describe('npm run ports', () => {
       [['--colour'], 'knotmeter ports: unknown flag --colour (see --help for the flags)'],
       [['--baud'], 'knotmeter ports: --baud needs a value'],
       [['/dev/ttyACM0'], 'knotmeter ports: unexpected argument "/dev/ttyACM0"'],
+      [['--baud', '9600', '--baud', '115200'], 'knotmeter ports: --baud is given 2 times ("9600", "115200"): give it once'],
     ];
     for (const [args, message] of cases) {
       const result = await portsInProcess(args);
@@ -213,6 +214,10 @@ describe('npm run ports', () => {
       expect(result.stdout).toBe('');
       expect(result.stderr.startsWith(message), result.stderr).toBe(true);
     }
+  });
+
+  it('takes --scan more than once', () => {
+    expect(parsePortsArgs(['--scan', '/dev/rfcomm*', '--scan', '/dev/ttyGS*']).patterns.slice(-2)).toEqual(['/dev/rfcomm*', '/dev/ttyGS*']);
   });
 
   it('as a process, exits 2 on a bad flag', async () => {
