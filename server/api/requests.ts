@@ -113,6 +113,9 @@ export const exportQuerySchema = z.strictObject({
     .optional(),
 });
 
+/** For the routes that take no query: a parameter given anyway is named, not ignored. */
+export const noQuerySchema = z.strictObject({});
+
 /** A hold's new labels: either or both; null clears one. */
 export const holdPatchSchema = z
   .strictObject({

@@ -34,6 +34,7 @@ import {
   holdParamsSchema,
   holdPatchSchema,
   listQuerySchema,
+  noQuerySchema,
   samplesQuerySchema,
   sessionParamsSchema,
   sessionPatchSchema,
@@ -188,7 +189,11 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       return store().listSessions({ ...labels, fromMs: from, toMs: to }, { limit, offset });
     });
 
-    http.get('/sessions/:id', async (request) => session(parsed(sessionParamsSchema, request.params, 'path').id));
+    http.get('/sessions/:id', async (request) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      return session(id);
+    });
 
     http.get('/sessions/:id/samples', async (request) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
@@ -203,6 +208,9 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
       const query = parsed(exportQuerySchema, request.query, 'query');
       const table = query.table ?? 'holds';
+      if (table === 'samples' && query.unit !== undefined && query.unit !== 'N') {
+        throw new HttpError(400, `query: unit ${query.unit} is for the holds and warnings tables: a samples trace is always t_ms,force_n in newtons (what npm run analyze reads)`);
+      }
       const unit = exportUnit(query.unit ?? 'N');
       const found = await session(id);
       attachment(reply, `knotmeter-session-${id}-${table}.csv`, 'text/csv; charset=utf-8');
@@ -211,12 +219,15 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
     });
 
     http.get('/sessions/:id/export.json', async (request, reply) => {
-      const found = await session(parsed(sessionParamsSchema, request.params, 'path').id);
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      const found = await session(id);
       return attachment(reply, `knotmeter-session-${found.id}.json`, 'application/json; charset=utf-8').send(`${JSON.stringify(found, null, 2)}\n`);
     });
 
     http.patch('/sessions/:id', async (request) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
       const { notes } = parsed(sessionPatchSchema, request.body, 'body');
       if (!(await store().setNotes(id, notes))) throw notFound(id);
       return session(id);
@@ -224,6 +235,7 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
 
     http.patch('/sessions/:id/holds/:number', async (request) => {
       const { id, number } = parsed(holdParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
       const patch = parsed(holdPatchSchema, request.body, 'body');
       const hold = await store().labelHold(id, number - 1, {
         ...(patch.bodyArea === undefined ? {} : { bodyArea: patch.bodyArea }),
@@ -236,6 +248,7 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
 
     http.delete('/sessions/:id', async (request, reply) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
       if (options.isRecording(id)) throw new HttpError(409, `session ${id} is being recorded: it can be deleted once it ends`);
       if (!(await store().deleteSession(id))) throw notFound(id);
       return reply.code(204).send();

@@ -92,6 +92,9 @@ describe('review API', () => {
     ['/sessions/1/export.csv?table=everything', /table must be one of holds, warnings, samples/],
     ['/sessions/1/export.csv?unit=stone', /query: unit must be one of N, kgf, lbf, kPa, kgf\/cm² \(or in ASCII kgf\/cm2.*\(got "stone"\)/],
     ['/trends?from=2026-13-01', /from must be a date/],
+    ['/sessions/1?unit=kgf', /^query: unknown parameter "unit"$/],
+    ['/sessions/1/export.json?table=holds', /^query: unknown parameter "table"$/],
+    ['/sessions/1/export.csv?table=samples&unit=kgf', /^query: unit kgf is for the holds and warnings tables: a samples trace is always t_ms,force_n in newtons/],
   ])('GET %s is refused with 400 naming what is wrong', async (path, message) => {
     const { status, body } = await get(path);
     expect(status).toBe(400);
@@ -152,6 +155,7 @@ describe('review API', () => {
       ['/sessions/1/holds/0', { bodyArea: 'neck' }, 400, /the hold number must be a whole number from 1 on/],
       ['/sessions/1/holds/5', { bodyArea: 'neck' }, 404, /session 1 has no hold 5: its holds are numbered 1 to 1/],
       ['/sessions/99/holds/1', { bodyArea: 'neck' }, 404, /there is no session 99/],
+      ['/sessions/1/holds/1?dryRun=1', { bodyArea: 'neck' }, 400, /query: unknown parameter "dryRun"/],
     ];
     for (const [path, body, status, message] of bad) {
       const answer = await send('PATCH', path, body);
