@@ -11,8 +11,9 @@
  * - an inline code span outside blocks is an example when it starts with `npm `,
  *   `curl ` or `printf ... | npm ` and has no placeholder (an upper-case word such as
  *   `FILE` or `ID`, `[`, `...`, or a `|` choice such as `fsr|hx711`), all outside quotes;
- * - an example that cannot run here carries, on its own line, `not run by the tests:`
- *   and why (in a block, in its `#` comment; in prose, e.g. in an HTML comment).
+ * - an example that cannot run here carries, on its line, `not run by the tests:` and
+ *   why (in a block, in its `#` comment; in prose, e.g. in an HTML comment); one marked
+ *   occurrence covers every occurrence of the same command.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -209,4 +210,17 @@ export function examplesOfMarkdown(file: string, markdown: string): DocExample[]
 /** Every example of the manual under `root`, file by file in document order. */
 export function manualExamples(root: string): DocExample[] {
   return manualFiles(root).flatMap((file) => examplesOfMarkdown(relative(root, join(root, file)), readFileSync(join(root, file), 'utf8')));
+}
+
+/** The commands marked as not run (anywhere in the manual), with the first reason given. */
+export function notRunCommands(examples: readonly DocExample[]): Map<string, string> {
+  const marked = new Map<string, string>();
+  for (const example of examples) if (example.notRunReason !== null && !marked.has(example.command)) marked.set(example.command, example.notRunReason);
+  return marked;
+}
+
+/** The distinct commands the tests must run: documented and not marked. */
+export function runnableCommands(examples: readonly DocExample[]): Set<string> {
+  const marked = notRunCommands(examples);
+  return new Set(examples.map((example) => example.command).filter((command) => !marked.has(command)));
 }

@@ -82,6 +82,17 @@ export class LiveStream {
   }
 }
 
+/** Polls an asynchronous probe until it gives a value (not undefined), within a bound. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, limitMs: number): Promise<T> {
+  const startedMs = performance.now();
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (performance.now() - startedMs > limitMs) throw new Error(`gave up waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** GET a JSON answer of the review API, validated. */
 export async function getJson<T>(url: string, schema: z.ZodType<T>): Promise<T> {
   const response = await fetch(url);
