@@ -25,7 +25,7 @@ import { isReplay, type PipelineListener, type Readings } from '../server/pipeli
 import { CalibrationError } from './fit.ts';
 import { calibrationRequestSchemas, type CalibrationState } from './messages.ts';
 import { DEVICE_ID_PATTERN, newProfileEntry, retaredEntry, type ProfileEntry } from './profile.ts';
-import { CalibrationSession } from './session.ts';
+import { CalibrationSession, ImplausibleReadingError } from './session.ts';
 import { ProfileFileError, type ProfileStore } from './store.ts';
 import { knownLoad, LoadError } from './units.ts';
 
@@ -253,6 +253,10 @@ export class CalibrationLive implements PipelineListener {
       await run(request.data);
       answer({ ok: true });
     } catch (error) {
+      if (error instanceof ImplausibleReadingError) {
+        answer({ ok: false, error: error.message, confirmable: true });
+        return;
+      }
       if (error instanceof CalibrationError || error instanceof LoadError || error instanceof ProfileFileError) {
         answer({ ok: false, error: error.message });
         return;

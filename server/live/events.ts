@@ -142,7 +142,15 @@ export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
 export type LabelHold = z.infer<typeof clientEventSchemas.labelHold>;
 
 /** The server's answer to a client's request (socket.io acknowledgement). */
-export const commandReplySchema = z.discriminatedUnion('ok', [z.strictObject({ ok: z.literal(true) }), z.strictObject({ ok: z.literal(false), error: z.string() })]);
+/**
+ * The answer to every request. A refusal the person may override (`confirmable`: a tare on a
+ * tip that does not look bare, a load that disagrees with the reading) is sent again with
+ * `confirm: true` once they have read why it was refused.
+ */
+export const commandReplySchema = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true) }),
+  z.strictObject({ ok: z.literal(false), error: z.string(), confirmable: z.literal(true).optional() }),
+]);
 export type CommandReply = z.infer<typeof commandReplySchema>;
 
 type Handlers<Schemas extends Record<string, z.ZodType>> = {

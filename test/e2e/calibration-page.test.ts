@@ -112,6 +112,24 @@ describe('calibrating from the dashboard, in chromium', () => {
     expect(await panel(benchId).getByTestId('calibration-error').textContent()).toMatch(/^± \d+\.\d %$/);
   });
 
+  it('refuses a tare on a loaded tip, offering to tare anyway', { timeout: 90_000 }, async () => {
+    await page.goto(`${server.url}/#/calibration/${benchId}`);
+    await expect.poll(() => page.getByTestId('tare').count(), WAIT).toBe(1);
+    // Tare while a load rests on the tip: refused because the tip does not look bare (or,
+    // while the load goes on, because the reading moves: then try again).
+    await expect
+      .poll(async () => {
+        const raw = Number(await page.getByTestId('calibration-raw').textContent());
+        if (!(raw > 100)) return 'unloaded';
+        await page.getByTestId('tare').click();
+        await expect.poll(() => page.getByTestId('tare').isEnabled(), WAIT).toBe(true);
+        return (await page.getByTestId('calibration-insist').count()) === 1 ? 'offered' : 'not offered';
+      }, { timeout: 80_000, interval: 200 })
+      .toBe('offered');
+    expect(await page.getByTestId('calibration-insist').textContent()).toBe('Tare anyway');
+    expect(await page.getByTestId('calibration-message').textContent()).toMatch(/bare|load/);
+  });
+
   it('shows every force in the unit picked, remembered across a reload', async () => {
     await page.goto(server.url);
     const exactId = server.pipelines[1]?.info?.deviceId ?? '';

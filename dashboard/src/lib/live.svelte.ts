@@ -37,6 +37,12 @@ const BUFFER_WINDOW_MS = CHART_WINDOW_MS + 2000;
 /** No readings for this long while the link says connected: shown as "no data". */
 const STALE_AFTER_MS = 1500;
 
+/** A request the server refused: why, and whether the person may insist (`confirm: true`). */
+export interface Refusal {
+  readonly error: string;
+  readonly confirmable: boolean;
+}
+
 export class DeviceView {
   info: DeviceInfo;
   status = $state.raw<DeviceStatus | null>(null);
@@ -179,14 +185,14 @@ export class LiveConnection {
    * A calibration request (tare, capture, ...); resolves with the server's refusal, if any.
    * A capture waits for the load to settle, so the answer may take up to half a minute.
    */
-  async calibrate<Event extends CalibrationEvent>(event: Event, request: Parameters<ClientToServerEvents[Event]>[0]): Promise<string | null> {
+  async calibrate<Event extends CalibrationEvent>(event: Event, request: Parameters<ClientToServerEvents[Event]>[0]): Promise<Refusal | null> {
     try {
       // socket.io's types cannot pair a generic event name with its payload; this method's signature does.
       const socket = this.#socket.timeout(CALIBRATION_REPLY_MS) as unknown as { emitWithAck(event: CalibrationEvent, request: unknown): Promise<unknown> };
       const reply = commandReplySchema.parse(await socket.emitWithAck(event, request));
-      return reply.ok ? null : reply.error;
+      return reply.ok ? null : { error: reply.error, confirmable: reply.confirmable === true };
     } catch {
-      return 'the server did not answer: try again';
+      return { error: 'the server did not answer: try again', confirmable: false };
     }
   }
 
