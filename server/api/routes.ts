@@ -21,11 +21,11 @@ import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { DEFAULT_CONTACT_AREA_CM2, toDisplay, unitColumnSuffix, unitsPerNewton, type ForceUnit } from '../../calibration/units.ts';
+import { DEFAULT_CONTACT_AREA_CM2, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
 import { roundDecimals } from '../engine/report.ts';
 import type { SessionDetail } from '../recording/records.ts';
 import type { SessionStore } from '../recording/store.ts';
-import { csvTable } from './csv.ts';
+import { csvTable, forceCell } from './csv.ts';
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_POINTS,
@@ -48,9 +48,6 @@ export interface ApiOptions {
   /** Whether a session is still being recorded (it cannot be deleted then). */
   readonly isRecording: (sessionId: number) => boolean;
 }
-
-/** Recordings keep forces to the millinewton (the engine's results as `analyze` rounds them). */
-const RECORDED_FORCE_STEP_N = 0.001;
 
 class HttpError extends Error {
   readonly statusCode: number;
@@ -85,16 +82,7 @@ interface ExportUnit {
 }
 
 function exportUnit(unit: ForceUnit): ExportUnit {
-  const decimals = exportDecimals(unit, DEFAULT_CONTACT_AREA_CM2);
-  return { column: unitColumnSuffix(unit), value: (forceN) => roundDecimals(toDisplay(forceN, unit, DEFAULT_CONTACT_AREA_CM2), decimals) };
-}
-
-/**
- * Decimals that keep the millinewton forces are recorded to, in `unit` (N 3, kgf and lbf
- * 4, kPa 3, kgf/cm² 5): nothing recorded is lost, and no float noise (4.587155963302752) is added.
- */
-export function exportDecimals(unit: ForceUnit, areaCm2: number): number {
-  return Math.ceil(-Math.log10(RECORDED_FORCE_STEP_N * unitsPerNewton(unit, areaCm2)) - 1e-9);
+  return { column: unitColumnSuffix(unit), value: (forceN) => forceCell(forceN, unit, DEFAULT_CONTACT_AREA_CM2) };
 }
 
 function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
