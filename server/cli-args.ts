@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../calibration/store.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
-import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './cli-support.ts';
+import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineSettings } from './pipeline.ts';
 import { DEFAULT_DB_PATH } from './recording/recording.ts';
@@ -142,6 +142,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     throw new UsageError(describeParseError(error));
   }
   const { values, tokens } = parsed;
+  refuseRepeatedFlags(tokens, ['device', 'device-id']);
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }

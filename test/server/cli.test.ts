@@ -75,8 +75,13 @@ describe('npm start (server/main.ts)', () => {
     [['--log-level', 'verbose'], '--log-level needs one of fatal, error, warn, info, debug, trace, silent (got --log-level "verbose")'],
     [['--device', 'firmata', '--device-id', 'XYZ'], '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d (got --device-id "XYZ")'],
     [['--version=2'], '--version takes no value'],
+    [['--port', '8080', '--port', '9090'], '--port is given 2 times ("8080", "9090"): give it once'],
   ])('words %j as the flag, what it takes and what it got', (args, message) => {
     expect(() => parseServerArgs(args)).toThrow(new UsageError(message));
+  });
+
+  it('takes --device and --device-id more than once, one pair per device', () => {
+    expect(parseServerArgs(['--device', 'firmata:/dev/a', '--device-id', '1a2b3c4d', '--device', 'firmata:/dev/b', '--device-id', '5e6f7a8b']).deviceIds).toEqual(['1a2b3c4d', '5e6f7a8b']);
   });
 
   it('reads relative --db, --data-dir and --config paths from the folder npm start was typed in', () => {
