@@ -9,7 +9,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, extname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { build } from 'vite';
 
 const DASHBOARD_DIR = fileURLToPath(new URL('.', import.meta.url));
 const REPO_DIR = join(DASHBOARD_DIR, '..');
@@ -69,6 +68,8 @@ export function dashboardIsStale(repoDir = REPO_DIR): boolean {
 }
 
 export async function buildDashboard(): Promise<void> {
+  // Loaded only to build: a start whose dashboard is current does not pay for Vite.
+  const { build } = await import('vite');
   await build({ configFile: join(DASHBOARD_DIR, 'vite.config.ts'), logLevel: 'warn' });
 }
 
