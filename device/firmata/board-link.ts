@@ -22,7 +22,7 @@
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import type { Firmata, FirmataTransport } from 'firmata-io';
-import { describeOpenError } from '../protocol/serial-link.ts';
+import { openSerialPort } from '../protocol/serial-link.ts';
 
 /** The Uno pins the product uses (shared/protocol.md, "Reference wiring"). */
 export const FIRMATA_PINS = { sensorAnalog: 0, led: 13, motor: 6, buzzer: 9 } as const;
@@ -62,6 +62,8 @@ export interface FirmataBoardLinkOptions {
    * reset, or one probed before, has to be asked). Default 1000.
    */
   readonly askVersionAfterMs?: number;
+  /** The port already open at `baudRate` (handed over by the auto-detect probe, so an Uno is not reset twice); opened here if absent. */
+  readonly port?: SerialPort;
 }
 
 export interface FirmataBoardLinkHandlers {
@@ -135,13 +137,6 @@ function messageOf(error: unknown): string {
   return String(error);
 }
 
-function openPort(path: string, baudRate: number): Promise<SerialPort> {
-  const port = new SerialPort({ path, baudRate, autoOpen: false });
-  return new Promise((resolve, reject) => {
-    port.open((error) => (error ? reject(new Error(describeOpenError(path, baudRate, error))) : resolve(port)));
-  });
-}
-
 function closePort(port: SerialPort): Promise<void> {
   return new Promise((resolve) => {
     if (!port.isOpen) {
@@ -184,11 +179,15 @@ export class FirmataBoardLink {
    */
   static async open(options: FirmataBoardLinkOptions, handlers: FirmataBoardLinkHandlers): Promise<FirmataBoardLink> {
     const { five, FirmataClass } = await loadLibraries();
-    const port = await openPort(options.path, options.baudRate);
+    const port = options.port ?? (await openSerialPort(options.path, options.baudRate));
     const adapter = new PortAdapter(port);
     const io = new FirmataClass(adapter, { reportVersionTimeout: options.askVersionAfterMs ?? 1000 });
     // Until the Board exists, and for good after a failure: an unhandled `error` would crash.
     io.on('error', () => undefined);
+    // Firmata's handshake waits for the firmware's name once it has the version. A board
+    // announces both when it boots, but one that was asked its version (the auto-detect
+    // probe) answers only that: asked here, the handshake never waits on a name not coming.
+    io.once('reportversion', () => io.queryFirmware(() => undefined));
     const board = new five.Board({ io, repl: false, debug: false, sigint: false, timeout: options.readyTimeoutMs });
     const link = await new Promise<FirmataBoardLink>((resolve, reject) => {
       let settled = false;

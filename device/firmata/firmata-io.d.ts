@@ -41,6 +41,8 @@ declare module 'firmata-io' {
     digitalWrite(pin: number, value: 0 | 1): void;
     pwmWrite(pin: number, value: number): void;
     setSamplingInterval(intervalMs: number): void;
+    /** Asks for REPORT_FIRMWARE (the handshake waits for it once the version is known). */
+    queryFirmware(callback: () => void): void;
   }
 
   const bindTransport: { readonly Firmata: typeof Firmata };

@@ -8,11 +8,11 @@
  *   const probe = await probeFirmata('/dev/ttyACM0', { baudRate: 57600 });
  *   probe.protocolVersion;   // "2.4", or null when nothing answered
  *
- * The port is closed again: the transport reopens it for the handshake (on an Uno, that
- * is a second reset, a couple of seconds once per attach).
+ * The port is closed again, or with `keepOpen` handed to the caller when a board answered
+ * (the transport's handshake then runs on it: an Uno resets once per attach, not twice).
  */
-import { SerialPort } from 'serialport';
-import { describeOpenError } from '../protocol/serial-link.ts';
+import type { SerialPort } from 'serialport';
+import { openSerialPort } from '../protocol/serial-link.ts';
 
 /** An Uno resets when its port opens; StandardFirmata blinks its version on D13 (about 2 s) before it announces itself. */
 export const DEFAULT_FIRMATA_PROBE_TIMEOUT_MS = 4000;
@@ -25,6 +25,8 @@ export interface FirmataProbeResult {
   readonly protocolVersion: string | null;
   /** Why the port could not be asked (it would not open, or closed), or null. */
   readonly error: string | null;
+  /** With `keepOpen` and an answer: the open port (the caller owns it then). */
+  readonly port: SerialPort | null;
 }
 
 /** Finds `F9 major minor` in the bytes so far (major 2 or 3: every Firmata since 2006). */
@@ -37,12 +39,12 @@ export function findReportVersion(bytes: Uint8Array): string | null {
   return null;
 }
 
-export async function probeFirmata(path: string, options: { baudRate: number; timeoutMs?: number }): Promise<FirmataProbeResult> {
-  const port = new SerialPort({ path, baudRate: options.baudRate, autoOpen: false });
+export async function probeFirmata(path: string, options: { baudRate: number; timeoutMs?: number; keepOpen?: boolean }): Promise<FirmataProbeResult> {
+  let port: SerialPort;
   try {
-    await new Promise<void>((resolve, reject) => port.open((error) => (error ? reject(error) : resolve())));
+    port = await openSerialPort(path, options.baudRate);
   } catch (error) {
-    return { path, protocolVersion: null, error: describeOpenError(path, options.baudRate, error) };
+    return { path, protocolVersion: null, error: error instanceof Error ? error.message : String(error), port: null };
   }
   let received = Buffer.alloc(0);
   const outcome = await new Promise<{ version: string | null; error: string | null }>((resolve) => {
@@ -67,7 +69,9 @@ export async function probeFirmata(path: string, options: { baudRate: number; ti
     port.on('error', (error) => finish({ version: null, error: `${path}: ${error.message}` }));
     ask();
   });
+  // Its `error` listener stays: a port handed over must never emit an error nobody hears.
   port.removeAllListeners('close');
+  if (options.keepOpen === true && outcome.version !== null && port.isOpen) return { path, protocolVersion: outcome.version, error: null, port };
   if (port.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-  return { path, protocolVersion: outcome.version, error: outcome.error };
+  return { path, protocolVersion: outcome.version, error: outcome.error, port: null };
 }

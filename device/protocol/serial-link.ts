@@ -33,6 +33,14 @@ export function describeOpenError(path: string, baudRate: number, error: unknown
   return `cannot open ${path} at ${baudRate} baud: ${message}${hint}`;
 }
 
+/** Opens a port through the real bindings; rejects with a message that names the port and what to do. */
+export function openSerialPort(path: string, baudRate: number): Promise<SerialPort> {
+  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  return new Promise((resolve, reject) => {
+    port.open((error) => (error ? reject(new Error(describeOpenError(path, baudRate, error))) : resolve(port)));
+  });
+}
+
 export class SerialLink {
   readonly path: string;
   readonly baudRate: number;
@@ -51,29 +59,21 @@ export class SerialLink {
   }
 
   /** Opens the port; rejects with a message that names the port and what to do. */
-  static open(path: string, baudRate: number, handlers: SerialLinkHandlers): Promise<SerialLink> {
-    const port = new SerialPort({ path, baudRate, autoOpen: false });
+  static async open(path: string, baudRate: number, handlers: SerialLinkHandlers): Promise<SerialLink> {
+    const port = await openSerialPort(path, baudRate);
     // The reader calls whoever owns the link at the time (see setHandlers).
     const current = { handlers };
     const reader = new DeviceLineReader({ onMessage: (message) => current.handlers.onMessage(message), onDrop: (reason) => current.handlers.onDrop(reason) });
     const opened = new SerialLink(port, reader, current, path, baudRate);
-    return new Promise((resolve, reject) => {
-      port.open((error) => {
-        if (error) {
-          reject(new Error(describeOpenError(path, baudRate, error)));
-          return;
-        }
-        port.on('data', (chunk: Buffer) => {
-          if (!opened.#closed) reader.input.write(chunk);
-        });
-        port.on('error', (portError: Error) => opened.#lost(`serial port error on ${path}: ${portError.message}`));
-        port.on('close', (closeError: Error | null) => {
-          const why = closeError === null ? 'the port closed' : closeError.message;
-          opened.#lost(`lost ${path}: ${why}`);
-        });
-        resolve(opened);
-      });
+    port.on('data', (chunk: Buffer) => {
+      if (!opened.#closed) reader.input.write(chunk);
     });
+    port.on('error', (portError: Error) => opened.#lost(`serial port error on ${path}: ${portError.message}`));
+    port.on('close', (closeError: Error | null) => {
+      const why = closeError === null ? 'the port closed' : closeError.message;
+      opened.#lost(`lost ${path}: ${why}`);
+    });
+    return opened;
   }
 
   /** Hands the link to a new owner (the port probe passes a found device to the transport). */

@@ -38,11 +38,12 @@
  */
 import { createRequire } from 'node:module';
 import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
 import { FIRMATA_DEFAULT_BAUD_RATE, FirmataBoardLink, type FirmataBoardInfo } from '../firmata/board-link.ts';
 import { LocalAlarm } from '../firmata/local-alarm.ts';
-import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata } from '../firmata/probe.ts';
+import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata, type FirmataProbeResult } from '../firmata/probe.ts';
 import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
 import { PortFinder, type ProbeAnswer } from '../lifecycle/port-finder.ts';
 import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-loop.ts';
@@ -68,7 +69,6 @@ const STALL_MIN_MS = 3000;
 const RATE_CHECK_AFTER_MS = 3000;
 const RATE_SHORTFALL = 0.8;
 const FSR_RAW_MAX = 1023;
-const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
 const AUTO_DETECT_LABEL = 'firmata (auto-detect)';
 
 export type FirmataTarget =
@@ -156,6 +156,12 @@ export function standardFirmataHexPath(): string {
   }
 }
 
+/** What auto-detect finds: a port where a Firmata board answered, still open for the handshake. */
+interface FoundBoard {
+  readonly path: string;
+  readonly port: NonNullable<FirmataProbeResult['port']>;
+}
+
 interface Arrival {
   readonly raw: number;
   readonly hostUs: number;
@@ -194,7 +200,7 @@ export class FirmataTransport implements Transport {
   #emulator: Emulator | null = null;
   #drive: ForceDrive | null = null;
   /** Auto-detect: the shared policy, asking each port REPORT_VERSION. */
-  readonly #finder: PortFinder<string> | null;
+  readonly #finder: PortFinder<FoundBoard> | null;
 
   constructor(options: FirmataTransportOptions) {
     this.#options = options;
@@ -352,8 +358,9 @@ export class FirmataTransport implements Transport {
     try {
       const port = await this.#portToOpen();
       claim = port.claim;
-      const path = port.path;
+      const { path, open } = port;
       if (this.#isStopping()) {
+        if (open?.isOpen === true) await new Promise<void>((resolve) => open.close(() => resolve()));
         claim?.release();
         return false;
       }
@@ -363,6 +370,7 @@ export class FirmataTransport implements Transport {
           baudRate: this.#options.baudRate,
           samplingIntervalMs: this.#options.samplingIntervalMs,
           readyTimeoutMs: this.#options.readyTimeoutMs,
+          ...(open === undefined ? {} : { port: open }),
         },
         {
           onAnalog: (raw) => this.#onAnalog(raw),
@@ -394,7 +402,7 @@ export class FirmataTransport implements Transport {
   }
 
   /** The port to open, claimed: the given path, the emulated board's pty (starting it if needed), or a port where a Firmata answers. */
-  async #portToOpen(): Promise<{ path: string; claim: PortClaim | null }> {
+  async #portToOpen(): Promise<{ path: string; claim: PortClaim | null; open?: FoundBoard['port'] }> {
     const target = this.#options.target;
     if (target.kind === 'path') {
       this.#namedClaim ??= claimNamedPort(target.path, this.spec);
@@ -402,8 +410,8 @@ export class FirmataTransport implements Transport {
     }
     if (this.#finder !== null) {
       const { found, claim } = await this.#finder.find();
-      this.#foundPath = found;
-      return { path: found, claim };
+      this.#foundPath = found.path;
+      return { path: found.path, claim, open: found.port };
     }
     if (this.#emulator === null) {
       const emulator = await Emulator.start({ hexPath: standardFirmataHexPath(), sensor: 'fsr' });
@@ -436,19 +444,21 @@ export class FirmataTransport implements Transport {
     }
   }
 
-  /** Auto-detect: a port nobody here holds where a Firmata board answers REPORT_VERSION; what it finds is the port's path. */
-  #firmataFinder(): PortFinder<string> {
+  /** Auto-detect: a port nobody here holds where a Firmata board answers REPORT_VERSION, kept open for the handshake. */
+  #firmataFinder(): PortFinder<FoundBoard> {
     const options = this.#options;
-    return new PortFinder<string>({
+    return new PortFinder<FoundBoard>({
       holder: this.spec,
       ...(options.scanPatterns === undefined ? {} : { patterns: options.scanPatterns }),
       ...(options.listPorts === undefined ? {} : { listPorts: options.listPorts }),
-      probe: async (port): Promise<ProbeAnswer<string>> => {
-        const probe = await probeFirmata(port.path, { baudRate: options.baudRate, timeoutMs: options.probeTimeoutMs ?? DEFAULT_FIRMATA_PROBE_TIMEOUT_MS });
+      probe: async (port): Promise<ProbeAnswer<FoundBoard>> => {
+        const timeoutMs = options.probeTimeoutMs ?? DEFAULT_FIRMATA_PROBE_TIMEOUT_MS;
+        const probe = await probeFirmata(port.path, { baudRate: options.baudRate, timeoutMs, keepOpen: true });
         if (probe.error !== null) return { kind: 'failed', note: probe.error };
-        return probe.protocolVersion === null ? { kind: 'silent', note: 'no Firmata answer' } : { kind: 'found', found: port.path };
+        if (probe.port === null) return { kind: 'silent', note: 'no Firmata answer' };
+        return { kind: 'found', found: { path: port.path, port: probe.port } };
       },
-      discard: () => Promise.resolve(), // the probe closed the port already
+      discard: (found) => new Promise((resolve) => (found.port.isOpen ? found.port.close(() => resolve()) : resolve())),
       whenNoPort: () => 'plug the Firmata board in, or name its port: --device firmata:/dev/ttyACM0',
       noAnswer: (answers) => `no Firmata board answered at ${options.baudRate} baud (${answers}); check that StandardFirmata is flashed on the board`,
     });

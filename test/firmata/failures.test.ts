@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Emulator } from '../../device/emulator/emulator.ts';
-import { findReportVersion } from '../../device/firmata/probe.ts';
+import { FirmataBoardLink } from '../../device/firmata/board-link.ts';
+import { findReportVersion, probeFirmata } from '../../device/firmata/probe.ts';
 import { FirmataTransport, type FirmataTransportOptions } from '../../device/transports/firmata.ts';
 import { PtyPair } from '../serial/support/pty-pair.ts';
 import { Recorder, until } from '../serial/support/recorder.ts';
@@ -138,6 +139,24 @@ describe('Firmata transport failures', () => {
     expect(transport.path).toBe(join(dir, 'ttyACM1'));
     expect(transport.spec).toBe('firmata?baud=57600&rate=100&feedback=7');
     await until(() => recorder.samples.length > 10, 'samples', 10_000);
+  });
+
+  it('completes the handshake on the port the probe kept open (an Uno is reset once per attach, not twice)', async () => {
+    emulator = await startFirmataEmulator();
+    const probe = await probeFirmata(emulator.ptyPath, { baudRate: 57_600, timeoutMs: 10_000, keepOpen: true });
+    expect(probe).toMatchObject({ protocolVersion: expect.stringMatching(/^2\./) as unknown, error: null });
+    const port = probe.port;
+    if (port === null) throw new Error('the probe kept no port open');
+    // Asked once more, the booted board answers with its version alone, no firmware name after it.
+    port.write(Buffer.of(0xf9));
+    const samples: number[] = [];
+    const link = await FirmataBoardLink.open(
+      { path: emulator.ptyPath, baudRate: 57_600, samplingIntervalMs: 10, readyTimeoutMs: 5000, port },
+      { onAnalog: (raw) => samples.push(raw), onReboot: () => undefined, onLost: () => undefined },
+    );
+    expect(link.info.firmwareName).toMatch(/^StandardFirmata/);
+    await until(() => samples.length > 10, 'A0 reports on the handed-over port', 5000);
+    await link.close();
   });
 
   it('finds REPORT_VERSION in a byte stream, split or among other bytes, and nothing in text', () => {

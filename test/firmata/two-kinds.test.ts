@@ -58,7 +58,8 @@ describe('serial and firmata auto-detecting in one process', () => {
     const ports = { scanPatterns: [join(dir, 'ttyACM*')], listPorts: NO_UDEV };
 
     const serial = new SerialTransport({ path: null, baudRate: 115_200, deviceId: null, ...ports });
-    const firmata = new FirmataTransport(firmataOptions({ ...ports, probeTimeoutMs: 4000 }));
+    // A generous probe timeout: StandardFirmata answers only once booted (its version blink), later on a loaded machine.
+    const firmata = new FirmataTransport(firmataOptions({ ...ports, probeTimeoutMs: 8000 }));
     stops.push(() => serial.stop(), () => firmata.stop());
     const serialEvents: SerialDeviceEvent[] = [];
     serial.onDeviceEvent((event) => serialEvents.push(event));
