@@ -20,12 +20,13 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
+import { DEVICE_ID_FORM, DEVICE_ID_PATTERN, deviceIdSchema } from '../device/device-id.ts';
 import { DeviceSpecError } from '../device/device-spec.ts';
 import type { SensorKind } from '../device/transport.ts';
 import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag } from '../server/cli-support.ts';
 import { CALIBRATE_HINT, CalibrationError, fitCalibration, type CalibrationPoint } from './fit.ts';
 import { SENSOR_RAW_RANGE } from './model.ts';
-import { deviceIdSchema, newProfileEntry, profileCalibration, type ProfileEntry } from './profile.ts';
+import { newProfileEntry, profileCalibration, type ProfileEntry } from './profile.ts';
 import { profileReport } from './report.ts';
 import { DEFAULT_DATA_DIR, FileProfileStore, ProfileFileError, ProfileStorageError } from './store.ts';
 import { DEFAULT_CONTACT_AREA_CM2, FORCE_UNITS, LoadError, parseLoad, toDisplay } from './units.ts';
@@ -131,7 +132,7 @@ const decimal = (flag: string, needs: string) =>
     .transform(Number);
 
 const flagSchemas = {
-  deviceId: z.string().regex(/^[0-9a-f]{8}$/, '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d'),
+  deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
   tare: decimal('--tare', 'a raw count, e.g. 0 or -1234.5'),
   areaCm2: decimal('--area-cm2', 'an area in cm² above 0 and at most 100, e.g. 1.5').refine((value) => value > 0 && value <= 100, '--area-cm2 needs an area in cm² above 0 and at most 100, e.g. 1.5'),
   seed: wholeNumberFlag('--seed', 0, 0xffff_ffff),

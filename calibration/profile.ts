@@ -10,15 +10,12 @@
  * dashboard.
  */
 import { z } from 'zod';
+import { deviceIdSchema } from '../device/device-id.ts';
 import { sensorKindSchema, type SensorKind } from '../device/transport.ts';
 import type { ForceCalibration } from './calibration.ts';
 import { candidateSchema, fittedPointSchema, fitStatsSchema, type FitResult } from './fit.ts';
 import { fitModelSchema, forceFromRaw, rawForForce } from './model.ts';
 import { DEFAULT_CONTACT_AREA_CM2 } from './units.ts';
-
-/** Device ids are 8 lowercase hex digits (protocol v1); nothing else may name a file. */
-export const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
-export const deviceIdSchema = z.string().regex(DEVICE_ID_PATTERN, 'a device id is 8 lowercase hex digits, e.g. 1a2b3c4d');
 
 export const PROFILE_FORMAT = 'knotmeter-calibration';
 export const PROFILE_VERSION = 1;

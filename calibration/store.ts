@@ -20,8 +20,9 @@
 import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
 import { CALIBRATE_HINT } from './fit.ts';
-import { DEVICE_ID_PATTERN, PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
+import { PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
 
 /** `data/` in the project (not under version control): `--data-dir`'s default, where `--db` goes too. */
 export const DEFAULT_DATA_DIR = fileURLToPath(new URL('../data', import.meta.url));
@@ -276,9 +277,8 @@ export class FileProfileStore implements ProfileStore {
     if (this.#watcher !== null) return;
     mkdirSync(this.location, { recursive: true });
     this.#watcher = watch(this.location, (_event, name) => {
-      const match = /^([0-9a-f]{8})\.json$/.exec(name ?? '');
-      if (match?.[1] === undefined) return;
-      const deviceId = match[1];
+      const deviceId = name?.endsWith('.json') === true ? name.slice(0, -'.json'.length) : '';
+      if (!DEVICE_ID_PATTERN.test(deviceId)) return;
       clearTimeout(this.#pending.get(deviceId));
       this.#pending.set(
         deviceId,

@@ -17,12 +17,13 @@
  */
 import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
+import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
 import { parseDeviceSpec } from '../device/device-spec.ts';
 import { defaultCalibration, type ForceCalibration } from './calibration.ts';
 import { createTransport } from '../device/registry.ts';
 import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
 import { CalibrationError, MIN_POINTS, type FitResult } from './fit.ts';
-import { DEVICE_ID_PATTERN, newProfileEntry, profileCalibration } from './profile.ts';
+import { newProfileEntry, profileCalibration } from './profile.ts';
 import { fitSummary, residualTable, textPlot } from './report.ts';
 import { CalibrationSession, ImplausibleReadingError, type CaptureProgress } from './session.ts';
 import { DEFAULT_CONTACT_AREA_CM2, LoadError, parseLoad } from './units.ts';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../calibration/store.ts';
+import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../device/device-id.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
 import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './cli-support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
@@ -88,7 +89,7 @@ const flagSchemas = {
     .string()
     .refine((text) => text === 'max' || (/^\d+(?:\.\d+)?$/.test(text) && Number(text) >= 0.1 && Number(text) <= 1000), '--speed needs a number from 0.1 to 1000, or max')
     .transform((text) => (text === 'max' ? null : Number(text))),
-  deviceId: z.string().regex(/^[0-9a-f]{8}$/, '--device-id needs a device id: 8 lowercase hex digits, e.g. 1a2b3c4d'),
+  deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
 };
 
 /**

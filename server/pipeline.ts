@@ -9,9 +9,10 @@
  */
 import { defaultCalibration, type ForceCalibration } from '../calibration/calibration.ts';
 import type { CalibrationDetail } from '../calibration/messages.ts';
-import { DEVICE_ID_PATTERN, profileCalibration } from '../calibration/profile.ts';
+import { profileCalibration } from '../calibration/profile.ts';
 import type { ProfileStore } from '../calibration/store.ts';
 import { DEFAULT_CONTACT_AREA_CM2 } from '../calibration/units.ts';
+import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
 import type { CreatedTransport } from '../device/registry.ts';
 import { DEVICE_ZONE, type RawSample, type Transport, type TransportStatus } from '../device/transport.ts';
 import { PressureEngine } from './engine/engine.ts';

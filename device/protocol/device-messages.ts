@@ -11,6 +11,7 @@
  * Sample lines are parsed by hand rather than through zod: this runs for every sample
  * (up to 1000 a second per device), and the checks are a handful of integer bounds.
  */
+import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import type { SensorKind } from '../transport.ts';
 import type { DropReason } from './drop-reasons.ts';
 import { frame, unframe } from './framing.ts';
@@ -78,7 +79,6 @@ export type DecodeResult = { readonly ok: true; readonly message: DeviceMessage 
 
 const FAULT_CODES: readonly FaultCode[] = ['nodata', 'rail'];
 const SEMVER = /^[0-9]{1,5}\.[0-9]{1,5}\.[0-9]{1,5}(?:[-+][0-9A-Za-z.-]{1,20})?$/;
-const DEVICE_ID = /^[0-9a-f]{8}$/;
 
 /** A decimal integer field: digits with an optional leading `-`; NaN when it is not one. */
 function parseInteger(text: string | undefined): number {
@@ -221,7 +221,7 @@ function decodeHello(fields: readonly string[]): DecodeResult {
   const rateHz = parseInteger(rateText);
   const limitOnRaw = parseInteger(onText);
   const limitOffRaw = parseInteger(offText);
-  if ([version, rateHz, limitOnRaw, limitOffRaw].some(Number.isNaN) || !SEMVER.test(firmwareVersion) || !DEVICE_ID.test(deviceId)) return drop('syntax');
+  if ([version, rateHz, limitOnRaw, limitOffRaw].some(Number.isNaN) || !SEMVER.test(firmwareVersion) || !DEVICE_ID_PATTERN.test(deviceId)) return drop('syntax');
   if (version !== PROTOCOL_VERSION) return drop('version');
   if (sensorText !== 'fsr' && sensorText !== 'hx711') return drop('range');
   const sensor: SensorKind = sensorText;

@@ -24,6 +24,7 @@
  * port, with a backoff from 50 ms up to 500 ms (1 s for auto-detect), for as long as it
  * runs. It never throws out of an event: every failure ends up in `lastError`.
  */
+import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { CommandChannel, CommandRefusedError, type CommandReply, type RequestOptions } from '../protocol/command-channel.ts';
 import { RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
@@ -76,7 +77,6 @@ const MAX_SAMPLES_BEFORE_HELLO = 1000;
 /** Counter-only status changes (drops, losses) are reported at most this often. */
 const STATUS_THROTTLE_MS = 250;
 const DEFAULT_RATE_HZ = 100;
-const DEVICE_ID_PATTERN = /^[0-9a-f]{8}$/;
 
 const FAULT_EXPLANATIONS: Record<FaultCode, string> = {
   nodata: 'the HX711 has not answered for 500 ms (check its wiring)',
