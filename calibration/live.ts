@@ -19,7 +19,7 @@
  */
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
-import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../server/live/events.ts';
+import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../server/contract/live-events.ts';
 import type { Logger } from '../server/log.ts';
 import { isReplay, type PipelineListener, type Readings } from '../server/pipeline.ts';
 import { DEVICE_ID_PATTERN } from '../device/device-id.ts';

@@ -1,6 +1,6 @@
 /**
  * Calibration on the live stream: the shapes of what the server says about a device's
- * calibration and of what the dashboard's calibration page asks for. `server/live/events.ts`
+ * calibration and of what the dashboard's calibration page asks for. `server/contract/live-events.ts`
  * lists them with every other event (one source of truth for server, dashboard and
  * tests); they are defined here, beside what they describe.
  *

@@ -25,7 +25,8 @@ import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSche
 import { formatResultsTable, roundResults } from './engine/report.ts';
 import type { EngineConfig } from './engine/results.ts';
 import { MovingAverage } from './engine/smoothing.ts';
-import { readTraceCsv, TRACE_HEADER, TraceFileError } from './engine/trace-csv.ts';
+import { TRACE_CSV_HEADER } from './contract/csv.ts';
+import { readTraceCsv, TraceFileError } from './engine/trace-csv.ts';
 import { DEFAULT_DB_PATH } from './recording/recording.ts';
 import { openSqliteStore } from './recording/sqlite-store.ts';
 
@@ -55,7 +56,7 @@ export function analyzeUsage(): string {
     '       npm run analyze -- --session ID [--db FILE] [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table]',
     '',
     'Finds the holds and over-pressure warnings in a force trace, with the same engine as',
-    `the live dashboard. TRACE.csv has the header ${TRACE_HEADER}, then one sample a line`,
+    `the live dashboard. TRACE.csv has the header ${TRACE_CSV_HEADER}, then one sample a line`,
     '(device time in ms, force in N). --session analyzes a session the server recorded, with',
     'the settings it was recorded with unless --config or --preset is given.',
     'Only the results go to stdout; in a pipe add -s so npm prints no banner there:',

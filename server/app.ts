@@ -16,7 +16,7 @@ import { LiveBroadcaster } from './live/broadcaster.ts';
 import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
 import { deviceLog } from './device-log.ts';
-import type { RecorderStatus } from './live/events.ts';
+import type { RecorderStatus } from './contract/live-events.ts';
 import { UsageError } from './cli-support.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';

@@ -8,7 +8,7 @@
  *
  * Pipeline position: a listener beside the broadcaster and the recorder.
  */
-import type { DeviceInfo, DeviceStatus } from './live/events.ts';
+import type { DeviceInfo, DeviceStatus } from './contract/live-events.ts';
 import type { Logger } from './log.ts';
 import type { PipelineListener } from './pipeline.ts';
 

@@ -18,7 +18,7 @@ import { DEVICE_ZONE, type RawSample, type Transport, type TransportStatus } fro
 import { PressureEngine } from './engine/engine.ts';
 import { presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineConfig, EngineEvent, HoldResult, WarningResult, Zone } from './engine/results.ts';
-import type { DeviceInfo, DeviceStatus, SessionSnapshot } from './live/events.ts';
+import type { DeviceInfo, DeviceStatus, SessionSnapshot } from './contract/live-events.ts';
 
 /** Calibrated readings as parallel arrays, device time in ms. */
 export interface Readings {

@@ -1,6 +1,6 @@
 /**
  * The review API: recorded sessions over HTTP, as JSON (and CSV exports), on the same
- * fastify server as the dashboard. Every input is validated (`requests.ts`); a bad one is
+ * fastify server as the dashboard. Every input is validated (`contract/requests.ts`); a bad one is
  * a 400 whose `{"error": ...}` names the parameter and what was wrong, an unknown session
  * or hold a 404, a database that cannot be read a 503 saying why.
  *
@@ -23,9 +23,9 @@ import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply
 import type { z } from 'zod';
 import { DEFAULT_CONTACT_AREA_CM2, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
 import { roundDecimals } from '../engine/report.ts';
-import type { SessionDetail } from '../recording/records.ts';
+import type { SessionDetail } from '../contract/records.ts';
 import type { SessionStore } from '../recording/store.ts';
-import { csvTable, forceCell } from './csv.ts';
+import { csvTable, forceCell, holdsCsvColumns, TRACE_CSV_HEADER, warningsCsvColumns } from '../contract/csv.ts';
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_POINTS,
@@ -39,7 +39,7 @@ import {
   sessionParamsSchema,
   sessionPatchSchema,
   trendsQuerySchema,
-} from './requests.ts';
+} from '../contract/requests.ts';
 
 export interface ApiOptions {
   /** The store to read and edit, or null with the reason it cannot be read. */
@@ -87,7 +87,7 @@ function exportUnit(unit: ForceUnit): ExportUnit {
 
 function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
   return csvTable(
-    ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', `mean_${unit.column}`, `peak_${unit.column}`, 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'],
+    holdsCsvColumns(unit.column),
     session.holds.map((hold) => [
       hold.number,
       hold.startMs,
@@ -107,7 +107,7 @@ function holdsCsv(session: SessionDetail, unit: ExportUnit): string {
 
 function warningsCsv(session: SessionDetail, unit: ExportUnit): string {
   return csvTable(
-    ['warning', 'start_ms', 'alert_ms', 'end_ms', `peak_${unit.column}`],
+    warningsCsvColumns(unit.column),
     session.warnings.map((warning, index) => [index + 1, warning.startMs, warning.alertMs, warning.endMs, unit.value(warning.peakN)]),
   );
 }
@@ -117,7 +117,7 @@ function warningsCsv(session: SessionDetail, unit: ExportUnit): string {
  * streamed; times to the microsecond and forces to the millinewton, as `analyze` prints them.
  */
 async function* samplesCsv(store: SessionStore, id: number): AsyncGenerator<string> {
-  yield 't_ms,force_n\n';
+  yield `${TRACE_CSV_HEADER}\n`;
   for await (const chunk of store.readSamples(id)) {
     let text = '';
     for (let index = 0; index < chunk.tMs.length; index++) text += `${roundDecimals(chunk.tMs[index] ?? 0, 3)},${roundDecimals(chunk.forceN[index] ?? 0, 3)}\n`;

@@ -7,7 +7,7 @@
  *   for await (const batch of readTraceCsv('trace.csv')) engine.pushBatch(batch);
  *
  * Pipeline position: the input of `npm run analyze` (and of anything that replays a
- * trace), in front of the pressure engine. The one module of `server/engine/` that does I/O.
+ * trace), in front of the pressure engine. The columns are the contract's (`contract/csv.ts`). The one module of `server/engine/` that does I/O.
  *
  * Every problem is a `TraceFileError` naming the file, the line (1 = the header) and what
  * is wrong: no header, a wrong column count, a value that is not a number, time going
@@ -15,9 +15,9 @@
  * mark are accepted; equal times are accepted (only going backwards is refused).
  */
 import { createReadStream } from 'node:fs';
+import { TRACE_CSV_COLUMNS, TRACE_CSV_HEADER as TRACE_HEADER } from '../contract/csv.ts';
 import type { SampleBatch } from './engine.ts';
 
-export const TRACE_HEADER = 't_ms,force_n';
 /** Longer lines cannot be a sample (two numbers); the file is not a trace. */
 export const MAX_TRACE_LINE_CHARS = 200;
 const BATCH_SAMPLES = 4096;
@@ -67,8 +67,8 @@ class TraceLineParser {
     if (line === '') return;
     const columns = line.split(',');
     if (columns.length !== 2) this.fail(`expected 2 columns (${TRACE_HEADER}), got ${columns.length}: ${quote(line)}`);
-    const tMs = this.#number(columns[0] ?? '', 't_ms');
-    const forceN = this.#number(columns[1] ?? '', 'force_n');
+    const tMs = this.#number(columns[0] ?? '', TRACE_CSV_COLUMNS[0]);
+    const forceN = this.#number(columns[1] ?? '', TRACE_CSV_COLUMNS[1]);
     if (tMs < this.#previousTMs) {
       this.fail(`time goes backwards: t_ms ${tMs} comes after ${this.#previousTMs} (line ${this.#previousLine}); samples must be in time order`);
     }
@@ -88,7 +88,7 @@ class TraceLineParser {
   #header(line: string): void {
     if (line === '') this.fail(`expected the header ${TRACE_HEADER}, got an empty line`);
     const names = line.split(',').map((name) => name.trim());
-    if (names.length === 2 && names[0] === 't_ms' && names[1] === 'force_n') {
+    if (names.length === TRACE_CSV_COLUMNS.length && TRACE_CSV_COLUMNS.every((column, index) => names[index] === column)) {
       this.#headerSeen = true;
       return;
     }
@@ -100,7 +100,7 @@ class TraceLineParser {
     );
   }
 
-  #number(text: string, column: 't_ms' | 'force_n'): number {
+  #number(text: string, column: (typeof TRACE_CSV_COLUMNS)[number]): number {
     const trimmed = text.trim();
     const value = NUMBER.test(trimmed) ? Number(trimmed) : Number.NaN;
     if (!Number.isFinite(value)) {

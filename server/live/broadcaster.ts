@@ -21,7 +21,7 @@ import {
   type SelectPreset,
   type ServerToClientEvents,
   type SessionSnapshot,
-} from './events.ts';
+} from '../contract/live-events.ts';
 
 export const FLUSH_INTERVAL_MS = 50;
 export const HISTORY_MS = 30_000;

@@ -8,7 +8,7 @@
  *
  * Pipeline position: session store -> **envelope** -> REST API -> the session chart.
  */
-import type { SampleEnvelope } from './records.ts';
+import type { SampleEnvelope } from '../contract/records.ts';
 
 export class EnvelopeBuilder {
   readonly fromMs: number;

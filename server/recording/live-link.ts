@@ -2,13 +2,13 @@
  * The recorder on the live stream: every client gets the recorder's status when it
  * connects and whenever it changes (`recorder`), and may label the holds of a device
  * (`labelHold`, answered with a socket.io acknowledgement like `selectPreset`). Every
- * request is validated with its schema from `live/events.ts`; a bad one changes nothing
+ * request is validated with its schema from `contract/live-events.ts`; a bad one changes nothing
  * and is answered with what was wrong.
  *
  * Pipeline position: beside the live broadcaster, on the same socket.io server.
  */
 import type { Server } from 'socket.io';
-import { clientEventSchemas, type ClientToServerEvents, type CommandReply, type RecorderStatus, type ServerToClientEvents } from '../live/events.ts';
+import { clientEventSchemas, type ClientToServerEvents, type CommandReply, type RecorderStatus, type ServerToClientEvents } from '../contract/live-events.ts';
 import type { Recording } from './recording.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;

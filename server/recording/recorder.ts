@@ -23,10 +23,10 @@
  * Pipeline position: fan-out -> **recorder** -> session store.
  */
 import type { EngineEvent, HoldResult, WarningResult } from '../engine/results.ts';
-import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../live/events.ts';
+import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
-import { NO_LABEL, type HoldLabel } from './records.ts';
+import { NO_LABEL, type HoldLabel } from '../contract/records.ts';
 import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type HoldWrite, type SampleChunk, type SessionHandle, type SessionStore, type SessionWrite, type WarningWrite } from './store.ts';
 
 /** Flush period: samples wait at most this long (plus one event-loop turn) before they are written. */

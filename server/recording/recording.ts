@@ -16,7 +16,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RecorderStatus } from '../live/events.ts';
+import type { RecorderStatus } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import { describeStoreError, Recorder } from './recorder.ts';
 import { openSqliteStore } from './sqlite-store.ts';

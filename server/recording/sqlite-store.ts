@@ -24,7 +24,7 @@ import { roundResults } from '../engine/report.ts';
 import { engineConfigSchema, type HoldResult, type WarningResult } from '../engine/results.ts';
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
-import { holdLabelSchema, sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from './records.ts';
+import { holdLabelSchema, sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from '../contract/records.ts';
 import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
 
 /** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */

@@ -12,7 +12,7 @@
  */
 import type { PresetName } from '../engine/presets.ts';
 import type { EngineConfig, HoldResult, WarningResult } from '../engine/results.ts';
-import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, SessionStatus, Trends } from './records.ts';
+import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, SessionStatus, Trends } from '../contract/records.ts';
 
 /** What is known of a session when its first sample arrives. */
 export interface NewSession {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { runAnalyze } from '../../server/analyze.ts';
 import { engineResultsSchema, type EngineResults } from '../../server/engine/results.ts';
-import { sessionDetailSchema, sessionPageSchema, type SessionDetail } from '../../server/recording/records.ts';
+import { sessionDetailSchema, sessionPageSchema, type SessionDetail } from '../../server/contract/records.ts';
 import { until } from '../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACE_NAMES, TRACES_DIR } from '../recording/support.ts';
 

@@ -18,7 +18,7 @@ import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
 import { startServer } from '../../server/app.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import type { DeviceInfo } from '../../server/live/events.ts';
+import type { DeviceInfo } from '../../server/contract/live-events.ts';
 import { EnvelopeBuilder } from '../../server/recording/envelope.ts';
 import { Recorder, toChunks } from '../../server/recording/recorder.ts';
 import { openSqliteStore } from '../../server/recording/sqlite-store.ts';

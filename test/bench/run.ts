@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec, SimulatedSampleSource } from '../../device/transports/simulator.ts';
-import { serverEventSchemas } from '../../server/live/events.ts';
+import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { benchDashboard } from './dashboard.ts';
 import { benchEngine } from './engine.ts';

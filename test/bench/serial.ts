@@ -28,7 +28,7 @@ import { defaultCalibration } from '../../calibration/calibration.ts';
 import { encodeDeviceMessage } from '../../device/protocol/device-messages.ts';
 import { DeviceLineReader } from '../../device/protocol/line-reader.ts';
 import { SerialTransport } from '../../device/transports/serial.ts';
-import { serverEventSchemas } from '../../server/live/events.ts';
+import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { FakeDevice } from '../serial/support/fake-device.ts';
 import { PtyPair } from '../serial/support/pty-pair.ts';

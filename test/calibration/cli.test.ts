@@ -17,7 +17,7 @@ import { profileFileSchema } from '../../calibration/profile.ts';
 import { FileProfileStore } from '../../calibration/store.ts';
 import { defaultCalibration } from '../../calibration/calibration.ts';
 import { io } from 'socket.io-client';
-import { serverEventSchemas, type DeviceInfo } from '../../server/live/events.ts';
+import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
 import { REPO_ROOT, runTsx, waitForLine, type CliResult } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 

@@ -21,7 +21,7 @@ import { EmulatorTransport, parseEmulatorSpec } from '../../device/transports/em
 import type { SerialDeviceEvent } from '../../device/transports/serial.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { LiveBroadcaster } from '../../server/live/broadcaster.ts';
-import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../server/live/events.ts';
+import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { DevicePipeline, fanOut } from '../../server/pipeline.ts';
 import { until } from '../support/until.ts';
 

@@ -17,7 +17,7 @@ import { newProfileEntry, profileCalibration } from '../../calibration/profile.t
 import { FileProfileStore } from '../../calibration/store.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../server/live/events.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { runTsx } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 

@@ -12,7 +12,7 @@ import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec } from '../../device/transports/simulator.ts';
 import { parseServerArgs } from '../../server/cli-args.ts';
 import { UsageError } from '../../server/cli-support.ts';
-import { serverEventSchemas, type DeviceInfo } from '../../server/live/events.ts';
+import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
 import { DEFAULT_DB_PATH } from '../../server/recording/recording.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { until } from '../support/until.ts';

@@ -19,7 +19,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { sessionPageSchema } from '../../server/recording/records.ts';
+import { sessionPageSchema } from '../../server/contract/records.ts';
 import type { JobExit, TypedCommand } from '../support/typed-command.ts';
 import { until } from '../support/until.ts';
 import { eventually, getJson, LiveStream, printedJson, withoutNpmBanner } from './probes.ts';

@@ -6,7 +6,7 @@
  */
 import { io, type Socket } from 'socket.io-client';
 import type { z } from 'zod';
-import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type RecorderStatus, type ServerToClientEvents } from '../../server/live/events.ts';
+import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type RecorderStatus, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { until } from '../support/until.ts';
 
 type EngineEvent = z.infer<typeof serverEventSchemas.engine>['events'][number];

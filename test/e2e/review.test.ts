@@ -8,7 +8,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
-import { sessionDetailSchema } from '../../server/recording/records.ts';
+import { sessionDetailSchema } from '../../server/contract/records.ts';
 import { launchChromium } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { until } from '../support/until.ts';

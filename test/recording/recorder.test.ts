@@ -10,7 +10,7 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PressureEngine } from '../../server/engine/engine.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import type { DeviceInfo, RecorderStatus } from '../../server/live/events.ts';
+import type { DeviceInfo, RecorderStatus } from '../../server/contract/live-events.ts';
 import { migrate } from '../../server/recording/migrations.ts';
 import { PRE_ROLL_MS, RECONNECT_GRACE_MS, Recorder, RETRY_INTERVAL_MS } from '../../server/recording/recorder.ts';
 import { openSqliteStore, SqliteSessionStore } from '../../server/recording/sqlite-store.ts';

@@ -9,7 +9,7 @@ import { presetConfig } from '../../server/engine/presets.ts';
 import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../server/recording/migrations.ts';
 import { toChunks } from '../../server/recording/recorder.ts';
 import { openSqliteStore, weekStartOf, type SqliteSessionStore } from '../../server/recording/sqlite-store.ts';
-import { summaryLabels, type HoldLabel } from '../../server/recording/records.ts';
+import { summaryLabels, type HoldLabel } from '../../server/contract/records.ts';
 import type { NewSession, SessionHandle, SessionWrite } from '../../server/recording/store.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { tempDir } from './support.ts';

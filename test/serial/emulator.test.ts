@@ -15,7 +15,7 @@ import { CommandRefusedError } from '../../device/protocol/command-channel.ts';
 import { createTransport } from '../../device/registry.ts';
 import { EmulatorTransport, firmwareHex } from '../../device/transports/emulator.ts';
 import { SerialTransport, type SerialDeviceEvent } from '../../device/transports/serial.ts';
-import { serverEventSchemas, type EngineEvents, type ReadingsBatch } from '../../server/live/events.ts';
+import { serverEventSchemas, type EngineEvents, type ReadingsBatch } from '../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { increasing, Recorder, until } from './support/recorder.ts';
 

@@ -10,7 +10,7 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseServerArgs, resolveEngineSettings } from '../../server/cli-args.ts';
 import { UsageError } from '../../server/cli-support.ts';
-import { serverEventSchemas } from '../../server/live/events.ts';
+import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 
 const MAIN = 'server/main.ts';

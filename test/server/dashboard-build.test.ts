@@ -70,7 +70,7 @@ describe('dashboard/build.ts --if-stale', () => {
   it('in this project, looks at the dashboard and the shared modules it imports, not at build output, data or tests', () => {
     const sources = bundleSources().map((path) => path.slice(REPO_ROOT.length));
     expect(sources).toContain('dashboard/src/main.ts');
-    expect(sources).toContain('server/live/events.ts');
+    expect(sources).toContain('server/contract/live-events.ts');
     expect(sources).toContain('calibration/units.ts');
     expect(sources.filter((path) => /^(test|data|docs)\/|\/(build|dist|node_modules)\//.test(path))).toEqual([]);
     expect(sources).not.toContain('server/main.ts');

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
-import { serverEventSchemas, type DeviceInfo } from '../../server/live/events.ts';
+import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
 import { FakeDevice } from '../serial/support/fake-device.ts';
 import { PtyPair } from '../serial/support/pty-pair.ts';
 import { startTestServer } from '../support/server.ts';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import type { EngineEvent } from '../../server/engine/results.ts';
 import { foldZoneChanges } from '../../server/live/broadcaster.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ServerToClientEvents, type SessionSnapshot } from '../../server/live/events.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ServerToClientEvents, type SessionSnapshot } from '../../server/contract/live-events.ts';
 import { startTestServer } from '../support/server.ts';
 import { until } from '../support/until.ts';
 

@@ -7,7 +7,7 @@
  */
 import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, ScatterController, Tooltip } from 'chart.js';
 import { errorAtN } from '../../../calibration/fit.ts';
-import type { FitPreview } from '../../../calibration/messages.ts';
+import type { FitPreview } from '../../../server/contract/calibration-events.ts';
 import { forceFromRaw, SENSOR_RAW_RANGE } from '../../../calibration/model.ts';
 import { toDisplay, type ForceUnit } from '../../../calibration/units.ts';
 import { cssColour } from './chart-style.ts';

@@ -22,11 +22,11 @@ import {
   type RecorderStatus,
   type SelectPreset,
   type ServerToClientEvents,
-} from '../../../server/live/events.ts';
-import type { CalibrationState } from '../../../calibration/messages.ts';
+} from '../../../server/contract/live-events.ts';
+import type { CalibrationState } from '../../../server/contract/calibration-events.ts';
 import { ReadingBuffer } from './reading-buffer.ts';
 import { DeviceSession } from './session.svelte.ts';
-import type { HoldLabel } from '../../../server/recording/records.ts';
+import type { HoldLabel } from '../../../server/contract/records.ts';
 
 export const CHART_WINDOW_MS = 30_000;
 /** A capture may wait 30 s for its load to settle (calibration/session.ts), then answers. */

@@ -4,7 +4,7 @@
  * y in newtons). Deliberately not reactive: at 1 kHz it changes a thousand times a
  * second, and the chart reads it once per animation frame.
  */
-import type { ReadingsBatch } from '../../../server/live/events.ts';
+import type { ReadingsBatch } from '../../../server/contract/live-events.ts';
 
 export interface ChartPoint {
   x: number;

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import type { ForceUnit } from '../../../calibration/units.ts';
-import { DEFAULT_POINTS, MAX_POINTS } from '../../../server/api/requests.ts';
+import { DEFAULT_POINTS, MAX_POINTS } from '../../../server/contract/requests.ts';
 import {
   recordedHoldSchema,
   sampleEnvelopeSchema,
@@ -18,7 +18,7 @@ import {
   type SessionDetail,
   type SessionPage,
   type Trends,
-} from '../../../server/recording/records.ts';
+} from '../../../server/contract/records.ts';
 
 export { DEFAULT_POINTS, MAX_POINTS };
 

@@ -8,7 +8,7 @@
  */
 import { Chart, Filler, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
-import type { SampleEnvelope, SessionDetail } from '../../../server/recording/records.ts';
+import type { SampleEnvelope, SessionDetail } from '../../../server/contract/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour, stillChartOptions, translucent } from './chart-style.ts';
 import { clockTickLabel, clockTicks } from './clock.ts';

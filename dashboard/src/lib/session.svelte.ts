@@ -4,7 +4,7 @@
  * holds and warnings. It follows the server's `engine` events and is reset from a
  * `session` snapshot on (re)connection, so it never disagrees with the server's engine.
  */
-import type { SessionSnapshot } from '../../../server/live/events.ts';
+import type { SessionSnapshot } from '../../../server/contract/live-events.ts';
 import type { EngineEvent, HoldResult, WarningResult, Zone } from '../../../server/engine/results.ts';
 
 export interface HoldInProgress {

@@ -2,7 +2,7 @@
  * "Export" for the tables the dashboard builds itself (history, trends): the rows as a
  * CSV file, written by the same formula-safe code as the server's exports.
  */
-import { csvTable, type CsvValue } from '../../../server/api/csv.ts';
+import { csvTable, type CsvValue } from '../../../server/contract/csv.ts';
 
 export function downloadCsv(fileName: string, header: readonly string[], rows: readonly (readonly CsvValue[])[]): void {
   const url = URL.createObjectURL(new Blob([csvTable(header, rows)], { type: 'text/csv;charset=utf-8' }));

@@ -1,6 +1,6 @@
 // The axes every small multiple of the trends page shares, so they compare at a glance:
 // plain arithmetic on the trends, apart from the chart that draws them.
-import type { TrendGroup } from '../../../server/recording/records.ts';
+import type { TrendGroup } from '../../../server/contract/records.ts';
 
 export const DAY_MS = 86_400_000;
 

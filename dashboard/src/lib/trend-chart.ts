@@ -5,7 +5,7 @@
  * compare at a glance.
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
-import type { TrendGroup } from '../../../server/recording/records.ts';
+import type { TrendGroup } from '../../../server/contract/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour, stillChartOptions } from './chart-style.ts';
 import { DAY_MS, weekDay, type TrendAxes } from './trend-axes.ts';

@@ -6,7 +6,7 @@
  * underneath stays in newtons: this only changes how numbers are written.
  */
 import { DEFAULT_CONTACT_AREA_CM2, displayDecimals, forceUnitSchema, formatInUnit, isPressureUnit, toDisplay, unitsPerNewton, type ForceUnit } from '../../../calibration/units.ts';
-import type { DeviceInfo } from '../../../server/live/events.ts';
+import type { DeviceInfo } from '../../../server/contract/live-events.ts';
 
 const STORAGE_KEY = 'knotmeter.unit';
 

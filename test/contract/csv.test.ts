@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FORCE_UNITS, unitsPerNewton } from '../../calibration/units.ts';
-import { csvCell, forceCell, forceDecimals } from '../../server/api/csv.ts';
+import { csvCell, forceCell, forceDecimals } from '../../server/contract/csv.ts';
 
 const AREA_CM2 = 1.5;
 

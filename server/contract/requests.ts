@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { FORCE_UNITS, unitColumnSuffix } from '../../calibration/units.ts';
-import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from '../recording/records.ts';
+import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from './records.ts';
 
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;

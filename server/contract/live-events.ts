@@ -10,14 +10,15 @@
  * events as they happen, and `readings` batches (volatile: a slow client may miss some;
  * one message per 50 ms carrying a batch per device), after one `history` with every
  * device's last 30 s. The README lists every event and its payload. The calibration
- * page's messages are defined in calibration/messages.ts and listed here.
+ * page's messages are declared in calibration/messages.ts (`calibration-events.ts`
+ * re-exports them) and listed here.
  */
 import { z } from 'zod';
-import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSchema } from '../../calibration/messages.ts';
-import { sensorKindSchema, transportStatusSchema } from '../../device/transport.ts';
+import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSchema } from './calibration-events.ts';
+import { sensorKindSchema, transportStatusSchema } from './device.ts';
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
-import { holdLabelSchema } from '../recording/records.ts';
+import { holdLabelSchema } from './records.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),

@@ -1,18 +1,46 @@
 /**
- * CSV for exports, safe to open in a spreadsheet: RFC 4180 quoting, and text that a
+ * CSV, the one declaration of every file of columns the project writes or reads: the
+ * column names of each export (the review API's holds, warnings and samples, the
+ * dashboard's sessions and weekly trends) and of a force trace (`t_ms,force_n`, what
+ * `npm run analyze` and `replay:FILE.csv` read).
+ *
+ * Cells are safe to open in a spreadsheet: RFC 4180 quoting, and text that a
  * spreadsheet would run as a formula (a label starting with `=`, `+`, `-`, `@`, a tab or
  * a carriage return, e.g. `=HYPERLINK(...)` typed as a knot name) is prefixed with `'`
  * so it stays text (the OWASP advice against CSV injection). Numbers are written as
  * numbers; forces in a unit are rounded to the millinewton they were recorded to
  * (`forceCell`). Pure, so the dashboard exports its tables with the same code.
  *
- * Pipeline position: REST API exports and the dashboard's table downloads.
+ * Pipeline position: the wire contract of REST API exports, the dashboard's table
+ * downloads and trace files.
  */
 
 import { unitsPerNewton, type ForceUnit } from '../../calibration/units.ts';
 import { roundDecimals } from '../engine/report.ts';
 
 export type CsvValue = string | number | boolean | null;
+
+/** A force trace: device time in ms, force in N, one sample a line (also the samples export). */
+export const TRACE_CSV_COLUMNS = ['t_ms', 'force_n'] as const;
+export const TRACE_CSV_HEADER = TRACE_CSV_COLUMNS.join(',');
+
+/** `GET /api/sessions/:id/export.csv?table=holds`; `unitColumn` is `unitColumnSuffix(unit)` (`n`, `kgf`, ...). */
+export function holdsCsvColumns(unitColumn: string): string[] {
+  return ['hold', 'start_ms', 'end_ms', 'duration_ms', 'target_hold_ms', 'reached_target', `mean_${unitColumn}`, `peak_${unitColumn}`, 'time_in_band_ms', 'time_over_ms', 'body_area', 'knot'];
+}
+
+/** `GET /api/sessions/:id/export.csv?table=warnings`. */
+export function warningsCsvColumns(unitColumn: string): string[] {
+  return ['warning', 'start_ms', 'alert_ms', 'end_ms', `peak_${unitColumn}`];
+}
+
+/** The History page's export of the sessions listed. */
+export const SESSIONS_CSV_COLUMNS = ['session', 'started', 'device', 'transport', 'preset', 'duration_ms', 'holds', 'total_hold_ms', 'warnings', 'body_areas', 'knots', 'labels', 'status', 'notes'] as const;
+
+/** The Trends page's export of the weekly figures. */
+export function trendsCsvColumns(unitColumn: string): string[] {
+  return ['body_area', 'knot', 'week_start', 'holds', 'median_duration_ms', 'longest_duration_ms', `median_peak_${unitColumn}`, `highest_peak_${unitColumn}`];
+}
 
 /** Recordings keep forces to the millinewton (the engine's results as `analyze` rounds them). */
 const RECORDED_FORCE_STEP_N = 0.001;
