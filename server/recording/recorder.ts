@@ -1,17 +1,9 @@
 /**
  * The recorder: one more listener on every device's pipeline, beside the live
- * broadcaster. It cuts each device's readings into sessions, keeps every hold and warning
- * the engine finds (holds labelled with body area and knot), and writes them with the raw
- * and calibrated samples to the session store in one transaction per flush.
- *
- * Sessions. A session starts with the first press (a reading at or above the band's low
- * edge, the force at which the engine starts a hold) after the device connects or after a
- * long idle, and takes the second before the press with it so its chart shows the press
- * coming. It ends once no press has come for `sessionIdleMs` (device time), when the
- * device goes (stopped, or disconnected for longer than `RECONNECT_GRACE_MS`: a cable
- * pulled and pushed back in carries on in the same session, the gap in its samples
- * showing where), or when the device's clock starts again (it restarted). A replay is one session from its first sample to its last: its times are
- * those of the file or recorded session it replays.
+ * broadcaster. Each device's `SessionCutter` says where its sessions start and end (the
+ * rules are there, pure); the recorder keeps every hold and warning the engine finds
+ * (holds labelled with body area and knot) in the session it started in, and writes them
+ * with the raw and calibrated samples to the session store in one transaction per flush.
  *
  * Never in the way: listener calls only append to memory and return; a timer flushes
  * every 200 ms, so at most a quarter of a second of samples waits in memory and a kill -9
@@ -20,25 +12,20 @@
  * samples it cannot write, keeps the holds and warnings for the next try, and retries
  * every few seconds, so recording resumes by itself once the cause is fixed.
  *
- * Pipeline position: fan-out -> **recorder** -> session store.
+ * Pipeline position: fan-out -> **recorder** (session cutter inside) -> session store.
  */
 import type { EngineEvent, HoldResult, WarningResult } from '../engine/results.ts';
 import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import { NO_LABEL, type HoldLabel } from '../contract/records.ts';
+import { DEFAULT_SESSION_IDLE_MS, SessionCutter, type CutStep, type CutterSamples } from './session-cutter.ts';
 import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type HoldWrite, type SampleChunk, type SessionHandle, type SessionStore, type SessionWrite, type WarningWrite } from './store.ts';
 
 /** Flush period: samples wait at most this long (plus one event-loop turn) before they are written. */
 export const FLUSH_INTERVAL_MS = 200;
 /** After a failed write, the next try comes this much later (not at every flush). */
 export const RETRY_INTERVAL_MS = 3000;
-/** How much of the approach a session keeps from before its first press. */
-export const PRE_ROLL_MS = 1000;
-/** Default idle time that ends a session: no press for 5 minutes. */
-export const DEFAULT_SESSION_IDLE_MS = 300_000;
-/** A device unplugged for longer than this (wall clock) has gone: its session ends. */
-export const RECONNECT_GRACE_MS = 30_000;
 /** Holds and warnings kept for the next try while writes fail (they are small; samples are not kept). */
 const MAX_PENDING_RESULTS = 10_000;
 
@@ -52,11 +39,7 @@ export interface RecorderOptions {
   readonly nowMs?: () => number;
 }
 
-interface SampleRun {
-  tMs: number[];
-  forceN: number[];
-  raw: number[];
-}
+type SampleRun = CutterSamples;
 
 /** A session of one device, from its first sample until its last write. */
 interface RecordingSession {
@@ -78,22 +61,13 @@ interface RecordingSession {
 
 interface DeviceState {
   info: DeviceInfo | null;
-  lastTMs: number;
-  lastPressMs: number;
-  preRoll: SampleRun;
+  /** Made at the device's first info (a replay's sessions are cut otherwise). */
+  cutter: SessionCutter | null;
   session: RecordingSession | null;
   /** The session that ended last: late engine events (the hold a stopped device was in) go there. */
   previous: RecordingSession | null;
   /** The label for the next session's holds, when set between sessions. */
   label: HoldLabel;
-  /** Wall-clock ms when the device was last seen disconnected (null: it is attached). */
-  disconnectedAtMs: number | null;
-}
-
-const emptyRun = (): SampleRun => ({ tMs: [], forceN: [], raw: [] });
-
-function sliceRun(readings: Readings, from: number, to: number): SampleRun {
-  return { tMs: readings.tMs.slice(from, to), forceN: readings.forceN.slice(from, to), raw: readings.raw.slice(from, to) };
 }
 
 /** What went wrong with the database, in words, with what to do. */
@@ -179,31 +153,24 @@ export class Recorder implements PipelineListener {
   }
 
   onInfo(info: DeviceInfo): void {
-    this.#device(info.deviceId).info = info;
+    const device = this.#device(info.deviceId);
+    device.info = info;
+    if (device.cutter === null) device.cutter = new SessionCutter({ pressN: info.engineConfig.bandLowN, idleMs: this.#idleMs, wholeData: info.transport === 'replay' });
+    else device.cutter.setPressN(info.engineConfig.bandLowN);
     this.#statusChanged();
   }
 
   onStatus(status: DeviceStatus): void {
     const device = this.#devices.get(status.deviceId);
-    if (device === undefined) return;
-    if (status.state === 'stopped') {
-      device.disconnectedAtMs = null;
-      if (device.session !== null) this.#endSession(device);
-    } else if (status.state === 'disconnected') {
-      device.disconnectedAtMs ??= this.#nowMs();
-    } else if (status.state === 'connected') {
-      device.disconnectedAtMs = null;
-    }
+    const cutter = device?.cutter ?? null;
+    if (device === undefined || cutter === null || status.state === 'connecting') return;
+    this.#follow(device, cutter.link(status.state, this.#nowMs()));
   }
 
   /** Ends the sessions of devices unplugged for longer than the grace period. */
   #endSessionsOfGoneDevices(): void {
     const nowMs = this.#nowMs();
-    for (const device of this.#devices.values()) {
-      if (device.disconnectedAtMs === null || nowMs - device.disconnectedAtMs < RECONNECT_GRACE_MS) continue;
-      device.disconnectedAtMs = null;
-      if (device.session !== null) this.#endSession(device);
-    }
+    for (const device of this.#devices.values()) if (device.cutter !== null) this.#follow(device, device.cutter.tick(nowMs));
   }
 
   onSession(): void {
@@ -211,49 +178,26 @@ export class Recorder implements PipelineListener {
   }
 
   onReadings(deviceId: string, readings: Readings): void {
-    const count = readings.tMs.length;
-    if (count === 0) return;
+    if (readings.tMs.length === 0 || this.#closed) return;
     const device = this.#device(deviceId);
-    const info = device.info;
     // A device is known (onInfo) before its first samples; without that there is nothing to file them under.
-    if (info === null) return;
-    const firstMs = readings.tMs[0] as number;
-    if (firstMs < device.lastTMs) {
-      // The device's clock started again: it restarted, and its times before mean nothing now.
-      if (device.session !== null) this.#endSession(device);
-      device.preRoll = emptyRun();
-    }
-    device.lastTMs = readings.tMs[count - 1] as number;
-    if (info.transport === 'replay') {
-      if (device.session === null) this.#startSession(device, info, firstMs, 0);
-      this.#append(device, sliceRun(readings, 0, count));
-      return;
-    }
-    const pressN = info.engineConfig.bandLowN;
-    let from = 0;
-    for (let index = 0; index < count; index++) {
-      const tMs = readings.tMs[index] as number;
-      const pressed = (readings.forceN[index] as number) >= pressN;
-      if (device.session === null) {
-        if (!pressed) continue;
-        this.#addPreRoll(device, readings, from, index);
-        this.#trimPreRoll(device.preRoll, tMs - PRE_ROLL_MS);
-        const originMs = device.preRoll.tMs[0] ?? tMs;
-        this.#startSession(device, info, originMs, tMs - originMs);
-        this.#append(device, device.preRoll);
-        device.preRoll = emptyRun();
-        device.lastPressMs = tMs;
-        from = index;
-      } else if (pressed) {
-        device.lastPressMs = tMs;
-      } else if (tMs - device.lastPressMs >= this.#idleMs) {
-        this.#append(device, sliceRun(readings, from, index + 1));
+    if (device.info === null || device.cutter === null) return;
+    this.#follow(device, device.cutter.pushBatch(readings));
+  }
+
+  /** Does what the cutter decided: starts sessions, files their samples, ends them. */
+  #follow(device: DeviceState, steps: readonly CutStep[]): void {
+    for (const step of steps) {
+      if (step.type === 'started') {
+        if (device.info === null) continue;
+        this.#startSession(device, device.info, step.originMs, step.startMs - step.originMs);
+        this.#append(device, step.preRoll);
+      } else if (step.type === 'samples') {
+        this.#append(device, step.samples);
+      } else {
         this.#endSession(device);
-        from = index + 1;
       }
     }
-    if (device.session !== null) this.#append(device, sliceRun(readings, from, count));
-    else this.#addPreRoll(device, readings, from, count);
   }
 
   onEngineEvents(deviceId: string, events: readonly EngineEvent[]): void {
@@ -313,7 +257,7 @@ export class Recorder implements PipelineListener {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (const device of this.#devices.values()) if (device.session !== null) this.#endSession(device);
+    for (const device of this.#devices.values()) if (device.cutter !== null) this.#follow(device, device.cutter.finish());
     await this.#writing;
     await this.flush(true);
   }
@@ -321,7 +265,7 @@ export class Recorder implements PipelineListener {
   #device(deviceId: string): DeviceState {
     let device = this.#devices.get(deviceId);
     if (device === undefined) {
-      device = { info: null, lastTMs: Number.NEGATIVE_INFINITY, lastPressMs: Number.NEGATIVE_INFINITY, preRoll: emptyRun(), session: null, previous: null, label: NO_LABEL, disconnectedAtMs: null };
+      device = { info: null, cutter: null, session: null, previous: null, label: NO_LABEL };
       this.#devices.set(deviceId, device);
     }
     return device;
@@ -368,7 +312,6 @@ export class Recorder implements PipelineListener {
     device.previous = session;
     device.session = null;
     device.label = NO_LABEL;
-    device.lastPressMs = Number.NEGATIVE_INFINITY;
     this.#logger.info({ deviceId: session.handle.session.deviceId, sessionId: session.handle.id }, 'session ended');
     this.#statusChanged();
   }
@@ -379,28 +322,6 @@ export class Recorder implements PipelineListener {
     session.pending.push(run);
     session.lastTMs = run.tMs[run.tMs.length - 1] as number;
     this.#dirty.add(session);
-  }
-
-  #addPreRoll(device: DeviceState, readings: Readings, from: number, to: number): void {
-    if (to <= from) return;
-    const preRoll = device.preRoll;
-    for (let index = from; index < to; index++) {
-      preRoll.tMs.push(readings.tMs[index] as number);
-      preRoll.forceN.push(readings.forceN[index] as number);
-      preRoll.raw.push(readings.raw[index] as number);
-    }
-    this.#trimPreRoll(preRoll, (preRoll.tMs[preRoll.tMs.length - 1] as number) - PRE_ROLL_MS);
-  }
-
-  /** Drops what came before `keepFromMs`. */
-  #trimPreRoll(preRoll: SampleRun, keepFromMs: number): void {
-    let cut = 0;
-    while (cut < preRoll.tMs.length && (preRoll.tMs[cut] as number) < keepFromMs) cut++;
-    if (cut > 0) {
-      preRoll.tMs.splice(0, cut);
-      preRoll.forceN.splice(0, cut);
-      preRoll.raw.splice(0, cut);
-    }
   }
 
   /** The session an engine result belongs to: the one it started in. */
