@@ -21,16 +21,11 @@
  * Pure, no I/O: the server, the CLI and the dashboard (which draws the curves) share it.
  */
 import { z } from 'zod';
+import { FSR_RAW_MAX as FSR_FULL_SCALE, SENSOR_RAW_RANGE } from '../device/sensors.ts';
 import type { SensorKind } from '../device/transport.ts';
 
-/** The raw counts each sensor can report (protocol v1). */
-export const SENSOR_RAW_RANGE: Record<SensorKind, { readonly min: number; readonly max: number }> = {
-  fsr: { min: 0, max: 1023 },
-  hx711: { min: -0x80_0000, max: 0x7f_ffff },
-};
-
-/** Full scale of the FSR's 10-bit ADC: the divider's top. */
-const FSR_FULL_SCALE = 1023;
+/** The raw counts each sensor can report: a fact about the sensor, declared in device/. */
+export { SENSOR_RAW_RANGE };
 /** Raw counts are clamped this far below full scale so the conductance stays finite. */
 const FSR_CLAMP = 0.5;
 

@@ -12,7 +12,7 @@
 import { z } from 'zod';
 import { deviceIdSchema } from '../device/device-id.ts';
 import { sensorKindSchema, type SensorKind } from '../device/transport.ts';
-import type { ForceCalibration } from './calibration.ts';
+import type { ForceCalibration } from '../device/sensors.ts';
 import { candidateSchema, fittedPointSchema, fitStatsSchema, type FitResult } from './fit.ts';
 import { fitModelSchema, forceFromRaw, rawForForce } from './model.ts';
 import { DEFAULT_CONTACT_AREA_CM2 } from './units.ts';

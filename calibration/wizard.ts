@@ -19,7 +19,7 @@ import { resolve } from 'node:path';
 import { createInterface, type Interface } from 'node:readline';
 import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
 import { parseDeviceSpec } from '../device/device-spec.ts';
-import { defaultCalibration, type ForceCalibration } from './calibration.ts';
+import { defaultCalibration, type ForceCalibration } from '../device/sensors.ts';
 import { createTransport } from '../device/registry.ts';
 import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
 import { CalibrationError, MIN_POINTS, type FitResult } from './fit.ts';

@@ -4,7 +4,7 @@
  * file under `transports/` and a line here. Imports run one way: the registry imports
  * the transports, which import only `transport.ts` (never this file).
  */
-import type { ForceCalibration } from '../calibration/calibration.ts';
+import type { ForceCalibration } from './sensors.ts';
 import { DeviceSpecError, parseDeviceSpec, type DeviceSpec } from './device-spec.ts';
 import { FirmataTransport, parseFirmataSpec } from './transports/firmata.ts';
 import { EmulatorTransport, parseEmulatorSpec } from './transports/emulator.ts';

@@ -18,7 +18,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { defaultCalibration } from '../calibration/calibration.ts';
+import { defaultCalibration } from '../device/sensors.ts';
 import { ForceModel } from '../device/simulator/force-model.ts';
 import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
 import { PressureEngine } from './engine/engine.ts';

@@ -7,7 +7,7 @@
  * and status to whoever listens (the live broadcaster; later the recorder and the device
  * feedback). It never blocks on them: listeners take what they are given and return.
  */
-import { defaultCalibration, type ForceCalibration } from '../calibration/calibration.ts';
+import { defaultCalibration, type ForceCalibration } from '../device/sensors.ts';
 import type { CalibrationDetail } from '../calibration/messages.ts';
 import { profileCalibration } from '../calibration/profile.ts';
 import type { ProfileStore } from '../calibration/store.ts';

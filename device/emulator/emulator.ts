@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { FSR_DEFAULT_HALF_SCALE_N, FSR_RAW_MAX, HX711_DEFAULT_COUNTS_PER_N } from '../../calibration/calibration.ts';
+import { FSR_DEFAULT_HALF_SCALE_N, FSR_RAW_MAX, HX711_DEFAULT_COUNTS_PER_N } from '../sensors.ts';
 import { ForceModel } from '../simulator/force-model.ts';
 import { SCENARIOS, SHOULDERS_BAND, type SimulatedBand } from '../simulator/scenarios.ts';
 import { sensorKindSchema, type SensorKind } from '../transport.ts';
@@ -172,14 +172,14 @@ export interface ForceDrive {
 
 const forceSchema = z.number().min(0);
 
-/** FSR default curve (calibration.ts): raw = 1023 F/(F + 30 N), at A0 as raw * 5000/1023 mV. */
+/** FSR default curve (device/sensors.ts): raw = 1023 F/(F + 30 N), at A0 as raw * 5000/1023 mV. */
 export function forceToMillivolts(forceN: number): number {
   const force = forceSchema.parse(forceN);
   const raw = (FSR_RAW_MAX * force) / (force + FSR_DEFAULT_HALF_SCALE_N);
   return Math.round((raw * AVCC_MILLIVOLTS) / FSR_RAW_MAX);
 }
 
-/** HX711 default scale (calibration.ts): 42 800 counts per newton, clamped to 24 bits. */
+/** HX711 default scale (device/sensors.ts): 42 800 counts per newton, clamped to 24 bits. */
 export function forceToHx711Raw(forceN: number): number {
   const force = forceSchema.parse(forceN);
   return Math.min(Math.round(force * HX711_DEFAULT_COUNTS_PER_N), HX711_RAW_MAX);

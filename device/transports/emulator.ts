@@ -20,7 +20,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';

@@ -37,7 +37,7 @@
  * (1 s for auto-detect, 5 s for the emulator), for as long as it runs.
  */
 import { createRequire } from 'node:module';
-import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';

@@ -13,7 +13,7 @@
  * is not vouched for: it runs uncalibrated until it has a calibration profile, which
  * `sim:weights` lets one make (npm run calibrate, or the dashboard's calibration page).
  */
-import { exactCalibration, type ForceCalibration } from '../../calibration/calibration.ts';
+import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { ForceModel } from '../simulator/force-model.ts';
 import { SeededRandom } from '../simulator/random.ts';

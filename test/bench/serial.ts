@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
 import { io } from 'socket.io-client';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { encodeDeviceMessage } from '../../device/protocol/device-messages.ts';
 import { DeviceLineReader } from '../../device/protocol/line-reader.ts';
 import { SerialTransport } from '../../device/transports/serial.ts';

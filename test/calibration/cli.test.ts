@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { profileFileSchema } from '../../calibration/profile.ts';
 import { FileProfileStore } from '../../calibration/store.ts';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { io } from 'socket.io-client';
 import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
 import { REPO_ROOT, runTsx, waitForLine, type CliResult } from '../support/cli.ts';

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { fitCalibration } from '../../calibration/fit.ts';
 import { newProfileEntry, profileCalibration, type ProfileEntry } from '../../calibration/profile.ts';
 import { FileProfileStore } from '../../calibration/store.ts';

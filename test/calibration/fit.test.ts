@@ -5,7 +5,7 @@
 // is refused with a message naming it.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { CalibrationError, errorAtN, fitCalibration, type CalibrationPoint, type FitResult } from '../../calibration/fit.ts';
 import { evaluateModel, forceFromRaw, monotoneKnots, rawForForce } from '../../calibration/model.ts';
 import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import type { CalibrationState } from '../../calibration/messages.ts';
 import { fitCalibration } from '../../calibration/fit.ts';
 import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';

@@ -3,7 +3,7 @@
 // moving reading, captures wait for a new load and for it to settle, and the fit
 // recovers the part's true curve within its stated error.
 import { describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { CalibrationError, errorAtN } from '../../calibration/fit.ts';
 import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';
 import { CalibrationSession, ImplausibleReadingError, type CaptureProgress } from '../../calibration/session.ts';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import { Emulator, type PinChange } from '../../device/emulator/emulator.ts';
 import { CommandRefusedError } from '../../device/protocol/command-channel.ts';
 import { createTransport } from '../../device/registry.ts';

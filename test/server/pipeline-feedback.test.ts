@@ -4,7 +4,7 @@
 // here is a stand-in that records what it is asked; the serial transport's own tests show
 // those requests reaching real firmware as LIMIT and ZONE.
 import { describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../calibration/calibration.ts';
+import { defaultCalibration } from '../../device/sensors.ts';
 import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportListener, TransportStatus } from '../../device/transport.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { DevicePipeline, type PipelineListener } from '../../server/pipeline.ts';

@@ -1,11 +1,13 @@
 /**
- * Calibration: the second stage of the pipeline, raw counts -> newtons. Every pipeline
- * converts with one `ForceCalibration` per device: its fitted profile when it has one
- * (`profileCalibration` in profile.ts; fitting in fit.ts, profiles kept by store.ts), else
- * the documented default curve for its sensor kind defined here, which says so
- * (`source: 'default'`) so that every place its force appears can show it as uncalibrated.
+ * The sensors' facts: the raw counts each sensor kind can report and its documented
+ * default curve (raw counts <-> newtons), as the `ForceCalibration` every pipeline
+ * converts with. A device without a fitted profile converts with its sensor's default
+ * curve, which says so (`source: 'default'`) so that every place its force appears can
+ * show it as uncalibrated; `calibration/` fits profiles on top of these.
+ *
+ *   defaultCalibration('fsr').toNewtons(512); // ~30 N: half scale
  */
-import type { SensorKind } from '../device/transport.ts';
+import type { SensorKind } from './transport.ts';
 
 /** Where a device's conversion comes from. `exact` is the simulator: it knows its own curve. */
 export type CalibrationSource = 'default' | 'profile' | 'exact';
@@ -19,8 +21,14 @@ export interface ForceCalibration {
   toRaw(forceN: number): number;
 }
 
+/** The raw counts each sensor can report (protocol v1). */
+export const SENSOR_RAW_RANGE: Record<SensorKind, { readonly min: number; readonly max: number }> = {
+  fsr: { min: 0, max: 1023 },
+  hx711: { min: -0x80_0000, max: 0x7f_ffff },
+};
+
 /** ADC full scale of the FSR build (10-bit). */
-export const FSR_RAW_MAX = 1023;
+export const FSR_RAW_MAX = SENSOR_RAW_RANGE.fsr.max;
 
 /**
  * Default FSR curve. The reference wiring is a divider: FSR from 5 V to A0, 10 kOhm from
@@ -38,7 +46,7 @@ export const FSR_DEFAULT_HALF_SCALE_N = 30;
  * Offset 0: the firmware tares at boot and on `TARE`.
  */
 export const HX711_DEFAULT_COUNTS_PER_N = 42_800;
-const HX711_RAW_MAX = 0x7f_ffff;
+const HX711_RAW_MAX = SENSOR_RAW_RANGE.hx711.max;
 
 function fsrDefault(): ForceCalibration {
   return {
