@@ -28,6 +28,23 @@ export default tseslint.config(
   {
     files: ['dashboard/src/**/*.{ts,svelte}', 'dashboard/src/**/*.svelte.ts'],
     languageOptions: { globals: { ...globals.browser } },
+    rules: {
+      // The dashboard shares with the server only the wire contract, the pure engine and
+      // the calibration math (docs: design, "Imports run one way"); anything else would pull
+      // Node code into the browser or a second declaration of a shape.
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(device/|calibration/(?!(units|model|fit)\\.ts$)|server/(?!contract/|engine/(?!trace-csv\\.ts$)))',
+              message:
+                'the dashboard imports from outside dashboard/ only server/contract/ (the wire contract), server/engine/ (the pure engine, not trace-csv.ts) and calibration/units.ts, model.ts, fit.ts: declare a shape the dashboard needs in server/contract/',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['**/*.svelte', '**/*.svelte.ts'],
