@@ -11,7 +11,7 @@
  * --config or --preset says otherwise; its times are ms since its first sample, as the
  * review API gives them.
  *
- * Pipeline position: trace file (`engine/trace-csv.ts`) or recorded session -> optional
+ * Pipeline position: trace file (`traces/trace-csv.ts`) or recorded session -> optional
  * smoothing -> engine -> stdout. Only the results go to stdout (in a pipe, `npm run -s analyze`
  * keeps npm's own banner off it too). Exit 0 on success; 2 on a wrong flag, config or trace
  * file, with a message on stderr naming the flag, field or line and what is wrong.
@@ -26,7 +26,7 @@ import { formatResultsTable, roundResults } from './engine/report.ts';
 import type { EngineConfig } from './engine/results.ts';
 import { MovingAverage } from './engine/smoothing.ts';
 import { TRACE_CSV_HEADER } from './contract/csv.ts';
-import { readTraceCsv, TraceFileError } from './engine/trace-csv.ts';
+import { readTraceCsv, TraceFileError } from './traces/trace-csv.ts';
 import { DEFAULT_DB_PATH } from './recording/recording.ts';
 import { openSqliteStore } from './recording/sqlite-store.ts';
 

@@ -18,7 +18,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ForceCalibration } from '../sensors.ts';
-import { readTraceCsv } from '../../server/engine/trace-csv.ts';
+import { readTraceCsv } from '../../server/traces/trace-csv.ts';
 import type { SessionStore } from '../../server/recording/store.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import type { RawSample, Transport, TransportListener, TransportStatus } from '../transport.ts';

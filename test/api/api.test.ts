@@ -7,7 +7,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
-import { readTraceCsv } from '../../server/engine/trace-csv.ts';
+import { readTraceCsv } from '../../server/traces/trace-csv.ts';
 import { sampleEnvelopeSchema, sessionDetailSchema, sessionPageSchema, trendsSchema, type SessionDetail } from '../../server/contract/records.ts';
 import { MAX_POINTS } from '../../server/contract/requests.ts';
 import { startTestServer } from '../support/server.ts';

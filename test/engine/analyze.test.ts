@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runAnalyze } from '../../server/analyze.ts';
-import { MAX_TRACE_LINE_CHARS } from '../../server/engine/trace-csv.ts';
+import { MAX_TRACE_LINE_CHARS } from '../../server/traces/trace-csv.ts';
 import { REPO_ROOT, runTsx } from '../support/cli.ts';
 
 const TRACES = fileURLToPath(new URL('../fixtures/traces/', import.meta.url));

@@ -6,8 +6,9 @@
  *
  *   for await (const batch of readTraceCsv('trace.csv')) engine.pushBatch(batch);
  *
- * Pipeline position: the input of `npm run analyze` (and of anything that replays a
- * trace), in front of the pressure engine. The columns are the contract's (`contract/csv.ts`). The one module of `server/engine/` that does I/O.
+ * Pipeline position: the input of `npm run analyze` and of a `replay:FILE.csv` device, in
+ * front of the pressure engine (which does no I/O: reading files lives here, beside it).
+ * The columns are the contract's (`contract/csv.ts`).
  *
  * Every problem is a `TraceFileError` naming the file, the line (1 = the header) and what
  * is wrong: no header, a wrong column count, a value that is not a number, time going
@@ -16,7 +17,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { TRACE_CSV_COLUMNS, TRACE_CSV_HEADER as TRACE_HEADER } from '../contract/csv.ts';
-import type { SampleBatch } from './engine.ts';
+import type { SampleBatch } from '../engine/engine.ts';
 
 /** Longer lines cannot be a sample (two numbers); the file is not a trace. */
 export const MAX_TRACE_LINE_CHARS = 200;
