@@ -8,7 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { CalibrationLive } from '../calibration/live.ts';
+import { CalibrationLive } from './live/calibration-channel.ts';
 import { FileProfileStore, MemoryProfileStore, type ProfileStore } from '../calibration/store.ts';
 import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
 import { answerUnreadableRequest, apiRoutes } from './api/routes.ts';

@@ -14,21 +14,21 @@
  * device that has a profile re-zeros that profile too (a new history entry with the same
  * curve), since the zero moved for every reading, not only for the calibration.
  *
- * Pipeline position: beside the live broadcaster, on the same socket.io server; a
- * pipeline listener for the raw samples.
+ * Pipeline position: beside the live broadcaster (`broadcaster.ts`), on the same socket.io
+ * server; a pipeline listener for the raw samples.
  */
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
-import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../server/contract/live-events.ts';
-import type { Logger } from '../server/log.ts';
-import { isReplay, type PipelineListener, type Readings } from '../server/pipeline.ts';
-import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
-import { CalibrationError } from './fit.ts';
-import { calibrationRequestSchemas, type CalibrationState } from './messages.ts';
-import { newProfileEntry, retaredEntry, type ProfileEntry } from './profile.ts';
-import { CalibrationSession, ImplausibleReadingError } from './session.ts';
-import { ProfileFileError, type ProfileStore } from './store.ts';
-import { knownLoad, LoadError } from './units.ts';
+import { CalibrationError } from '../../calibration/fit.ts';
+import { newProfileEntry, retaredEntry, type ProfileEntry } from '../../calibration/profile.ts';
+import { CalibrationSession, ImplausibleReadingError } from '../../calibration/session.ts';
+import { ProfileFileError, type ProfileStore } from '../../calibration/store.ts';
+import { knownLoad, LoadError } from '../../calibration/units.ts';
+import { DEVICE_ID_PATTERN } from '../../device/device-id.ts';
+import { calibrationRequestSchemas, type CalibrationState } from '../contract/calibration-events.ts';
+import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../contract/live-events.ts';
+import type { Logger } from '../log.ts';
+import { isReplay, type PipelineListener, type Readings } from '../pipeline.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
