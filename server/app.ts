@@ -20,6 +20,10 @@ import type { RecorderStatus } from './contract/live-events.ts';
 import { UsageError } from './cli-support.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
+import { AllowedHosts } from './security/hosts.ts';
+import { guardHttp } from './security/http-guard.ts';
+import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
+import { TokenBuckets } from './security/token-bucket.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -41,6 +45,8 @@ export interface StartOptions {
   readonly replaySpeed?: number | null;
   /** `--data-dir`: calibration profiles are in its `calibration/`; absent: kept in memory only. */
   readonly dataDir?: string;
+  /** `--allowed-host NAME`: names besides loopback, the bound address and this machine's that the server answers to. */
+  readonly allowedHosts?: readonly string[];
 }
 
 export interface RunningServer {
@@ -104,6 +110,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
   const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest });
+  const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
+  await guardHttp(http, hosts);
   await registerDashboard(http, options.logger);
   const pipelines: DevicePipeline[] = [];
   const broadcaster = new LiveBroadcaster(http.server, {
@@ -111,10 +119,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     selectPreset: ({ deviceId, preset }) => {
       const pipeline = pipelines.find((candidate) => candidate.info?.deviceId === deviceId);
       if (pipeline === undefined) throw new Error(`no device ${deviceId} on this server`);
+      // The preset in force already: nothing changes, so nothing is restarted, broadcast or logged.
+      if (pipeline.info?.preset === preset) return;
       pipeline.selectPreset(preset);
       options.logger.info({ deviceId, preset }, 'preset selected');
     },
-  });
+  }, { allowRequest: allowRequestFor(hosts) });
+  limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS));
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
   if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);

@@ -8,7 +8,7 @@
  * a reloaded or reconnected dashboard is whole immediately, open warning included.
  */
 import type { Server as HttpServer } from 'node:http';
-import { Server, type Socket } from 'socket.io';
+import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { EngineEvent } from '../engine/results.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import {
@@ -85,8 +85,9 @@ export class LiveBroadcaster implements PipelineListener {
   readonly #recent = new Map<string, RecentReadings>();
   readonly #flushTimer: NodeJS.Timeout;
 
-  constructor(httpServer: HttpServer, control: LiveControl) {
-    this.io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, { serveClient: false });
+  /** `options`: socket.io's, e.g. `allowRequest` (which connections are let in). */
+  constructor(httpServer: HttpServer, control: LiveControl, options: Partial<Pick<ServerOptions, 'allowRequest'>> = {}) {
+    this.io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, { serveClient: false, ...options });
     this.#control = control;
     this.io.on('connection', (socket) => this.#welcome(socket));
     this.#flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);

@@ -1,0 +1,66 @@
+/**
+ * The live stream's gate: socket.io's `allowRequest` refuses a connection whose Host is
+ * not this server's or whose Origin is another site's (403, polling and WebSocket alike),
+ * and a middleware on every socket spends a token per request from its client's bucket
+ * (one bucket per address, shared by all its sockets, so opening more sockets buys
+ * nothing). A refused request changes nothing and is answered `{ok: false, error}` naming
+ * the limit, so a flood can neither change state faster nor make the server broadcast
+ * faster than the limit allows.
+ *
+ *   new Server(http, { allowRequest: allowRequestFor(hosts) });
+ *   limitSocketRequests(io, new TokenBuckets(SOCKET_REQUEST_LIMITS));
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Server, Socket } from 'socket.io';
+import type { CommandReply } from '../contract/live-events.ts';
+import type { AllowedHosts } from './hosts.ts';
+import { refuseOrigin } from './hosts.ts';
+import { TokenBuckets, type TokenBucketLimits } from './token-bucket.ts';
+
+/** Every request of the dashboard is a person's click: far below this. */
+export const SOCKET_REQUEST_LIMITS: TokenBucketLimits = { burst: 20, perSecond: 5 };
+
+/**
+ * A client whose refusals pile up unread (this many packets waiting to be written to it)
+ * is disconnected rather than answered, so a flood it does not read cannot fill memory.
+ */
+const MAX_UNREAD_PACKETS = 1000;
+
+type AllowRequest = (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void;
+
+/** socket.io's `allowRequest`: the Host and Origin checks, for the handshake and the WebSocket upgrade. */
+export function allowRequestFor(hosts: AllowedHosts): AllowRequest {
+  return (request, callback) => {
+    const refusal = hosts.refuseHost(request.headers.host) ?? refuseOrigin(request.headers.origin, request.headers.host);
+    callback(refusal, refusal === null);
+  };
+}
+
+export function rateLimitMessage(event: string, limits: TokenBucketLimits): string {
+  return `${event} refused, nothing changed: rate limit of ${limits.burst} requests at once and ${limits.perSecond} a second after that per client; wait a moment and send it again`;
+}
+
+/** Packets waiting to be written to the client (engine.io's write buffer, typed private but the documented way to see a slow client). */
+function unreadPackets(socket: Socket): number {
+  return (socket.conn as unknown as { readonly writeBuffer: readonly unknown[] }).writeBuffer.length;
+}
+
+/** Spends a token per incoming request of every socket of `io`; over the limit, the request is answered and dropped. */
+export function limitSocketRequests(io: Server, buckets: TokenBuckets, nowMs: () => number = () => performance.now()): void {
+  io.on('connection', (socket: Socket) => {
+    const client = socket.handshake.address;
+    socket.use((packet, next) => {
+      if (buckets.take(client, nowMs())) {
+        next();
+        return;
+      }
+      if (unreadPackets(socket) > MAX_UNREAD_PACKETS) {
+        socket.disconnect(true);
+        return;
+      }
+      const reply: unknown = packet.at(-1);
+      const event = typeof packet[0] === 'string' ? packet[0].slice(0, 40) : 'request';
+      if (typeof reply === 'function') (reply as (answer: CommandReply) => void)({ ok: false, error: rateLimitMessage(event, buckets.limits) });
+    });
+  });
+}
