@@ -110,29 +110,40 @@ TEST(feedback_mask_chooses_the_outputs) {
   CHECK_EQ(alarms(device.lines()), one(alarmLine(false, device.lastSampleUs, 100)));
 }
 
-TEST(limit_0_0_turns_the_alarm_off_at_the_next_sample) {
+TEST(limit_0_0_cannot_turn_a_ringing_alarm_off) {
   TestDevice device;
   bootWithLimit(device, "600,550");
   device.sample(900);
   CHECK(device.core->alarmOn());
-  CHECK_EQ(device.command("LIMIT,0,0"), one("ACK,LIMIT"));
-  device.sample(900);
-  CHECK(!device.core->alarmOn());
-  CHECK_EQ(alarms(device.lines()), one(alarmLine(false, device.lastSampleUs, 900)));
-  device.samples(10, 1023);
+  CHECK_EQ(device.command("LIMIT,0,0"), one("NAK,LIMIT,ceiling"));
+  CHECK_EQ(device.command("LIMIT,1000,950"), one("NAK,LIMIT,ceiling"));
+  device.samples(10, 900);
+  CHECK(device.core->alarmOn());
   CHECK(alarms(device.lines()).empty());
+}
+
+TEST(a_blank_eeprom_sounds_the_alarm_at_the_ceiling) {
+  TestDevice device;
+  device.boot();
+  device.lines();
+  device.sample(kBuildCeilingFsr - 1);
+  CHECK(!device.core->alarmOn());
+  device.sample(kBuildCeilingFsr);
+  CHECK(device.core->alarmOn());
+  CHECK_EQ(alarms(device.lines()), one(alarmLine(true, device.lastSampleUs, kBuildCeilingFsr)));
+  CHECK(device.hw.led && device.hw.motor && device.hw.buzzer);
 }
 
 TEST(new_limits_apply_from_the_next_sample) {
   TestDevice device;
   bootWithLimit(device, "600,550");
   device.sample(700);
-  CHECK_EQ(device.command("LIMIT,900,800"), one("ACK,LIMIT"));
-  device.sample(700);  // 700 <= 800: off under the new limits
+  CHECK_EQ(device.command("LIMIT,760,720"), one("ACK,LIMIT"));
+  device.sample(700);  // 700 <= 720: off under the new limits
   CHECK(!device.core->alarmOn());
-  device.sample(899);
+  device.sample(759);
   CHECK(!device.core->alarmOn());
-  device.sample(900);
+  device.sample(760);
   CHECK(device.core->alarmOn());
 }
 
@@ -226,13 +237,13 @@ TEST(hx711_a_sample_of_an_older_conversion_does_not_undo_the_alarm) {
 }
 
 // Judged on conversions, yet LIMIT and TARE apply from the next sample on, also
-// while the HX711 is silent (LIMIT,0,0 must turn a ringing alarm off).
+// while the HX711 is silent (a higher LIMIT must turn a ringing alarm off).
 TEST(hx711_limit_and_tare_apply_from_the_next_sample_without_a_new_conversion) {
   TestDevice device(kHx711Profile);
   bootWithLimit(device, "1000,900");
   device.samples(16, 1500);
   CHECK(device.core->alarmOn());
-  CHECK_EQ(device.command("LIMIT,0,0"), one("ACK,LIMIT"));
+  CHECK_EQ(device.command("LIMIT,3000,2000"), one("ACK,LIMIT"));
   CHECK(device.core->alarmOn());  // until the next sample
   device.sample(1500, false);
   CHECK(!device.core->alarmOn());

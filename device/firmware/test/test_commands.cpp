@@ -18,7 +18,7 @@ std::string idHex(const TestDevice& device) {
 }
 
 std::string hello(const TestDevice& device, const std::string& rest) {
-  return "HELLO,1,1.1.0," + idHex(device) + "," + rest;
+  return "HELLO,1,1.2.0," + idHex(device) + "," + rest;
 }
 
 }  // namespace
@@ -26,11 +26,11 @@ std::string hello(const TestDevice& device, const std::string& rest) {
 TEST(hello_at_boot_and_on_info) {
   TestDevice device;
   device.boot();
-  CHECK_EQ(device.lines(), one(hello(device, "fsr,100,0,0")));
-  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,0,0")));
+  CHECK_EQ(device.lines(), one(hello(device, "fsr,100," + atCeiling(kFsrProfile))));
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100," + atCeiling(kFsrProfile))));
   TestDevice hx(kHx711Profile);
   hx.boot();
-  CHECK_EQ(hx.lines(), one(hello(hx, "hx711,80,0,0")));
+  CHECK_EQ(hx.lines(), one(hello(hx, "hx711,80," + atCeiling(kHx711Profile))));
   CHECK_EQ(hx.hw.rateHz, 80);
 }
 
@@ -93,7 +93,7 @@ TEST(rate_link_rule_boundaries_fsr_115200) {
   CHECK_EQ(device.command("RATE,100.5"), one("NAK,RATE,syntax"));
   CHECK_EQ(device.command("RATE"), one("NAK,RATE,syntax"));
   CHECK_EQ(device.hw.rateHz, 10);  // refused values changed nothing
-  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,10,0,0")));
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,10," + atCeiling(kFsrProfile))));
 }
 
 TEST(rate_link_rule_other_bauds_and_the_hx711_cap) {
@@ -136,11 +136,109 @@ TEST(limit_is_checked_applied_and_acked_after_the_eeprom_write) {
   CHECK(device.lastReplyAfterUs <= 50000);
   CHECK_EQ(device.core->settings().limitOn, 600);
   CHECK_EQ(device.core->settings().limitOff, 550);
-  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,600,550")));
-  CHECK_EQ(device.command("LIMIT,0,0"), one("ACK,LIMIT"));
-  CHECK_EQ(device.command("LIMIT,1023,0"), one("ACK,LIMIT"));
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,600,550," + std::to_string(kBuildCeilingFsr))));
+  CHECK_EQ(device.command("LIMIT," + std::to_string(kBuildCeilingFsr) + ",0"), one("ACK,LIMIT"));  // at the ceiling
   CHECK_EQ(device.command("LIMIT,1,0"), one("ACK,LIMIT"));
   CHECK_EQ(device.hw.eepromMisuse, 0);
+}
+
+TEST(default_ceilings_are_90_newtons_on_the_default_curves) {
+  // The Makefile's defaults (device/PROTOCOL.md, "Alarm ceiling"): fsr 1023 F / (F + 30 N)
+  // at 90 N, rounded down; hx711 90 N at 42 800 counts/N.
+  if (kBuildCeilingFsr == 767) CHECK_EQ(atCeiling(kFsrProfile), std::string("767,744,767"));
+  if (kBuildCeilingHx711 == 3852000) CHECK_EQ(atCeiling(kHx711Profile), std::string("3852000,3731625,3852000"));
+  CHECK_EQ(1023 * 90 / (90 + 30), 767);
+  CHECK_EQ(90 * 42800, 3852000);
+}
+
+TEST(limit_above_the_ceiling_or_off_is_refused_and_changes_nothing) {
+  TestDevice device;
+  device.boot();
+  device.run(200000);
+  device.lines();
+  CHECK_EQ(device.command("LIMIT,600,550"), one("ACK,LIMIT"));
+  const int writes = device.hw.eepromWrites;
+  const std::string above = std::to_string(kBuildCeilingFsr + 1);
+  CHECK_EQ(device.command("LIMIT," + above + ",550"), one("NAK,LIMIT,ceiling"));
+  CHECK_EQ(device.command("LIMIT,1023,1022"), one("NAK,LIMIT,ceiling"));
+  CHECK_EQ(device.command("LIMIT,0,0"), one("NAK,LIMIT,ceiling"));  // off would move it out of reach
+  // The sensor's own range and the order of on and off are still `range`.
+  CHECK_EQ(device.command("LIMIT,1024,500"), one("NAK,LIMIT,range"));
+  CHECK_EQ(device.command("LIMIT,700,700"), one("NAK,LIMIT,range"));
+  CHECK_EQ(device.core->settings().limitOn, 600);
+  CHECK_EQ(device.core->settings().limitOff, 550);
+  CHECK_EQ(device.hw.eepromWrites, writes);
+  // The alarm still sounds at 600.
+  device.sample(650);
+  CHECK(device.core->alarmOn());
+  TestDevice hx(kHx711Profile);
+  hx.boot();
+  hx.lines();
+  CHECK_EQ(hx.command("LIMIT," + std::to_string(kBuildCeilingHx711 + 1) + ",0"), one("NAK,LIMIT,ceiling"));
+  CHECK_EQ(hx.command("LIMIT," + std::to_string(kBuildCeilingHx711) + ",0"), one("ACK,LIMIT"));
+}
+
+TEST(ceiling_is_locked_without_the_thumb_button) {
+  TestDevice device;
+  device.boot();
+  device.lines();
+  CHECK(!device.core->ceilingUnlocked());
+  CHECK_EQ(device.command("CEILING,1000"), one("NAK,CEILING,locked"));
+  CHECK_EQ(device.command("CEILING,100"), one("NAK,CEILING,locked"));  // lowering it too: locked
+  CHECK_EQ(device.command("CEILING,0"), one("NAK,CEILING,locked"));
+  CHECK_EQ(device.command("CEILING"), one("NAK,CEILING,syntax"));
+  CHECK_EQ(device.command("CEILING,1,2"), one("NAK,CEILING,syntax"));
+  CHECK_EQ(device.core->ceiling().raw, kBuildCeilingFsr);
+  CHECK(!device.core->ceiling().stored);
+}
+
+TEST(ceiling_is_set_within_10_s_of_a_boot_with_the_thumb_button_held) {
+  TestDevice device;
+  device.thumbButtonHeld = true;
+  device.boot();
+  device.run(200000);
+  device.lines();
+  CHECK(device.core->ceilingUnlocked());
+  CHECK_EQ(device.command("CEILING,0"), one("NAK,CEILING,range"));
+  CHECK_EQ(device.command("CEILING,1024"), one("NAK,CEILING,range"));
+  CHECK_EQ(device.command("CEILING,-5"), one("NAK,CEILING,range"));
+  CHECK_EQ(device.command("CEILING,900"), one("ACK,CEILING"));
+  CHECK(!device.hw.eepromBusy());  // ACKed after the EEPROM write
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100," + atCeiling(kFsrProfile).substr(0, atCeiling(kFsrProfile).rfind(',')) + ",900")));
+  CHECK_EQ(device.command("LIMIT,900,850"), one("ACK,LIMIT"));
+  CHECK_EQ(device.command("LIMIT,901,850"), one("NAK,LIMIT,ceiling"));
+  // Lowered below the thresholds: they move to the new ceiling.
+  CHECK_EQ(device.command("CEILING,700"), one("ACK,CEILING"));
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,700,679,700")));
+  // Kept across a reboot without the button, which locks it again.
+  device.thumbButtonHeld = false;
+  device.reboot();
+  CHECK_EQ(device.lines(), one(hello(device, "fsr,100,700,679,700")));
+  CHECK_EQ(device.command("CEILING,900"), one("NAK,CEILING,locked"));
+  // With the button held again, only for the first 10 s after the boot.
+  device.thumbButtonHeld = true;
+  device.reboot();
+  device.run(Knotmeter::kCeilingUnlockUs - 200, 100);
+  CHECK_EQ(device.command("CEILING,800"), one("ACK,CEILING"));
+  device.run(200, 100);
+  CHECK(!device.core->ceilingUnlocked());
+  CHECK_EQ(device.command("CEILING,900"), one("NAK,CEILING,locked"));
+  CHECK_EQ(device.core->ceiling().raw, 800);
+  CHECK_EQ(device.hw.eepromMisuse, 0);
+}
+
+TEST(hx711_ceiling_range_is_its_24_bit_counts) {
+  TestDevice device(kHx711Profile);
+  device.thumbButtonHeld = true;
+  device.boot();
+  device.lines();
+  CHECK_EQ(device.command("CEILING,8388608"), one("NAK,CEILING,range"));
+  CHECK_EQ(device.command("CEILING,8388607"), one("ACK,CEILING"));
+  CHECK_EQ(device.command("LIMIT,8388607,8388606"), one("ACK,LIMIT"));
+  // The longest line the firmware sends: HELLO with the largest thresholds and ceiling.
+  const std::vector<std::string> longest = device.command("INFO");
+  CHECK_EQ(longest.size(), 1u);
+  CHECK(!longest.empty() && frame(longest[0]).size() + 1 == 60);
 }
 
 TEST(limit_refuses_out_of_range_and_malformed_values) {
@@ -158,15 +256,10 @@ TEST(limit_refuses_out_of_range_and_malformed_values) {
   CHECK_EQ(device.command("LIMIT,600,x"), one("NAK,LIMIT,syntax"));
   CHECK_EQ(device.command("LIMIT,x,5000000000"), one("NAK,LIMIT,syntax"));  // syntax before range
   CHECK_EQ(device.command("LIMIT,,"), one("NAK,LIMIT,syntax"));
-  CHECK_EQ(device.core->settings().limitOn, 0);
+  CHECK_EQ(device.core->settings().limitOn, kBuildCeilingFsr);  // the default, unchanged
   TestDevice hx(kHx711Profile);
   hx.boot();
   hx.lines();
-  CHECK_EQ(hx.command("LIMIT,8388607,8388606"), one("ACK,LIMIT"));
-  // The longest line the firmware sends: HELLO with the largest thresholds.
-  const std::vector<std::string> longest = hx.command("INFO");
-  CHECK_EQ(longest.size(), 1u);
-  CHECK(!longest.empty() && frame(longest[0]).size() + 1 == 52);
   CHECK_EQ(hx.command("LIMIT,8388608,0"), one("NAK,LIMIT,range"));
   CHECK_EQ(hx.command("LIMIT,100000,-100"), one("NAK,LIMIT,range"));
 }
@@ -271,9 +364,9 @@ TEST(checksum_errors_are_refused_and_change_nothing) {
   CHECK_EQ(device.exchange("INFO\r\n"), one("NAK,?,checksum"));
   CHECK_EQ(device.exchange("$LIMIT,600,550*5\n"), one("NAK,?,checksum"));
   CHECK(device.core->streaming());
-  CHECK_EQ(device.core->settings().limitOn, 0);
+  CHECK_EQ(device.core->settings().limitOn, kBuildCeilingFsr);
   CHECK_EQ(device.exchange("$STREAM,0*00\r\n"), one("ACK,STREAM"));  // CRLF from a terminal
-  CHECK_EQ(device.exchange("$INFO*0e\n"), one(hello(device, "fsr,100,0,0")));
+  CHECK_EQ(device.exchange("$INFO*0e\n"), one(hello(device, "fsr,100," + atCeiling(kFsrProfile))));
 }
 
 TEST(non_printable_bytes_are_a_syntax_error) {
@@ -302,7 +395,7 @@ TEST(over_long_lines_are_discarded_to_their_newline) {
   const std::string body = "LIMIT," + std::string(70, '1') + ",0";  // 83 bytes with "$*HH\n"
   CHECK_EQ(device.command(body), one("NAK,?,syntax"));
   CHECK_EQ(device.exchange(std::string(2000, 'x') + "\n"), one("NAK,?,syntax"));
-  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,0,0")));
+  CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100," + atCeiling(kFsrProfile))));
   // A line of exactly 80 bytes with its '\n' is read: here a well-formed
   // command with a 70-digit value, out of range.
   const std::string longest = "RATE," + std::string(70, '9');
@@ -343,7 +436,7 @@ TEST(garbage_never_wedges_the_parser) {
       CHECK_EQ(replies.size(), 1u);
       CHECK(!replies.empty() && startsWith(replies.at(0), "NAK,"));
     }
-    CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100,0,0")));
+    CHECK_EQ(device.command("INFO"), one(hello(device, "fsr,100," + atCeiling(kFsrProfile))));
   }
 }
 
@@ -354,7 +447,7 @@ TEST(every_command_gets_one_reply_in_order_within_50_ms) {
   device.lines();
   // Pipelined: the LIMIT's ACK waits for the EEPROM; the INFO behind it waits too.
   device.hostSends(frame("LIMIT,700,650") + "\n" + frame("INFO") + "\n" + frame("ZONE,9") + "\n" +
-                   frame("LIMIT,800,750") + "\n" + frame("FEEDBACK,3") + "\n");
+                   frame("LIMIT,760,750") + "\n" + frame("FEEDBACK,3") + "\n");
   std::vector<std::string> replies;
   uint32_t lastReplyUs = device.hw.now;
   for (int step = 0; step < 2000 && replies.size() < 5; step++) {
@@ -365,9 +458,9 @@ TEST(every_command_gets_one_reply_in_order_within_50_ms) {
       lastReplyUs = device.hw.now;
     }
   }
-  CHECK_EQ(replies, (std::vector<std::string>{"ACK,LIMIT", hello(device, "fsr,100,700,650"), "NAK,ZONE,range",
+  CHECK_EQ(replies, (std::vector<std::string>{"ACK,LIMIT", hello(device, "fsr,100,700,650," + std::to_string(kBuildCeilingFsr)), "NAK,ZONE,range",
                                               "ACK,LIMIT", "ACK,FEEDBACK"}));
-  const char* commands[] = {"INFO", "STREAM,1", "RATE,200", "LIMIT,900,850", "FEEDBACK,7", "ZONE,2", "TARE"};
+  const char* commands[] = {"INFO", "STREAM,1", "RATE,200", "LIMIT,700,650", "FEEDBACK,7", "ZONE,2", "TARE", "CEILING,700"};
   for (const char* command : commands) {
     CHECK_EQ(device.command(command).size(), 1u);
     CHECK(device.lastReplyAfterUs <= 50000);

@@ -19,6 +19,20 @@ namespace testing {
 
 const uint32_t kEepromWriteUs = 3400;  // ATmega328P erase + write
 
+// The build's default alarm ceilings (the Makefile's CEILING_FSR / CEILING_HX711).
+const int32_t kBuildCeilingFsr = KNOTMETER_CEILING_FSR;
+const int32_t kBuildCeilingHx711 = KNOTMETER_CEILING_HX711;
+inline int32_t buildCeiling(const knotmeter::SensorProfile& sensor) {
+  return sensor.kind == knotmeter::kSensorHx711 ? kBuildCeilingHx711 : kBuildCeilingFsr;
+}
+// `<on>,<off>,<ceiling>` of a HELLO whose thresholds are the defaults at the build's ceiling.
+inline std::string atCeiling(const knotmeter::SensorProfile& sensor) {
+  knotmeter::Settings settings = knotmeter::kDefaultSettings;
+  knotmeter::defaultLimits(buildCeiling(sensor), settings);
+  return std::to_string(settings.limitOn) + "," + std::to_string(settings.limitOff) + "," +
+         std::to_string(buildCeiling(sensor));
+}
+
 struct PinChange {
   uint32_t tUs;
   char pin;  // 'L' LED, 'M' motor, 'B' buzzer
@@ -133,12 +147,15 @@ class TestDevice {
     wireRead_ = 0;
     lastSampleUs = 0;
     conversionRead_ = false;
-    core.reset(new knotmeter::Knotmeter(hw, sensor_, baud_));
-    core->begin();
+    core.reset(new knotmeter::Knotmeter(hw, sensor_, baud_, buildCeiling(sensor_)));
+    core->begin(thumbButtonHeld);
   }
 
   // A reset: the EEPROM stays, everything else starts again.
   void reboot() { boot(); }
+
+  // Held at the next boot (the board reads it before the core begins).
+  bool thumbButtonHeld = false;
 
   uint32_t periodUs() const { return 1000000UL / hw.rateHz; }
 

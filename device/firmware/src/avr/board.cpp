@@ -73,6 +73,28 @@ volatile bool entropyClockRunning;
 volatile bool watchdogTicked;
 volatile uint16_t watchdogCapture;
 
+// The thumb button: to ground, with the internal pull-up (fsr build D2, hx711 build D4).
+#if defined(KNOTMETER_SENSOR_FSR)
+const uint8_t kButtonBit = PIND2;
+#else
+const uint8_t kButtonBit = PIND4;
+#endif
+const uint8_t kButtonReads = 8;
+const uint8_t kButtonReadGapMs = 2;
+
+// Held only if every read is low: a bounce, a glitch or a floating pin reads
+// high at least once and leaves the ceiling locked.
+bool readThumbButtonHeld() {
+  DDRD &= static_cast<uint8_t>(~_BV(kButtonBit));
+  PORTD |= _BV(kButtonBit);
+  _delay_ms(1);  // the pull-up charges the pin's capacitance
+  for (uint8_t read = 0; read < kButtonReads; read++) {
+    if (PIND & _BV(kButtonBit)) return false;
+    _delay_ms(kButtonReadGapMs);
+  }
+  return true;
+}
+
 uint16_t nextPeriodTicks() {
   uint16_t ticks = baseTicks;
   extraAccumulator += extraTicks;
@@ -143,6 +165,7 @@ ISR(WDT_vect) {
 namespace knotmeter {
 
 void AvrBoard::init() {
+  thumbButtonHeld_ = readThumbButtonHeld();
   // Outputs, all off: LED D13 = PB5, buzzer D9 = PB1, motor D6 = PD6.
   PORTB &= static_cast<uint8_t>(~(_BV(PORTB5) | _BV(PORTB1)));
   DDRB |= _BV(DDB5) | _BV(DDB1);

@@ -10,6 +10,8 @@
 //   USART0  8N1, U2X, RX and UDRE interrupts
 //   WDT     interrupt mode for entropy at first boot, then reset mode (250 ms)
 //   D13     status LED; D2/D3 HX711 DOUT/SCK (hx711 build)
+//   D2/D4   the thumb button to ground, internal pull-up (fsr build: D2; hx711 build: D4),
+//           read once at power-up
 #ifndef KNOTMETER_AVR_BOARD_H
 #define KNOTMETER_AVR_BOARD_H
 
@@ -23,8 +25,10 @@ namespace knotmeter {
 class AvrBoard : public Hardware {
  public:
   // Pins, UART, ADC, PWM and tone timers; enables interrupts. Sampling starts
-  // with the first setSampleRate().
+  // with the first setSampleRate(). Reads the thumb button first (about 20 ms).
   void init();
+  // The thumb button was held at power-up: low on each of 8 reads 2 ms apart.
+  bool thumbButtonHeld() const { return thumbButtonHeld_; }
   // The next sample from the sampling interrupt, if any.
   bool popSample(Sample& sample);
   // hx711 build: reads a conversion if the HX711 has one ready (DOUT low), never
@@ -44,6 +48,9 @@ class AvrBoard : public Hardware {
   void setLed(bool on) override;
   void setMotor(bool on) override;
   void setBuzzer(bool on) override;
+
+ private:
+  bool thumbButtonHeld_ = false;
 };
 
 }  // namespace knotmeter

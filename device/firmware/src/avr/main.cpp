@@ -23,20 +23,26 @@ extern "C" void __cxa_pure_virtual() {
 
 namespace {
 
+#ifndef KNOTMETER_CEILING_RAW
+#error "KNOTMETER_CEILING_RAW is not set (the Makefile's CEILING_FSR / CEILING_HX711)"
+#endif
+
 #if defined(KNOTMETER_SENSOR_HX711)
 const knotmeter::SensorProfile& kSensor = knotmeter::kHx711Profile;
+static_assert(KNOTMETER_CEILING_RAW >= 1 && KNOTMETER_CEILING_RAW <= 8388607L, "CEILING_HX711 is 1..8388607 counts");
 #else
 const knotmeter::SensorProfile& kSensor = knotmeter::kFsrProfile;
+static_assert(KNOTMETER_CEILING_RAW >= 1 && KNOTMETER_CEILING_RAW <= 1023, "CEILING_FSR is 1..1023 counts");
 #endif
 
 knotmeter::AvrBoard board;
-knotmeter::Knotmeter core(board, kSensor, KNOTMETER_BAUD);
+knotmeter::Knotmeter core(board, kSensor, KNOTMETER_BAUD, KNOTMETER_CEILING_RAW);
 
 }  // namespace
 
 int main() {
   board.init();
-  core.begin();  // HELLO; at a first boot ~130 ms of entropy for the device id first
+  core.begin(board.thumbButtonHeld());  // HELLO; at a first boot ~130 ms of entropy for the device id first
   wdt_enable(WDTO_250MS);
   knotmeter::Sample sample = knotmeter::Sample();
   knotmeter::Conversion conversion = knotmeter::Conversion();

@@ -4,10 +4,10 @@
 
 namespace knotmeter {
 
-const char kFirmwareVersion[] = "1.1.0";
+const char kFirmwareVersion[] = "1.2.0";
 
 const Knotmeter::CommandSpec Knotmeter::kCommands[kCommandCount] = {
-    {"INFO", 0}, {"STREAM", 1}, {"RATE", 1}, {"LIMIT", 2}, {"FEEDBACK", 1}, {"ZONE", 1}, {"TARE", 0},
+    {"INFO", 0}, {"STREAM", 1}, {"RATE", 1}, {"LIMIT", 2}, {"FEEDBACK", 1}, {"ZONE", 1}, {"TARE", 0}, {"CEILING", 1},
 };
 
 namespace {
@@ -36,12 +36,14 @@ bool sameName(const char* text, uint8_t length, const char* name) {
 
 }  // namespace
 
-Knotmeter::Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud)
+Knotmeter::Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud, int32_t buildCeilingRaw)
     : hardware_(hardware),
       sensor_(sensor),
       maxRateHz_(knotmeter::maxRateHz(sensor, baud)),
+      buildCeilingRaw_(buildCeilingRaw),
       deviceId_(0),
       settings_(kDefaultSettings),
+      ceilingUnlocked_(false),
       eepromDirty_(false),
       ackAfterSave_(0),
       rateHz_(sensor.defaultRateHz < maxRateHz_ ? sensor.defaultRateHz : maxRateHz_),
@@ -68,7 +70,8 @@ Knotmeter::Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t b
       pendingCount_(0),
       droppedEvents_(0) {}
 
-void Knotmeter::begin() {
+void Knotmeter::begin(bool thumbButtonHeld) {
+  ceilingUnlocked_ = thumbButtonHeld;
   loadEeprom();
   hardware_.setLed(false);
   hardware_.setMotor(false);
@@ -90,15 +93,20 @@ void Knotmeter::loadEeprom() {
     for (uint8_t i = 0; i < kEntropySamples; i++) pool = mixEntropy(pool, hardware_.entropy());
     deviceId_ = deviceIdFromPool(pool);
   }
+  ceiling_.stored = decodeCeiling(stored, sensor_, ceiling_.raw);
+  if (!ceiling_.stored) ceiling_.raw = buildCeilingRaw_;
   if (!decodeSettings(stored, sensor_, settings_)) settings_ = kDefaultSettings;
-  encodeImage(deviceId_, settings_, sensor_.kind, image_);
+  // No record, 1.1.0's alarm off (0,0), or a limit above the ceiling: the alarm
+  // sounds at the ceiling until a host sets a LIMIT under it. The tare stays.
+  if (!withinCeiling(settings_.limitOn, settings_.limitOff, ceiling_.raw)) defaultLimits(ceiling_.raw, settings_);
+  encodeImage(deviceId_, settings_, ceiling_, sensor_.kind, image_);
   for (uint8_t i = 0; i < kEepromImageBytes; i++) {
     if (image_[i] != stored[i]) eepromDirty_ = true;
   }
 }
 
 void Knotmeter::saveSettings(const char* ackName) {
-  encodeImage(deviceId_, settings_, sensor_.kind, image_);
+  encodeImage(deviceId_, settings_, ceiling_, sensor_.kind, image_);
   eepromDirty_ = true;
   ackAfterSave_ = ackName;
   syncEeprom();
@@ -130,6 +138,8 @@ void Knotmeter::syncEeprom() {
 void Knotmeter::update() {
   flushEvents();
   const uint32_t nowUs = hardware_.nowUs();
+  // Locked for good until the next boot (checked long before the clock could wrap).
+  if (ceilingUnlocked_ && nowUs >= kCeilingUnlockUs) ceilingUnlocked_ = false;
   checkNodata(nowUs);
   syncEeprom();
   tickBlink(nowUs);
@@ -212,6 +222,8 @@ void Knotmeter::runCommand(Command command, const int32_t* values) {
       return ack(name);
     case kLimit:
       if (!validLimits(values[0], values[1], sensor_)) return nak(name, "range");
+      // Above the ceiling, or off (which would move it out of reach): refused.
+      if (!withinCeiling(values[0], values[1], ceiling_.raw)) return nak(name, "ceiling");
       // The new thresholds apply from the next sample; the ACK waits for the EEPROM.
       settings_.limitOn = values[0];
       settings_.limitOff = values[1];
@@ -237,6 +249,13 @@ void Knotmeter::runCommand(Command command, const int32_t* values) {
                                       : -((-sum + kTareSamples / 2) / kTareSamples);
       return saveSettings(name);
     }
+    case kCeiling:
+      if (!ceilingUnlocked_) return nak(name, "locked");
+      if (!validCeiling(values[0], sensor_)) return nak(name, "range");
+      ceiling_.raw = values[0];
+      ceiling_.stored = true;
+      if (settings_.limitOn > ceiling_.raw) defaultLimits(ceiling_.raw, settings_);
+      return saveSettings(name);
     case kCommandCount:
       return;
   }
@@ -257,7 +276,8 @@ void Knotmeter::sendHello() {
       .field(sensor_.name)
       .unsignedField(rateHz_)
       .signedField(settings_.limitOn)
-      .signedField(settings_.limitOff);
+      .signedField(settings_.limitOff)
+      .signedField(ceiling_.raw);
   send(line);
 }
 
@@ -382,10 +402,9 @@ void Knotmeter::checkRail(const Sample& sample, int32_t raw) {
 }
 
 void Knotmeter::updateAlarm(uint32_t tUs, int32_t raw) {
+  // The thresholds are never 0,0 (off) since 1.2.0: see withinCeiling.
   bool on = alarmOn_;
-  if (settings_.limitOn == 0 && settings_.limitOff == 0) {
-    on = false;
-  } else if (!alarmOn_ && raw >= settings_.limitOn) {
+  if (!alarmOn_ && raw >= settings_.limitOn) {
     on = true;
   } else if (alarmOn_ && raw <= settings_.limitOff) {
     on = false;

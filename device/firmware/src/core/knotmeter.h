@@ -4,7 +4,13 @@
 // hx711 build each HX711 conversion as soon as it is read (onConversion), and
 // calls update() as often as it can; none of them ever waits. It answers host
 // commands, streams S lines, runs the local over-pressure alarm and its outputs,
-// reports sensor faults and keeps LIMIT, the tare and the device id in EEPROM.
+// reports sensor faults and keeps LIMIT, the tare, the alarm ceiling and the
+// device id in EEPROM.
+//
+// The alarm's ceiling: no LIMIT may put the alarm's on threshold above it, nor
+// turn the alarm off (NAK,LIMIT,ceiling). It is the build's default unless a
+// CEILING command stored another, which is accepted only in the first 10 s after
+// a boot with the thumb button held (NAK,CEILING,locked otherwise).
 //
 // The alarm is judged on each new reading of the sensor as soon as the chip has
 // it: every sample in the fsr build (the ADC converts at the tick), every
@@ -30,7 +36,7 @@ extern const char kFirmwareVersion[];
 
 class Knotmeter {
  public:
-  // Transmit space kept free of S lines, so a reply (at most 52 bytes), an
+  // Transmit space kept free of S lines, so a reply (at most 60 bytes), an
   // ALARM and a FAULT always have room: S lines give way, never these.
   static const uint16_t kReservedTxBytes = 96;
   static const uint32_t kNodataUs = 500000UL;  // HX711 not ready this long: FAULT,nodata
@@ -38,11 +44,15 @@ class Knotmeter {
   static const uint8_t kTareSamples = 16;
   static const uint8_t kFeedbackLed = 1, kFeedbackMotor = 2, kFeedbackBuzzer = 4;
   static const uint8_t kMaxPendingEvents = 4;
+  static const uint32_t kCeilingUnlockUs = 10000000UL;  // CEILING accepted this long after such a boot
 
-  Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud);
+  // `buildCeilingRaw`: the alarm ceiling while none is stored (1 .. the sensor's highest raw).
+  Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud, int32_t buildCeilingRaw);
 
   // Loads EEPROM (making the device id on a first boot), sends HELLO, starts sampling.
-  void begin();
+  // `thumbButtonHeld`: the board saw the thumb button held at power-up (debounced);
+  // only then is CEILING accepted, for kCeilingUnlockUs.
+  void begin(bool thumbButtonHeld);
   // One sample taken by the sampling timer.
   void onSample(const Sample& sample);
   // hx711: one conversion, just read. The alarm is judged on it here (the outputs
@@ -59,6 +69,8 @@ class Knotmeter {
   bool streaming() const { return streaming_; }
   bool alarmOn() const { return alarmOn_; }
   const Settings& settings() const { return settings_; }
+  const Ceiling& ceiling() const { return ceiling_; }
+  bool ceilingUnlocked() const { return ceilingUnlocked_; }
   uint8_t feedbackMask() const { return feedbackMask_; }
   uint8_t zone() const { return zone_; }
   uint16_t nextSeq() const { return nextSeq_; }
@@ -75,7 +87,7 @@ class Knotmeter {
     uint32_t tUs;
     int32_t raw;
   };
-  enum Command { kInfo, kStream, kRate, kLimit, kFeedback, kZone, kTare, kCommandCount };
+  enum Command { kInfo, kStream, kRate, kLimit, kFeedback, kZone, kTare, kCeiling, kCommandCount };
   struct CommandSpec {
     const char* name;
     uint8_t valueCount;
@@ -112,9 +124,12 @@ class Knotmeter {
   Hardware& hardware_;
   const SensorProfile& sensor_;
   const uint16_t maxRateHz_;
+  const int32_t buildCeilingRaw_;
 
   uint32_t deviceId_;
   Settings settings_;
+  Ceiling ceiling_;
+  bool ceilingUnlocked_;
   uint8_t image_[kEepromImageBytes];  // what the EEPROM should hold
   bool eepromDirty_;
   const char* ackAfterSave_;  // LIMIT/TARE: ACK once the EEPROM holds it; input waits

@@ -14,7 +14,7 @@ const uint8_t kMaxLineBytes = 80;  // a whole line, terminator included
 uint8_t xorChecksum(const char* bytes, uint8_t length);
 
 // Builds one device line. Every line the firmware sends is far shorter than
-// kMaxLineBytes (the longest, HELLO, is 52 bytes); finish() returns 0 if a body
+// kMaxLineBytes (the longest, HELLO, is 60 bytes); finish() returns 0 if a body
 // ever did not fit, and such a line is never sent.
 class LineBuilder {
  public:
