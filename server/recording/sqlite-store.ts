@@ -1,7 +1,8 @@
 /**
- * The embedded session store: one SQLite file (better-sqlite3), WAL mode, schema brought
+ * The embedded session storage: one SQLite file (better-sqlite3), WAL mode, schema brought
  * up to date on open (`migrations.ts`). The default store of `npm start` (`--db`,
- * default `data/knotmeter.db`).
+ * default `data/knotmeter.db`). Storage primitives only (`SessionStorage` in `store.ts`);
+ * `openSqliteStore` puts the session store's rules (`sessions.ts`) on top.
  *
  *   const store = openSqliteStore('data/knotmeter.db');
  *   await store.commit([...]);            // the recorder, once per flush
@@ -18,14 +19,24 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { z } from 'zod';
-import { presetNameSchema } from '../engine/presets.ts';
-import { roundResults } from '../engine/report.ts';
-import { engineConfigSchema, type HoldResult, type WarningResult } from '../engine/results.ts';
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
-import { holdLabelSchema, sessionStatusSchema, type HoldLabel, type RecordedHold, type SampleEnvelope, type SessionDetail, type SessionPage, type SessionSummary, type Trends, type TrendGroup, type TrendHold } from '../contract/records.ts';
-import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type SampleChunk, type SessionFilter, type SessionStore, type SessionWrite } from './store.ts';
+import type { HoldLabel, SampleEnvelope } from '../contract/records.ts';
+import { sessionStore } from './sessions.ts';
+import {
+  CHUNK_MAX_SAMPLES,
+  CHUNK_MAX_SPAN_MS,
+  type Page,
+  type SampleChunk,
+  type SessionStorage,
+  type SessionStore,
+  type SessionWrite,
+  type StorageFilter,
+  type StoredHold,
+  type StoredHoldAt,
+  type StoredSession,
+  type StoredWarning,
+} from './store.ts';
 
 /** Chunks read per query when streaming samples out (replay, export): a few hundred kB. */
 const READ_PAGE_CHUNKS = 64;
@@ -50,15 +61,10 @@ interface SessionRow {
   duration_ms: number;
   sample_count: number;
   notes: string;
-  hold_count: number;
-  total_hold_ms: number | null;
-  warning_count: number;
-  body_areas: string;
-  knots: string;
-  labels: string;
 }
 
 interface HoldRow {
+  session_id: number;
   hold_index: number;
   start_ms: number;
   end_ms: number;
@@ -73,6 +79,8 @@ interface HoldRow {
 }
 
 interface WarningRow {
+  session_id: number;
+  warning_index: number;
   start_ms: number;
   alert_ms: number;
   end_ms: number | null;
@@ -85,20 +93,6 @@ interface ChunkDataRow {
   force_n: Buffer;
   raw: Buffer;
 }
-
-const storedLabelsSchema = z.array(holdLabelSchema);
-
-/** The summary columns of a session in a list, computed from its holds and warnings. */
-const SUMMARY_COLUMNS = `
-  s.*,
-  (SELECT COUNT(*) FROM holds h WHERE h.session_id = s.id) AS hold_count,
-  (SELECT SUM(h.duration_ms) FROM holds h WHERE h.session_id = s.id) AS total_hold_ms,
-  (SELECT COUNT(*) FROM warnings w WHERE w.session_id = s.id) AS warning_count,
-  (SELECT json_group_array(area) FROM (SELECT DISTINCT h.body_area AS area FROM holds h WHERE h.session_id = s.id AND h.body_area IS NOT NULL ORDER BY area)) AS body_areas,
-  (SELECT json_group_array(knot) FROM (SELECT DISTINCT h.knot AS knot FROM holds h WHERE h.session_id = s.id AND h.knot IS NOT NULL ORDER BY knot)) AS knots,
-  (SELECT json_group_array(json_object('bodyArea', area, 'knot', knot)) FROM (
-    SELECT DISTINCT h.body_area AS area, h.knot AS knot FROM holds h
-    WHERE h.session_id = s.id AND (h.body_area IS NOT NULL OR h.knot IS NOT NULL) ORDER BY area, knot)) AS labels`;
 
 /** Bytes as typed numbers, copying only when SQLite's buffer is not aligned for them. */
 function float64s(bytes: Buffer): Float64Array {
@@ -128,81 +122,57 @@ function settled<T>(work: () => T): Promise<T> {
   }
 }
 
-function isoTime(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function jsonStrings(text: string): string[] {
-  const parsed: unknown = JSON.parse(text);
-  return Array.isArray(parsed) ? parsed.filter((item): item is string => typeof item === 'string') : [];
-}
-
-/** The engine's figures of a hold row, rounded as `npm run analyze` prints them. */
-function recordedHold(row: HoldRow): RecordedHold {
-  const hold: HoldResult = {
-    startMs: row.start_ms,
-    endMs: row.end_ms,
-    durationMs: row.duration_ms,
-    meanN: row.mean_n,
-    peakN: row.peak_n,
-    timeInBandMs: row.time_in_band_ms,
-    timeOverMs: row.time_over_ms,
-  };
-  const [rounded = hold] = roundResults({ holds: [hold], warnings: [] }).holds;
-  // Stored from 0; numbered from 1 wherever a person or a program sees it.
-  return { ...rounded, number: row.hold_index + 1, targetHoldMs: row.target_hold_ms, bodyArea: row.body_area, knot: row.knot };
-}
-
-function summaryOf(row: SessionRow): SessionSummary {
-  const preset = presetNameSchema.safeParse(row.preset);
+function sessionOf(row: SessionRow): StoredSession {
   return {
     id: row.id,
     deviceId: row.device_id,
     spec: row.spec,
     transport: row.transport,
     sensor: row.sensor,
-    preset: preset.success ? preset.data : null,
-    status: sessionStatusSchema.parse(row.status),
-    startedAt: isoTime(row.started_at_ms),
-    endedAt: row.ended_at_ms === null ? null : isoTime(row.ended_at_ms),
-    durationMs: Math.round(row.duration_ms * 1000) / 1000,
-    holdCount: row.hold_count,
-    totalHoldMs: Math.round((row.total_hold_ms ?? 0) * 1000) / 1000,
-    warningCount: row.warning_count,
-    bodyAreas: jsonStrings(row.body_areas),
-    knots: jsonStrings(row.knots),
-    labels: storedLabelsSchema.parse(JSON.parse(row.labels)),
+    preset: row.preset,
+    engineConfig: JSON.parse(row.engine_config) as unknown,
+    status: row.status,
+    startedAtMs: row.started_at_ms,
+    endedAtMs: row.ended_at_ms,
+    firstDeviceMs: row.first_device_ms,
+    durationMs: row.duration_ms,
+    sampleCount: row.sample_count,
     notes: row.notes,
   };
 }
 
-/** Monday (UTC) of the week of a wall-clock time, as YYYY-MM-DD. */
-export function weekStartOf(ms: number): string {
-  const date = new Date(ms);
-  const daysSinceMonday = (date.getUTCDay() + 6) % 7;
-  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() - daysSinceMonday)).toISOString().slice(0, 10);
+function holdOf(row: HoldRow): StoredHold {
+  return {
+    sessionId: row.session_id,
+    index: row.hold_index,
+    hold: {
+      startMs: row.start_ms,
+      endMs: row.end_ms,
+      durationMs: row.duration_ms,
+      meanN: row.mean_n,
+      peakN: row.peak_n,
+      timeInBandMs: row.time_in_band_ms,
+      timeOverMs: row.time_over_ms,
+    },
+    targetHoldMs: row.target_hold_ms,
+    label: { bodyArea: row.body_area, knot: row.knot },
+  };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+function warningOf(row: WarningRow): StoredWarning {
+  return { sessionId: row.session_id, index: row.warning_index, warning: { startMs: row.start_ms, alertMs: row.alert_ms, endMs: row.end_ms, peakN: row.peak_n } };
+}
+
+/** `?, ?, ?` for a list of values (never empty: `NULL` matches nothing). */
+function placeholders(values: readonly unknown[]): string {
+  return values.length === 0 ? 'NULL' : values.map(() => '?').join(', ');
 }
 
 /**
- * WHERE clauses and parameters for a session filter (sessions aliased `s`). Labels match a
+ * WHERE clauses and parameters for a filter (sessions aliased `s`). Labels match a
  * session that has such a hold, or (`labelsOn: 'hold'`, holds aliased `h`) the hold itself.
  */
-/**
- * What label filters and trend groups compare: neither case nor hyphens, underscores and
- * spaces matter, so `?bodyArea=upper-back` (the preset's name) finds holds labelled
- * "Upper back". Labels stay stored as typed. SQL calls it as `label_key(column)`.
- */
-export function labelMatchKey(text: string): string {
-  return text.toLowerCase().replace(/[-_\s]+/g, ' ').trim();
-}
-
-function filterClauses(filter: SessionFilter, labelsOn: 'session' | 'hold'): { where: string; params: (string | number)[] } {
+function filterClauses(filter: StorageFilter, labelsOn: 'session' | 'hold'): { where: string; params: (string | number)[] } {
   const clauses: string[] = [];
   const params: (string | number)[] = [];
   if (filter.deviceId !== undefined) {
@@ -221,21 +191,23 @@ function filterClauses(filter: SessionFilter, labelsOn: 'session' | 'hold'): { w
     clauses.push('s.started_at_ms < ?');
     params.push(filter.toMs);
   }
-  const label = (column: 'body_area' | 'knot'): string =>
-    labelsOn === 'hold' ? `label_key(h.${column}) = ?` : `EXISTS (SELECT 1 FROM holds h WHERE h.session_id = s.id AND label_key(h.${column}) = ?)`;
-  if (filter.bodyArea !== undefined) {
-    clauses.push(label('body_area'));
-    params.push(labelMatchKey(filter.bodyArea));
-  }
-  if (filter.knot !== undefined) {
-    clauses.push(label('knot'));
-    params.push(labelMatchKey(filter.knot));
-  }
+  const label = (column: 'body_area' | 'knot', spellings: readonly string[]): void => {
+    const matches = `h.${column} IN (${placeholders(spellings)})`;
+    clauses.push(labelsOn === 'hold' ? matches : `EXISTS (SELECT 1 FROM holds h WHERE h.session_id = s.id AND ${matches})`);
+    params.push(...spellings);
+  };
+  if (filter.bodyAreas !== undefined) label('body_area', filter.bodyAreas);
+  if (filter.knots !== undefined) label('knot', filter.knots);
   return { where: clauses.length === 0 ? '' : `WHERE ${clauses.join(' AND ')}`, params };
 }
 
-/** Opens (creating it and its folder if need be) and migrates a store file. */
-export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteSessionStore {
+/** Opens (creating it and its folder if need be) and migrates a store file: the session store over it. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SessionStore {
+  return sessionStore(openSqliteStorage(path, options));
+}
+
+/** The storage primitives alone over a file (opened and migrated as `openSqliteStore` does). */
+export function openSqliteStorage(path: string, options: SqliteStoreOptions = {}): SqliteSessionStorage {
   const readonly = options.readonly ?? false;
   if (!readonly && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path, { readonly, fileMustExist: readonly });
@@ -256,10 +228,10 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     db.close();
     throw error;
   }
-  return new SqliteSessionStore(db, path);
+  return new SqliteSessionStorage(db, path);
 }
 
-export class SqliteSessionStore implements SessionStore {
+export class SqliteSessionStorage implements SessionStorage {
   readonly location: string;
   readonly #db: SqliteDatabase;
   /** Next chunk index per session written by this process. */
@@ -267,7 +239,6 @@ export class SqliteSessionStore implements SessionStore {
   readonly #statements: ReturnType<typeof prepareStatements>;
 
   constructor(db: SqliteDatabase, location: string) {
-    db.function('label_key', { deterministic: true }, (text: unknown) => (typeof text === 'string' ? labelMatchKey(text) : null));
     this.#db = db;
     this.location = location;
     this.#statements = prepareStatements(db);
@@ -345,34 +316,42 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  listSessions(filter: SessionFilter, page: { readonly limit: number; readonly offset: number }): Promise<SessionPage> {
+  listSessions(filter: StorageFilter, page: Page): Promise<{ sessions: StoredSession[]; total: number }> {
     return settled(() => {
       const { where, params } = filterClauses(filter, 'session');
       const total = (this.#db.prepare(`SELECT COUNT(*) AS total FROM sessions s ${where}`).get(...params) as { total: number }).total;
-      const rows = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sessions s ${where} ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ? OFFSET ?`).all(...params, page.limit, page.offset) as SessionRow[];
-      return { sessions: rows.map(summaryOf), total, limit: page.limit, offset: page.offset };
+      const rows = this.#db.prepare(`SELECT s.* FROM sessions s ${where} ORDER BY s.started_at_ms DESC, s.id DESC LIMIT ? OFFSET ?`).all(...params, page.limit, page.offset) as SessionRow[];
+      return { sessions: rows.map(sessionOf), total };
     });
   }
 
-  getSession(id: number): Promise<SessionDetail | null> {
+  getSession(id: number): Promise<StoredSession | null> {
     return settled(() => {
-      const row = this.#db.prepare(`SELECT ${SUMMARY_COLUMNS} FROM sessions s WHERE s.id = ?`).get(id) as SessionRow | undefined;
-      if (row === undefined) return null;
-      const holds = (this.#statements.holdsOf.all(id) as HoldRow[]).map(recordedHold);
-      const warnings: WarningResult[] = (this.#statements.warningsOf.all(id) as WarningRow[]).map((warning) => ({
-        startMs: warning.start_ms,
-        alertMs: warning.alert_ms,
-        endMs: warning.end_ms,
-        peakN: warning.peak_n,
-      }));
-      return {
-        ...summaryOf(row),
-        engineConfig: engineConfigSchema.parse(JSON.parse(row.engine_config)),
-        firstDeviceMs: row.first_device_ms,
-        sampleCount: row.sample_count,
-        holds,
-        warnings: roundResults({ holds: [], warnings }).warnings,
-      };
+      const row = this.#statements.sessionOne.get(id) as SessionRow | undefined;
+      return row === undefined ? null : sessionOf(row);
+    });
+  }
+
+  holdsOf(sessionIds: readonly number[]): Promise<StoredHold[]> {
+    return settled(() => (this.#statements.holdsOf.all(JSON.stringify(sessionIds)) as HoldRow[]).map(holdOf));
+  }
+
+  warningsOf(sessionIds: readonly number[]): Promise<StoredWarning[]> {
+    return settled(() => (this.#statements.warningsOf.all(JSON.stringify(sessionIds)) as WarningRow[]).map(warningOf));
+  }
+
+  findHolds(filter: StorageFilter): Promise<StoredHoldAt[]> {
+    return settled(() => {
+      const { where, params } = filterClauses({ ...filter, status: undefined }, 'hold');
+      const rows = this.#db.prepare(`SELECT h.*, s.started_at_ms FROM holds h JOIN sessions s ON s.id = h.session_id ${where}`).all(...params) as (HoldRow & { started_at_ms: number })[];
+      return rows.map((row) => ({ ...holdOf(row), sessionStartedAtMs: row.started_at_ms }));
+    });
+  }
+
+  labelSpellings(): Promise<{ bodyAreas: string[]; knots: string[] }> {
+    return settled(() => {
+      const distinct = (statement: 'bodyAreas' | 'knots'): string[] => (this.#statements[statement].all() as { label: string }[]).map((row) => row.label);
+      return { bodyAreas: distinct('bodyAreas'), knots: distinct('knots') };
     });
   }
 
@@ -421,7 +400,7 @@ export class SqliteSessionStore implements SessionStore {
     }
   }
 
-  labelHold(id: number, holdIndex: number, label: Partial<HoldLabel>): Promise<RecordedHold | null> {
+  labelHold(id: number, holdIndex: number, label: Partial<HoldLabel>): Promise<StoredHold | null> {
     return settled(() => {
       const hold = this.#db.transaction(() => {
         const row = this.#statements.holdOne.get(id, holdIndex) as HoldRow | undefined;
@@ -429,7 +408,7 @@ export class SqliteSessionStore implements SessionStore {
         const bodyArea = label.bodyArea === undefined ? row.body_area : label.bodyArea;
         const knot = label.knot === undefined ? row.knot : label.knot;
         this.#db.prepare('UPDATE holds SET body_area = ?, knot = ? WHERE session_id = ? AND hold_index = ?').run(bodyArea, knot, id, holdIndex);
-        return recordedHold({ ...row, body_area: bodyArea, knot });
+        return holdOf({ ...row, body_area: bodyArea, knot });
       })();
       return hold;
     });
@@ -448,41 +427,6 @@ export class SqliteSessionStore implements SessionStore {
     });
   }
 
-  trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends> {
-    return settled(() => {
-      const { where, params } = filterClauses(filter, 'hold');
-      const rows = this.#db
-        .prepare(
-          `SELECT h.*, h.session_id, s.started_at_ms FROM holds h JOIN sessions s ON s.id = h.session_id ${where}
-           ORDER BY s.started_at_ms + h.start_ms, h.session_id, h.hold_index`,
-        )
-        .all(...params) as (HoldRow & { session_id: number; started_at_ms: number })[];
-      const groups = new Map<string, TrendGroup>();
-      for (const row of rows) {
-        // Spellings of one label ("upper back", "Upper-back") are one group, named as first written.
-        const key = JSON.stringify([row.body_area === null ? null : labelMatchKey(row.body_area), row.knot === null ? null : labelMatchKey(row.knot)]);
-        let group = groups.get(key);
-        if (group === undefined) {
-          group = { bodyArea: row.body_area, knot: row.knot, holds: [], weeks: [] };
-          groups.set(key, group);
-        }
-        const hold = recordedHold(row);
-        group.holds.push({
-          sessionId: row.session_id,
-          holdNumber: row.hold_index + 1,
-          at: isoTime(row.started_at_ms + row.start_ms),
-          durationMs: hold.durationMs,
-          meanN: hold.meanN,
-          peakN: hold.peakN,
-          targetHoldMs: hold.targetHoldMs,
-        });
-      }
-      for (const group of groups.values()) group.weeks = weeksOf(group.holds);
-      const sorted = [...groups.values()].sort((a, b) => labelOrder(a).localeCompare(labelOrder(b)));
-      return { groups: sorted };
-    });
-  }
-
   close(): Promise<void> {
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
@@ -494,29 +438,6 @@ export class SqliteSessionStore implements SessionStore {
       if (row !== undefined) yield chunkOf(row);
     }
   }
-}
-
-/** Labelled groups first, alphabetically; the unlabelled last. */
-function labelOrder(group: TrendGroup): string {
-  return group.bodyArea === null && group.knot === null ? '\uffff' : `${group.bodyArea ?? '\uffff'}\u0000${group.knot ?? '\uffff'}`;
-}
-
-function weeksOf(holds: readonly TrendHold[]): TrendGroup['weeks'] {
-  const byWeek = new Map<string, TrendHold[]>();
-  for (const hold of holds) {
-    const week = weekStartOf(Date.parse(hold.at));
-    const list = byWeek.get(week);
-    if (list === undefined) byWeek.set(week, [hold]);
-    else list.push(hold);
-  }
-  return [...byWeek].map(([weekStart, inWeek]) => ({
-    weekStart,
-    holdCount: inWeek.length,
-    medianDurationMs: median(inWeek.map((hold) => hold.durationMs)),
-    longestDurationMs: Math.max(...inWeek.map((hold) => hold.durationMs)),
-    medianPeakN: median(inWeek.map((hold) => hold.peakN)),
-    highestPeakN: Math.max(...inWeek.map((hold) => hold.peakN)),
-  }));
 }
 
 function prepareStatements(db: SqliteDatabase) {
@@ -537,9 +458,12 @@ function prepareStatements(db: SqliteDatabase) {
     upsertWarning: db.prepare('INSERT OR REPLACE INTO warnings (session_id, warning_index, start_ms, alert_ms, end_ms, peak_n) VALUES (?, ?, ?, ?, ?, ?)'),
     updateProgress: db.prepare('UPDATE sessions SET duration_ms = MAX(duration_ms, ?), sample_count = sample_count + ? WHERE id = ?'),
     endSession: db.prepare('UPDATE sessions SET status = ?, ended_at_ms = ? WHERE id = ?'),
-    holdsOf: db.prepare('SELECT * FROM holds WHERE session_id = ? ORDER BY hold_index'),
+    sessionOne: db.prepare('SELECT * FROM sessions WHERE id = ?'),
+    holdsOf: db.prepare('SELECT * FROM holds WHERE session_id IN (SELECT value FROM json_each(?))'),
+    bodyAreas: db.prepare('SELECT DISTINCT body_area AS label FROM holds WHERE body_area IS NOT NULL'),
+    knots: db.prepare('SELECT DISTINCT knot AS label FROM holds WHERE knot IS NOT NULL'),
     holdOne: db.prepare('SELECT * FROM holds WHERE session_id = ? AND hold_index = ?'),
-    warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id = ? ORDER BY warning_index'),
+    warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id IN (SELECT value FROM json_each(?))'),
     sessionSpan: db.prepare('SELECT duration_ms FROM sessions WHERE id = ?'),
     countInRange: db.prepare('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ?'),
     chunkIndexesInRange: db.prepare('SELECT chunk_index FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY first_ms'),

@@ -1,12 +1,31 @@
 /**
- * The session store: where recorded sessions live. An interface, so that the embedded
- * SQLite file (`sqlite-store.ts`, the default) can be joined by a shared PostgreSQL for a
- * clinic running several servers; every method returns a promise for that reason, even
- * though SQLite answers at once.
+ * Where recorded sessions live, in two layers:
  *
- * The recorder writes through `commit`, one call per flush (at most every 250 ms), which
- * the store applies atomically: a crash leaves either all of a flush or none of it. The
- * REST API, `npm run analyze -- --session` and the replay transport read.
+ * - `SessionStorage`: storage primitives only (write a flush atomically; read, update and
+ *   delete rows; filter and page sessions). This is all a store implements; the embedded
+ *   SQLite file (`sqlite-store.ts`) is one. Every method returns a promise, so that a
+ *   database over the network fits too, though SQLite answers at once.
+ * - `SessionStore`: what the recorder, the REST API, replay and `npm run analyze -- --session`
+ *   use, made from any storage by `sessionStore(storage)` (`sessions.ts`), where the domain
+ *   rules live once, as pure code: session summaries, hold numbering and rounding, which
+ *   label spellings match (`labels.ts`), trends by week (`trends.ts`).
+ *
+ * A second storage must provide:
+ * - `commit`: one call per flush (at most every 250 ms), applied atomically (a crash leaves
+ *   all of a flush or none of it); it creates the sessions whose handle has no id yet (and
+ *   sets the ids only once committed), appends sample chunks in order, inserts or replaces
+ *   holds and warnings by (session, index), raises `durationMs` (never lowers it), counts
+ *   samples, records the end; what is written for a session deleted meanwhile is dropped;
+ *   chunks longer than CHUNK_MAX_SAMPLES / CHUNK_MAX_SPAN_MS are refused with a RangeError.
+ * - `markInterrupted`: sessions still `recording` become `interrupted`, ending at
+ *   `startedAtMs + durationMs`.
+ * - `listSessions`: the rows matching a `StorageFilter` (labels compared exactly, against
+ *   any of the spellings given), newest `startedAtMs` first (then highest id), one page,
+ *   and how many match in all. `getSession`, `holdsOf`, `warningsOf`, `findHolds`,
+ *   `labelSpellings`: rows as stored, in any order.
+ * - `sampleEnvelope`: the min/max envelope that `envelope.ts` defines, built from whichever
+ *   chunks it reads (the per-chunk min/max columns let it skip reading most of them).
+ * - `readSamples`, `labelHold`, `setNotes`, `deleteSession`, `close`.
  *
  * Pipeline position: fan-out -> recorder -> **session store** -> REST API, replay.
  */
@@ -74,7 +93,95 @@ export interface SessionWrite {
   readonly end: { readonly status: Exclude<SessionStatus, 'recording'>; readonly endedAtMs: number } | null;
 }
 
-/** Which sessions to list; an absent (or undefined) field does not filter. Labels match without regard to case. */
+/** A session row as stored: what `NewSession` gave, and what the recorder and the API changed since. */
+export interface StoredSession {
+  readonly id: number;
+  readonly deviceId: string;
+  readonly spec: string;
+  readonly transport: string;
+  readonly sensor: string;
+  /** As written (a name this version does not know reads as no preset). */
+  readonly preset: string | null;
+  /** As written (JSON); `sessions.ts` validates it. */
+  readonly engineConfig: unknown;
+  readonly status: string;
+  readonly startedAtMs: number;
+  readonly endedAtMs: number | null;
+  readonly firstDeviceMs: number;
+  readonly durationMs: number;
+  readonly sampleCount: number;
+  readonly notes: string;
+}
+
+/** A hold row as stored (figures as the engine gave them, `index` from 0). */
+export interface StoredHold extends HoldWrite {
+  readonly sessionId: number;
+}
+
+/** A hold row with the wall-clock start of its session, for trends. */
+export interface StoredHoldAt extends StoredHold {
+  readonly sessionStartedAtMs: number;
+}
+
+export interface StoredWarning extends WarningWrite {
+  readonly sessionId: number;
+}
+
+/**
+ * Which rows a storage returns; an absent (or undefined) field does not filter. Labels
+ * are compared exactly, with any of the spellings given (an empty list matches nothing):
+ * a session matches when one of its holds has such a label, a hold (`findHolds`) when it
+ * has one itself.
+ */
+export interface StorageFilter {
+  readonly deviceId?: string | undefined;
+  readonly status?: SessionStatus | undefined;
+  /** Sessions that started at or after this wall-clock time (Unix ms). */
+  readonly fromMs?: number | undefined;
+  /** Sessions that started before this wall-clock time (Unix ms). */
+  readonly toMs?: number | undefined;
+  readonly bodyAreas?: readonly string[] | undefined;
+  readonly knots?: readonly string[] | undefined;
+}
+
+export interface Page {
+  readonly limit: number;
+  readonly offset: number;
+}
+
+/** The storage primitives a store implements (see the header for what each must do). */
+export interface SessionStorage {
+  /** Where the data is, for messages (a file path). */
+  readonly location: string;
+  commit(writes: readonly SessionWrite[]): Promise<void>;
+  /** Returns the ids of the sessions it marked. */
+  markInterrupted(): Promise<number[]>;
+  listSessions(filter: StorageFilter, page: Page): Promise<{ sessions: StoredSession[]; total: number }>;
+  getSession(id: number): Promise<StoredSession | null>;
+  holdsOf(sessionIds: readonly number[]): Promise<StoredHold[]>;
+  warningsOf(sessionIds: readonly number[]): Promise<StoredWarning[]>;
+  /** Holds matching the filter (labels on the hold itself; `status` is not used). */
+  findHolds(filter: StorageFilter): Promise<StoredHoldAt[]>;
+  /** Every distinct body area and knot some hold is labelled with, as written. */
+  labelSpellings(): Promise<{ bodyAreas: string[]; knots: string[] }>;
+  /** Null if there is no such session. */
+  sampleEnvelope(id: number, fromMs: number, toMs: number | null, maxPoints: number): Promise<SampleEnvelope | null>;
+  /** Every sample of the session in time order, in chunks (never all in memory); nothing if no such session. */
+  readSamples(id: number): AsyncIterable<SampleChunk>;
+  /** Sets the labels of one hold (only the fields given change); the hold as now stored, or null if there is none. */
+  labelHold(id: number, holdIndex: number, label: Partial<HoldLabel>): Promise<StoredHold | null>;
+  /** False if there is no such session. */
+  setNotes(id: number, notes: string): Promise<boolean>;
+  /** Deletes a session and everything recorded in it; false if there is no such session. */
+  deleteSession(id: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Which sessions to list; an absent (or undefined) field does not filter. Labels match
+ * the spellings of the same label (`labelMatchKey`: case, hyphens, underscores and
+ * spaces do not matter).
+ */
 export interface SessionFilter {
   readonly deviceId?: string | undefined;
   readonly bodyArea?: string | undefined;
@@ -86,6 +193,7 @@ export interface SessionFilter {
   readonly toMs?: number | undefined;
 }
 
+/** Recorded sessions as the recorder writes them and the review API reads them (`sessionStore(storage)`). */
 export interface SessionStore {
   /** Where the data is, for messages (a file path). */
   readonly location: string;
@@ -93,7 +201,7 @@ export interface SessionStore {
   commit(writes: readonly SessionWrite[]): Promise<void>;
   /** Marks every session still `recording` as `interrupted` (after a crash); returns their ids. */
   markInterrupted(): Promise<number[]>;
-  listSessions(filter: SessionFilter, page: { readonly limit: number; readonly offset: number }): Promise<SessionPage>;
+  listSessions(filter: SessionFilter, page: Page): Promise<SessionPage>;
   /** The session with its holds and warnings, or null if there is none with that id. */
   getSession(id: number): Promise<SessionDetail | null>;
   /**
@@ -103,7 +211,7 @@ export interface SessionStore {
   sampleEnvelope(id: number, fromMs: number, toMs: number | null, maxPoints: number): Promise<SampleEnvelope | null>;
   /** Every sample of the session in time order, in chunks (never all in memory); nothing if no such session. */
   readSamples(id: number): AsyncIterable<SampleChunk>;
-  /** Sets the labels of one hold; only the fields given change. Null if the session or hold does not exist. */
+  /** Sets the labels of one hold (`holdIndex` from 0); only the fields given change. Null if the session or hold does not exist. */
   labelHold(id: number, holdIndex: number, label: Partial<HoldLabel>): Promise<RecordedHold | null>;
   /** Replaces a session's notes; false if there is no such session. */
   setNotes(id: number, notes: string): Promise<boolean>;

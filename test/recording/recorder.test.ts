@@ -14,7 +14,8 @@ import type { DeviceInfo, RecorderStatus } from '../../server/contract/live-even
 import { migrate } from '../../server/recording/migrations.ts';
 import { Recorder, RETRY_INTERVAL_MS } from '../../server/recording/recorder.ts';
 import { PRE_ROLL_MS, RECONNECT_GRACE_MS } from '../../server/recording/session-cutter.ts';
-import { openSqliteStore, SqliteSessionStore } from '../../server/recording/sqlite-store.ts';
+import { sessionStore } from '../../server/recording/sessions.ts';
+import { openSqliteStore, SqliteSessionStorage } from '../../server/recording/sqlite-store.ts';
 import type { SessionStore, SessionWrite } from '../../server/recording/store.ts';
 import { tempDir } from './support.ts';
 
@@ -75,7 +76,7 @@ class FakeDevice {
 
 describe('recorder', () => {
   let dir: ReturnType<typeof tempDir>;
-  let store: SqliteSessionStore;
+  let store: SessionStore;
   let counting: CountingStore;
   let recorder: Recorder;
   let statuses: RecorderStatus[];
@@ -199,7 +200,7 @@ describe('recorder', () => {
     migrate(db);
     const pages = Number(db.pragma('page_count', { simple: true }));
     db.pragma(`max_page_count = ${pages + 2}`);
-    const small = new SqliteSessionStore(db, path);
+    const small = sessionStore(new SqliteSessionStorage(db, path));
     start(60_000, small);
     const device = new FakeDevice(recorder);
     device.press(22, 4000);

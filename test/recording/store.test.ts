@@ -8,9 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../server/recording/migrations.ts';
 import { toChunks } from '../../server/recording/recorder.ts';
-import { openSqliteStore, weekStartOf, type SqliteSessionStore } from '../../server/recording/sqlite-store.ts';
+import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
+import { weekStartOf } from '../../server/recording/trends.ts';
 import { summaryLabels, type HoldLabel } from '../../server/contract/records.ts';
-import type { NewSession, SessionHandle, SessionWrite } from '../../server/recording/store.ts';
+import type { NewSession, SessionHandle, SessionStore, SessionWrite } from '../../server/recording/store.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { tempDir } from './support.ts';
 
@@ -40,7 +41,7 @@ function sampleWrite(handle: SessionHandle, fromMs: number, count: number, extra
 
 describe('session store (SQLite)', () => {
   let dir: ReturnType<typeof tempDir>;
-  let store: SqliteSessionStore | null = null;
+  let store: SessionStore | null = null;
 
   beforeEach(() => {
     dir = tempDir();

@@ -1,0 +1,88 @@
+/**
+ * Trends: recorded holds grouped by body area and knot, with weekly figures (how many,
+ * median and longest duration, median and highest peak). Pure: holds in, `Trends` out;
+ * the storage only finds the holds (`SessionStorage.findHolds`).
+ *
+ *   const trends = trendsOf(await storage.findHolds({ fromMs }));
+ *
+ * - Holds in a group come in time order (their session's start plus the hold's start;
+ *   then session id and hold number).
+ * - Spellings of one label (`labelMatchKey`) are one group, named as first written.
+ * - Weeks start on Monday, UTC, and come in time order.
+ * - Groups: labelled ones first, by body area then knot (`localeCompare`, a missing part
+ *   after the others); the unlabelled group last.
+ *
+ * Pipeline position: session store -> **trends** -> REST API (`GET /api/trends`).
+ */
+import type { TrendGroup, TrendHold, Trends, TrendWeek } from '../contract/records.ts';
+import { labelMatchKey } from './labels.ts';
+import { recordedHold } from './session-records.ts';
+import type { StoredHoldAt } from './store.ts';
+
+/** Monday (UTC) of the week of a wall-clock time, as YYYY-MM-DD. */
+export function weekStartOf(ms: number): string {
+  const date = new Date(ms);
+  const daysSinceMonday = (date.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() - daysSinceMonday)).toISOString().slice(0, 10);
+}
+
+/** The middle value (the mean of the two middle ones for an even count); 0 for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** Labelled groups first, alphabetically; the unlabelled last. */
+function labelOrder(group: TrendGroup): string {
+  return group.bodyArea === null && group.knot === null ? '\uffff' : `${group.bodyArea ?? '\uffff'}\u0000${group.knot ?? '\uffff'}`;
+}
+
+function byTime(a: StoredHoldAt, b: StoredHoldAt): number {
+  return a.sessionStartedAtMs + a.hold.startMs - (b.sessionStartedAtMs + b.hold.startMs) || a.sessionId - b.sessionId || a.index - b.index;
+}
+
+/** A group's holds by week (Monday, UTC), weeks in the order of their holds. */
+export function weeksOf(holds: readonly TrendHold[]): TrendWeek[] {
+  const byWeek = new Map<string, TrendHold[]>();
+  for (const hold of holds) {
+    const week = weekStartOf(Date.parse(hold.at));
+    const list = byWeek.get(week);
+    if (list === undefined) byWeek.set(week, [hold]);
+    else list.push(hold);
+  }
+  return [...byWeek].map(([weekStart, inWeek]) => ({
+    weekStart,
+    holdCount: inWeek.length,
+    medianDurationMs: median(inWeek.map((hold) => hold.durationMs)),
+    longestDurationMs: Math.max(...inWeek.map((hold) => hold.durationMs)),
+    medianPeakN: median(inWeek.map((hold) => hold.peakN)),
+    highestPeakN: Math.max(...inWeek.map((hold) => hold.peakN)),
+  }));
+}
+
+/** Holds (in any order) grouped by label, with their weeks. */
+export function trendsOf(holds: readonly StoredHoldAt[]): Trends {
+  const groups = new Map<string, TrendGroup>();
+  for (const stored of [...holds].sort(byTime)) {
+    const { bodyArea, knot } = stored.label;
+    const key = JSON.stringify([bodyArea === null ? null : labelMatchKey(bodyArea), knot === null ? null : labelMatchKey(knot)]);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { bodyArea, knot, holds: [], weeks: [] };
+      groups.set(key, group);
+    }
+    const hold = recordedHold(stored);
+    group.holds.push({
+      sessionId: stored.sessionId,
+      holdNumber: hold.number,
+      at: new Date(stored.sessionStartedAtMs + stored.hold.startMs).toISOString(),
+      durationMs: hold.durationMs,
+      meanN: hold.meanN,
+      peakN: hold.peakN,
+      targetHoldMs: hold.targetHoldMs,
+    });
+  }
+  for (const group of groups.values()) group.weeks = weeksOf(group.holds);
+  return { groups: [...groups.values()].sort((a, b) => labelOrder(a).localeCompare(labelOrder(b))) };
+}
