@@ -17,9 +17,10 @@ import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
 import { deviceLog } from './device-log.ts';
 import type { RecorderStatus } from './contract/live-events.ts';
-import { UsageError } from './cli-support.ts';
+import { UsageError } from './cli/support.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
+import { replaySources } from './traces/replay-sources.ts';
 import { AllowedHosts } from './security/hosts.ts';
 import { guardHttp } from './security/http-guard.ts';
 import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
@@ -103,7 +104,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         });
   let transports: CreatedTransport[];
   try {
-    transports = createTransports(options.devices, options.seed, { replaySpeed: options.replaySpeed === undefined ? 1 : options.replaySpeed, sessions: recording?.store ?? null }, options.deviceIds);
+    transports = createTransports(options.devices, options.seed, { replaySpeed: options.replaySpeed === undefined ? 1 : options.replaySpeed, recordings: replaySources(recording?.store ?? null) }, options.deviceIds);
   } catch (error) {
     await recording?.close();
     throw error;
@@ -134,6 +135,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     apiRoutes({
       store: () => recording?.store ?? null,
       unavailableReason: () => (recording === null ? 'this server records nothing: start it with --db FILE' : `recorded sessions cannot be read: ${recording.status().error ?? 'unknown reason'}`),
+      unwritableReason: () => (recording?.recorder == null ? `recorded sessions cannot be changed: ${recording?.status().error ?? 'this server records nothing'}; nothing changed` : null),
       isRecording: (sessionId) => recording?.recorder?.isRecording(sessionId) ?? false,
     }),
     { prefix: '/api' },

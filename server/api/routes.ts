@@ -2,7 +2,9 @@
  * The review API: recorded sessions over HTTP, as JSON (and CSV exports), on the same
  * fastify server as the dashboard. Every input is validated (`contract/requests.ts`); a bad one is
  * a 400 whose `{"error": ...}` names the parameter and what was wrong, an unknown session
- * or hold a 404, a database that cannot be read a 503 saying why.
+ * or hold a 404, a database that cannot be read (or, for a write, written) a 503 saying
+ * why. Writes are rate-limited per client (429 naming the limit); the server's Host and
+ * Origin checks (`security/http-guard.ts`) come first.
  *
  *   GET    /api/sessions                      list (filters, paging)
  *   GET    /api/sessions/:id                  one session with its holds and warnings
@@ -19,7 +21,8 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply, RouteShorthandOptions } from 'fastify';
 import type { z } from 'zod';
 import { DEFAULT_CONTACT_AREA_CM2, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
 import { roundDecimals } from '../engine/report.ts';
@@ -45,6 +48,8 @@ export interface ApiOptions {
   /** The store to read and edit, or null with the reason it cannot be read. */
   readonly store: () => SessionStore | null;
   readonly unavailableReason: () => string;
+  /** Why recorded sessions cannot be changed (a read-only database), or null when they can. */
+  readonly unwritableReason: () => string | null;
   /** Whether a session is still being recorded (it cannot be deleted then). */
   readonly isRecording: (sessionId: number) => boolean;
 }
@@ -62,6 +67,30 @@ function parsed<T>(schema: z.ZodType<T>, input: unknown, where: 'path' | 'query'
   const result = schema.safeParse(input);
   if (!result.success) throw new HttpError(400, describeIssues(result.error, where, input));
   return result.data;
+}
+
+/** Edits and deletions per client: far above a person labelling holds, far below a flood. */
+export const REST_WRITE_LIMIT = { max: 30, timeWindowMs: 10_000 } as const;
+
+const writeRateLimit: RouteShorthandOptions = {
+  config: {
+    rateLimit: {
+      max: REST_WRITE_LIMIT.max,
+      timeWindow: REST_WRITE_LIMIT.timeWindowMs,
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(429, `too many changes: rate limit of ${REST_WRITE_LIMIT.max} edits or deletions per ${REST_WRITE_LIMIT.timeWindowMs / 1000} s per client; nothing changed, try again in ${context.after}`),
+    },
+  },
+};
+
+/** SQLite's codes for a database that cannot be written now (read-only, locked, full, failing disk). */
+const UNWRITABLE_STORE_CODES = /^SQLITE_(READONLY|BUSY|LOCKED|FULL|IOERR|CANTOPEN)/;
+
+function storeUnavailable(error: unknown): HttpError | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !UNWRITABLE_STORE_CODES.test(code)) return null;
+  const reason = code.startsWith('SQLITE_READONLY') ? 'the database is read-only' : code.startsWith('SQLITE_FULL') ? 'the disk is full' : `the database cannot be written now (${code})`;
+  return new HttpError(503, `recorded sessions cannot be changed: ${reason}; nothing changed`);
 }
 
 function notFound(id: number): HttpError {
@@ -150,10 +179,18 @@ export function answerUnreadableRequest(error: ConnectionError, socket: Socket):
 
 /** The routes, as a fastify plugin to register with `{prefix: '/api'}` (its error and 404 handlers are its own). */
 export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
-  return (http: FastifyInstance): Promise<void> => {
+  return async (http: FastifyInstance): Promise<void> => {
+    await http.register(rateLimit, { global: false });
     const store = (): SessionStore => {
       const current = options.store();
       if (current === null) throw new HttpError(503, options.unavailableReason());
+      return current;
+    };
+    /** The store, for a write: a read-only one is a 503 saying why, before anything is tried. */
+    const writableStore = (): SessionStore => {
+      const current = store();
+      const unwritable = options.unwritableReason();
+      if (unwritable !== null) throw new HttpError(503, unwritable);
       return current;
     };
     const session = async (id: number): Promise<SessionDetail> => {
@@ -164,6 +201,11 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
 
     http.setErrorHandler((error: unknown, _request, reply) => {
       if (error instanceof HttpError) return reply.code(error.statusCode).send({ error: error.message });
+      const unavailable = storeUnavailable(error);
+      if (unavailable !== null) {
+        http.log.warn({ err: error }, 'review API: the database cannot be written');
+        return reply.code(unavailable.statusCode).send({ error: unavailable.message });
+      }
       const statusCode = (error as { statusCode?: unknown }).statusCode;
       const message = error instanceof Error ? error.message : String(error);
       if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) return reply.code(statusCode).send({ error: `the request cannot be read: ${message}` });
@@ -213,19 +255,19 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       return attachment(reply, `knotmeter-session-${found.id}.json`, 'application/json; charset=utf-8').send(`${JSON.stringify(found, null, 2)}\n`);
     });
 
-    http.patch('/sessions/:id', async (request) => {
+    http.patch('/sessions/:id', writeRateLimit, async (request) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
       parsed(noQuerySchema, request.query, 'query');
       const { notes } = parsed(sessionPatchSchema, request.body, 'body');
-      if (!(await store().setNotes(id, notes))) throw notFound(id);
+      if (!(await writableStore().setNotes(id, notes))) throw notFound(id);
       return session(id);
     });
 
-    http.patch('/sessions/:id/holds/:number', async (request) => {
+    http.patch('/sessions/:id/holds/:number', writeRateLimit, async (request) => {
       const { id, number } = parsed(holdParamsSchema, request.params, 'path');
       parsed(noQuerySchema, request.query, 'query');
       const patch = parsed(holdPatchSchema, request.body, 'body');
-      const hold = await store().labelHold(id, number - 1, {
+      const hold = await writableStore().labelHold(id, number - 1, {
         ...(patch.bodyArea === undefined ? {} : { bodyArea: patch.bodyArea }),
         ...(patch.knot === undefined ? {} : { knot: patch.knot }),
       });
@@ -234,11 +276,11 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       throw new HttpError(404, found.holds.length === 0 ? `session ${id} has no hold ${number}: it has none` : `session ${id} has no hold ${number}: its holds are numbered 1 to ${found.holds.length}`);
     });
 
-    http.delete('/sessions/:id', async (request, reply) => {
+    http.delete('/sessions/:id', writeRateLimit, async (request, reply) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
       parsed(noQuerySchema, request.query, 'query');
       if (options.isRecording(id)) throw new HttpError(409, `session ${id} is being recorded: it can be deleted once it ends`);
-      if (!(await store().deleteSession(id))) throw notFound(id);
+      if (!(await writableStore().deleteSession(id))) throw notFound(id);
       return reply.code(204).send();
     });
 
@@ -249,7 +291,6 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
 
     // A route of its own rather than a 404 handler: the dashboard's static files answer every other path.
     http.all('/*', (request, reply) => reply.code(404).send({ error: `no such API route: ${request.method} ${request.url.split('?')[0] ?? ''} (see README, "Review API")` }));
-    return Promise.resolve();
   };
 }
 
