@@ -18,7 +18,7 @@ import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSch
 import { sensorKindSchema, transportStatusSchema } from './device.ts';
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
-import { holdLabelSchema } from './records.ts';
+import { holdLabelSchema, plainText } from './records.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
@@ -127,15 +127,18 @@ export const serverEventSchemas = {
   calibration: calibrationStateSchema,
 } as const;
 
+/** A device named in a client's request: short plain text (it may be quoted back in the answer). */
+const requestedDeviceIdSchema = plainText(z.string().min(1).max(64));
+
 /** Every client -> server event and its payload schema. */
 export const clientEventSchemas = {
   /** Switch a device's engine to a body-area preset (every client sees the new `devices`). */
-  selectPreset: z.strictObject({ deviceId: z.string().min(1), preset: presetNameSchema }),
+  selectPreset: z.strictObject({ deviceId: requestedDeviceIdSchema, preset: presetNameSchema }),
   /**
    * Label a device's holds with a body area and knot: the hold in progress and every
    * later one of this session, until labelled again (null clears a field).
    */
-  labelHold: z.strictObject({ deviceId: z.string().min(1), bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
+  labelHold: z.strictObject({ deviceId: requestedDeviceIdSchema, bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
   /** The calibration page: tare, capture, cancel, remove a point, start over, save (see calibration/messages.ts). */
   ...calibrationRequestSchemas,
 } as const;

@@ -22,14 +22,33 @@ export type SessionStatus = z.infer<typeof sessionStatusSchema>;
 
 export const LABEL_MAX_CHARS = 60;
 
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/;
+/** As above, but tab, line feed and carriage return, which a longer text (notes) may hold. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const CONTROL_CHARACTERS_BUT_LINES = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
+/** Half of a UTF-16 surrogate pair without its other half: text that no encoding can carry. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * Refuses what no text field may hold: C0 and C1 control characters (U+0000 to U+001F,
+ * U+007F to U+009F; `lines` lets tab and line breaks through) and unpaired surrogates.
+ */
+export function plainText<Schema extends z.ZodType<string>>(schema: Schema, options: { readonly lines?: boolean } = {}) {
+  const controls = options.lines === true ? CONTROL_CHARACTERS_BUT_LINES : CONTROL_CHARACTERS;
+  return schema
+    .refine((text) => !controls.test(text), options.lines === true ? 'must not contain control characters (U+0000 to U+001F but tab and line breaks, U+007F to U+009F)' : 'must not contain control characters (line breaks, tabs, U+0000 to U+001F, U+007F to U+009F)')
+    .refine((text) => !LONE_SURROGATE.test(text), 'must not contain an unpaired surrogate (half of a UTF-16 character): send well-formed text');
+}
+
 /** A body area or knot label as a person types it: trimmed, 1 to 60 characters, no control characters. */
-export const labelTextSchema = z
-  .string({ error: 'must be text' })
-  .trim()
-  .min(1, 'must not be empty (send null to clear it)')
-  .max(LABEL_MAX_CHARS, `must be at most ${LABEL_MAX_CHARS} characters`)
-  // eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-  .refine((text) => !/[\u0000-\u001f\u007f]/.test(text), 'must not contain control characters (line breaks, tabs)');
+export const labelTextSchema = plainText(
+  z
+    .string({ error: 'must be text' })
+    .trim()
+    .min(1, 'must not be empty (send null to clear it)')
+    .max(LABEL_MAX_CHARS, `must be at most ${LABEL_MAX_CHARS} characters`),
+);
 
 /** Where on the body a hold was and which knot: set live from the dashboard, editable later. */
 export const holdLabelSchema = z.strictObject({

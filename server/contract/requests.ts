@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { FORCE_UNITS, unitColumnSuffix } from '../../calibration/units.ts';
-import { holdLabelSchema, labelTextSchema, SESSION_STATUSES } from './records.ts';
+import { holdLabelSchema, labelTextSchema, plainText, SESSION_STATUSES } from './records.ts';
 
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
@@ -18,7 +18,9 @@ export const DEFAULT_POINTS = 2000;
 export const MAX_NOTES_CHARS = 2000;
 export const EXPORT_TABLES = ['holds', 'warnings', 'samples'] as const;
 
+/** A decimal number of at most 20 characters: longer is no time in a session (and 401 digits would parse to Infinity). */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
+const MAX_DECIMAL_CHARS = 20;
 const DAY_MS = 86_400_000;
 
 const wholeNumberText = (what: string, min: number, max: number) =>
@@ -32,7 +34,9 @@ const msText = (what: string) =>
   z
     .string({ error: `${what} must be given once, as a number of ms since the session's first sample` })
     .regex(DECIMAL, `${what} must be a number of ms since the session's first sample, e.g. 1530`)
+    .max(MAX_DECIMAL_CHARS, `${what} must be a number of ms of at most ${MAX_DECIMAL_CHARS} characters, e.g. 1530`)
     .transform(Number)
+    .refine(Number.isFinite, `${what} must be a finite number of ms since the session's first sample`)
     .refine((value) => value >= 0, `${what} must be at least 0 (ms since the session's first sample)`);
 
 /**
@@ -47,7 +51,7 @@ const wallTimeText = (what: 'from' | 'to') =>
     })
     .transform((text) => (text.length === 10 ? Date.parse(`${text}T00:00:00Z`) + (what === 'to' ? DAY_MS : 0) : Date.parse(text)));
 
-const deviceIdText = z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters');
+const deviceIdText = plainText(z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters'));
 const labelFilter = (what: string) => z.string({ error: `${what} must be given once` }).pipe(labelTextSchema);
 
 export const sessionParamsSchema = z.strictObject({
@@ -127,7 +131,7 @@ export type HoldPatch = z.infer<typeof holdPatchSchema>;
 
 export const sessionPatchSchema = z.strictObject(
   {
-    notes: z.string({ error: 'notes must be text' }).max(MAX_NOTES_CHARS, `notes must be at most ${MAX_NOTES_CHARS} characters`),
+    notes: plainText(z.string({ error: 'notes must be text' }).max(MAX_NOTES_CHARS, `notes must be at most ${MAX_NOTES_CHARS} characters`), { lines: true }),
   },
   { error: 'the body must be a JSON object like {"notes": "left side tender after the third hold"}' },
 );
