@@ -15,7 +15,7 @@ import type { Transport, TransportContext as DeviceContext } from './transport.t
 
 /**
  * What the CLI knows that a transport may need: every kind's context (transport.ts) and
- * what replays need besides (`--speed`, the recorded sessions).
+ * what replays need besides (`--speed`, where the recordings come from).
  */
 export interface TransportContext extends DeviceContext, Omit<ReplayContext, 'instance'> {}
 

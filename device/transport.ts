@@ -58,6 +58,24 @@ export const transportStatusSchema = z.strictObject({
 export type TransportStatus = z.infer<typeof transportStatusSchema>;
 export type LinkState = TransportStatus['state'];
 
+/**
+ * What a transport's samples are and what its device allows, stated by the transport so
+ * that nothing downstream asks which kind it is. A schema: the dashboard reads it in the
+ * device's info.
+ */
+export const transportCapabilitiesSchema = z.strictObject({
+  /** Its samples carry forces already in newtons (recorded before): convert them with its own calibration, never through a profile. */
+  forcesCalibrated: z.boolean(),
+  /** A person can calibrate it: tare, capture known loads, save a profile for its id. */
+  calibratable: z.boolean(),
+  /** It plays back one recording, which ends: recorded anew as one session, from its first sample to its last. */
+  playsRecording: z.boolean(),
+});
+export type TransportCapabilities = z.infer<typeof transportCapabilitiesSchema>;
+
+/** A device sensing live: raw counts to calibrate, sessions cut by presses and pauses. */
+export const LIVE_DEVICE: TransportCapabilities = Object.freeze({ forcesCalibrated: false, calibratable: true, playsRecording: false });
+
 /** What the command line knows that a transport may need; the registry passes it to every kind. */
 export interface TransportContext {
   /** Position of this device among the `--device` flags, from 0. */
@@ -102,6 +120,8 @@ export interface DeviceFeedback {
 export interface Transport {
   /** The spec this transport was made from, in canonical form (e.g. `sim:treatment?rate=100`). */
   readonly spec: string;
+  /** What its samples are and what its device allows (LIVE_DEVICE for a sensor read live). */
+  readonly capabilities: TransportCapabilities;
   /** Present when the device can show feedback itself (see DeviceFeedback). */
   readonly feedback?: DeviceFeedback;
   /**

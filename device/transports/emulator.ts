@@ -24,7 +24,7 @@ import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
-import type { DeviceFeedback, DeviceZone, SensorKind, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 import { SerialTransport, type SerialDeviceEvent } from './serial.ts';
 
 const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'firmware');
@@ -111,6 +111,7 @@ export async function firmwareHex(sensor: SensorKind): Promise<string> {
 
 export class EmulatorTransport implements Transport {
   readonly spec: string;
+  readonly capabilities = LIVE_DEVICE;
   readonly calibration: ForceCalibration;
   readonly feedback: DeviceFeedback;
   readonly #options: EmulatorTransportOptions;

@@ -50,7 +50,7 @@ import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-lo
 import { FEEDBACK_ALL } from '../protocol/host-commands.ts';
 import type { ListedPort } from '../protocol/port-discovery.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
-import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type RawSample, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 
 /** The emulated board: `firmata:emulator`. */
 export const FIRMATA_EMULATOR_TARGET = 'emulator';
@@ -169,6 +169,7 @@ interface Arrival {
 
 export class FirmataTransport implements Transport {
   readonly spec: string;
+  readonly capabilities = LIVE_DEVICE;
   readonly feedback: DeviceFeedback;
   /** The emulated board's exact curve (the harness drives A0 through it), or null for a real board. */
   readonly calibration: ForceCalibration | null;

@@ -9,19 +9,18 @@
  *   replay:SESSION_ID[?speed=X|max]       a session recorded in the --db file
  *   replay:FILE.csv[?speed=X|max]         a trace: header t_ms,force_n, one sample a line
  *
- * Times are the recording's own: a session's from its first sample, a file's `t_ms` less
- * the first one. The samples carry the force itself, in millinewtons as raw counts, with
- * a calibration that reads them back (`REPLAY_CALIBRATION`), so replayed forces are the
- * recorded ones to 1 mN whatever calibration the original device had.
+ * The recordings themselves come from whoever holds them, through the context
+ * (`recordings`: the server reads sessions from its store and files with its trace CSV
+ * reader); this file only paces them. Times are the recording's own: a session's from its
+ * first sample, a file's `t_ms` less the first one. The samples carry the force itself, in
+ * millinewtons as raw counts, with a calibration that reads them back
+ * (`REPLAY_CALIBRATION`), so replayed forces are the recorded ones to 1 mN whatever
+ * calibration the original device had: the transport says so (`forcesCalibrated`).
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ForceCalibration } from '../sensors.ts';
-import { readTraceCsv } from '../../server/traces/trace-csv.ts';
-import type { SessionStore } from '../../server/recording/store.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
-import type { RawSample, Transport, TransportListener, TransportStatus } from '../transport.ts';
+import type { RawSample, Transport, TransportCapabilities, TransportListener, TransportStatus } from '../transport.ts';
 
 export const REPLAY_FIRMWARE = 'knotmeter-replay 1';
 const TICK_MS = 10;
@@ -37,28 +36,50 @@ export const REPLAY_CALIBRATION: ForceCalibration = Object.freeze({
   toRaw: (forceN: number) => Math.round(forceN * MN_PER_N),
 });
 
-/** Samples as the sources give them: a trace file's batches, a recorded session's chunks. */
-interface TimedForces {
+/** Forces recorded before: played back as they were, never converted through a profile; one recording, one session. */
+const REPLAY_CAPABILITIES: TransportCapabilities = Object.freeze({ forcesCalibrated: true, calibratable: false, playsRecording: true });
+
+/** A batch of recorded samples in time order: the recording's own times in ms, forces in newtons. */
+export interface TimedForces {
   readonly tMs: ArrayLike<number>;
   readonly forceN: ArrayLike<number>;
 }
 
-export type ReplaySource = { readonly kind: 'session'; readonly sessionId: number } | { readonly kind: 'file'; readonly path: string };
+/** What a replay spec names: a session recorded in the --db file, or a trace file. */
+export type ReplayTarget = { readonly kind: 'session'; readonly sessionId: number } | { readonly kind: 'file'; readonly path: string };
+
+/** One recording to play back, as its holder hands it over. */
+export interface ReplaySource {
+  /**
+   * Its samples, in batches, in time order. Rejects with `ReplayNotFound` when the
+   * recording is not there (a session that does not exist) before any sample is played.
+   */
+  open(): Promise<AsyncIterable<TimedForces>>;
+}
+
+/** What a replay source throws when the recording named cannot be played: the message says why. */
+export class ReplayNotFound extends Error {
+  override readonly name = 'ReplayNotFound';
+}
 
 export interface ReplayOptions {
+  readonly target: ReplayTarget;
   readonly source: ReplaySource;
   /** Wall-clock pacing: 1 = as recorded, null = as fast as possible. */
   readonly speed: number | null;
   readonly deviceId: string;
-  /** Where `replay:SESSION_ID` reads from. */
-  readonly sessions: SessionStore | null;
 }
 
 export interface ReplayContext {
   readonly instance: number;
   /** `--speed`: the default pacing of every replay (a spec's `speed=` wins). */
   readonly replaySpeed?: number | null;
-  readonly sessions?: SessionStore | null;
+  /**
+   * Finds the recording a target names (the server: its session store, its trace file
+   * reader); throws `ReplayNotFound` saying why it cannot (no database, no such file).
+   * Absent: this program has no recordings to play.
+   */
+  readonly recordings?: (target: ReplayTarget) => ReplaySource;
 }
 
 /** 8 lowercase hex digits like a real device id (FNV-1a of what is replayed). */
@@ -76,20 +97,30 @@ export function parseReplaySpec(spec: DeviceSpec, context: ReplayContext): Repla
   }
   const speedText = spec.options.get('speed');
   const speed = speedText === 'max' ? null : speedText === undefined ? (context.replaySpeed === undefined ? 1 : context.replaySpeed) : numberOption(spec, 'speed', 0.1, 1000, 1);
-  let source: ReplaySource;
+  let replayTarget: ReplayTarget;
   if (/^\d+$/.test(target)) {
-    if (context.sessions === undefined || context.sessions === null) {
-      throw new DeviceSpecError(`device spec "${spec.text}": replaying a recorded session needs the session database, which cannot be read (see the recorder's error)`);
-    }
-    source = { kind: 'session', sessionId: Number(target) };
+    replayTarget = { kind: 'session', sessionId: Number(target) };
   } else {
     if (!target.toLowerCase().endsWith('.csv')) {
       throw new DeviceSpecError(`device spec "${spec.text}": "${target}" is neither a session id (a whole number) nor a .csv trace file`);
     }
-    if (!existsSync(target) || !statSync(target).isFile()) throw new DeviceSpecError(`device spec "${spec.text}": no such file ${resolve(target)}`);
-    source = { kind: 'file', path: target };
+    replayTarget = { kind: 'file', path: target };
   }
-  return { source, speed, deviceId: replayDeviceId(`replay/${target}/${context.instance}`), sessions: context.sessions ?? null };
+  if (context.recordings === undefined) {
+    throw new DeviceSpecError(`device spec "${spec.text}": this program cannot play recordings (npm start can: npm start -- --device ${spec.text})`);
+  }
+  let source: ReplaySource;
+  try {
+    source = context.recordings(replayTarget);
+  } catch (error) {
+    throw error instanceof ReplayNotFound ? new DeviceSpecError(`device spec "${spec.text}": ${error.message}`) : error;
+  }
+  return { target: replayTarget, source, speed, deviceId: replayDeviceId(`replay/${target}/${context.instance}`) };
+}
+
+/** The target as a spec writes it: `12`, `trace.csv`. */
+function targetText(target: ReplayTarget): string {
+  return target.kind === 'session' ? String(target.sessionId) : target.path;
 }
 
 /** Median interval of the first samples as a rate (a replay has no nominal rate of its own). */
@@ -106,6 +137,7 @@ function rateOf(tMs: ArrayLike<number>): number {
 
 export class ReplayTransport implements Transport {
   readonly spec: string;
+  readonly capabilities = REPLAY_CAPABILITIES;
   readonly #options: ReplayOptions;
   #listener: TransportListener | null = null;
   #state: TransportStatus['state'] = 'stopped';
@@ -117,8 +149,7 @@ export class ReplayTransport implements Transport {
 
   constructor(options: ReplayOptions) {
     this.#options = options;
-    const target = options.source.kind === 'session' ? String(options.source.sessionId) : options.source.path;
-    this.spec = `replay:${target}?speed=${options.speed === null ? 'max' : options.speed}`;
+    this.spec = `replay:${targetText(options.target)}?speed=${options.speed === null ? 'max' : options.speed}`;
   }
 
   get calibration(): ForceCalibration {
@@ -140,7 +171,7 @@ export class ReplayTransport implements Transport {
     };
   }
 
-  /** @throws Error when the recorded session does not exist. */
+  /** @throws DeviceSpecError when the recorded session does not exist. */
   async start(listener: TransportListener): Promise<void> {
     if (this.#listener !== null) throw new Error(`replay ${this.spec} is already started`);
     const batches = await this.#open();
@@ -160,15 +191,11 @@ export class ReplayTransport implements Transport {
   }
 
   async #open(): Promise<AsyncIterator<TimedForces>> {
-    const { source, sessions } = this.#options;
-    if (source.kind === 'file') {
-      return readTraceCsv(source.path)[Symbol.asyncIterator]();
+    try {
+      return (await this.#options.source.open())[Symbol.asyncIterator]();
+    } catch (error) {
+      throw error instanceof ReplayNotFound ? new DeviceSpecError(`replay:${targetText(this.#options.target)}: ${error.message}`) : error;
     }
-    const session = await sessions?.getSession(source.sessionId);
-    if (session === undefined || session === null) {
-      throw new DeviceSpecError(`replay:${source.sessionId}: there is no recorded session ${source.sessionId} in ${sessions?.location ?? 'the database'} (GET /api/sessions lists them)`);
-    }
-    return (sessions as SessionStore).readSamples(source.sessionId)[Symbol.asyncIterator]();
   }
 
   async #play(batches: AsyncIterator<TimedForces>): Promise<void> {

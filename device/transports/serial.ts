@@ -36,7 +36,7 @@ import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-lo
 import { DEFAULT_PROBE_TIMEOUT_MS, probePort, type ListedPort } from '../protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE, SerialLink, type SerialLinkHandlers } from '../protocol/serial-link.ts';
 import { SessionTimeline } from '../protocol/session-timeline.ts';
-import type { DeviceFeedback, DeviceZone, RawSample, SensorKind, Transport, TransportListener, TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type RawSample, type SensorKind, type Transport, type TransportListener, type TransportStatus } from '../transport.ts';
 
 export interface SerialTransportOptions {
   /** The port, or null to auto-detect. */
@@ -103,6 +103,7 @@ export function parseSerialSpec(spec: DeviceSpec): SerialTransportOptions {
 
 export class SerialTransport implements Transport {
   readonly spec: string;
+  readonly capabilities = LIVE_DEVICE;
   readonly feedback: DeviceFeedback;
   readonly #options: SerialTransportOptions;
   #listener: TransportListener | null = null;

@@ -18,7 +18,7 @@ import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } 
 import { ForceModel } from '../simulator/force-model.ts';
 import { SeededRandom } from '../simulator/random.ts';
 import { DEFAULT_BENCH, SCENARIOS, SHOULDERS_BAND, type CalibrationBench, type ScenarioName } from '../simulator/scenarios.ts';
-import type { RawSample, SensorKind, Transport, TransportContext, TransportListener, TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type RawSample, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 
 export const SIMULATOR_FIRMWARE = 'knotmeter-sim 1';
 const TICK_MS = 10;
@@ -159,6 +159,7 @@ export class SimulatedSampleSource {
 
 export class SimulatorTransport implements Transport {
   readonly spec: string;
+  readonly capabilities = LIVE_DEVICE;
   readonly #options: SimulatorOptions;
   readonly #source: SimulatedSampleSource;
   #listener: TransportListener | null = null;

@@ -5,12 +5,13 @@
 // those requests reaching real firmware as LIMIT and ZONE.
 import { describe, expect, it } from 'vitest';
 import { defaultCalibration } from '../../device/sensors.ts';
-import type { DeviceFeedback, DeviceZone, RawSample, Transport, TransportListener, TransportStatus } from '../../device/transport.ts';
+import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type RawSample, type Transport, type TransportListener, type TransportStatus } from '../../device/transport.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { DevicePipeline, type PipelineListener } from '../../server/pipeline.ts';
 
 class RecordingTransport implements Transport {
   readonly spec = 'test:feedback';
+  readonly capabilities = LIVE_DEVICE;
   readonly requests: string[] = [];
   readonly feedback: DeviceFeedback = {
     setOverLimit: (onRaw: number, offRaw: number) => {
