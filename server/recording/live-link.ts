@@ -32,6 +32,12 @@ export function linkRecordingToLive(io: LiveServer, recording: () => Recording |
         answer({ ok: false, error: `labelHold: this server is not recording (${recording()?.status().error ?? 'start it with --db'}), so there is no hold to label` });
         return;
       }
+      // The label in force already: nothing changes, so nothing is broadcast.
+      const current = recorder.status().devices.find((device) => device.deviceId === request.data.deviceId)?.label;
+      if (current?.bodyArea === request.data.bodyArea && current.knot === request.data.knot) {
+        answer({ ok: true });
+        return;
+      }
       try {
         recorder.labelHolds(request.data);
         answer({ ok: true });
