@@ -33,9 +33,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? (sorted[middle] ?? 0) : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
-/** Labelled groups first, alphabetically; the unlabelled last. */
-function labelOrder(group: TrendGroup): string {
-  return group.bodyArea === null && group.knot === null ? '\uffff' : `${group.bodyArea ?? '\uffff'}\u0000${group.knot ?? '\uffff'}`;
+/** A part of a label in order (`localeCompare`), a missing part after every written one. */
+function comparePart(a: string | null, b: string | null): number {
+  if (a === null || b === null) return (a === null ? 1 : 0) - (b === null ? 1 : 0);
+  return a.localeCompare(b);
+}
+
+/** Labelled groups first, by body area then knot; the unlabelled last. */
+function compareGroups(a: TrendGroup, b: TrendGroup): number {
+  const unlabelled = (group: TrendGroup): number => (group.bodyArea === null && group.knot === null ? 1 : 0);
+  return unlabelled(a) - unlabelled(b) || comparePart(a.bodyArea, b.bodyArea) || comparePart(a.knot, b.knot);
 }
 
 function byTime(a: StoredHoldAt, b: StoredHoldAt): number {
@@ -84,5 +91,5 @@ export function trendsOf(holds: readonly StoredHoldAt[]): Trends {
     });
   }
   for (const group of groups.values()) group.weeks = weeksOf(group.holds);
-  return { groups: [...groups.values()].sort((a, b) => labelOrder(a).localeCompare(labelOrder(b))) };
+  return { groups: [...groups.values()].sort(compareGroups) };
 }
