@@ -9,7 +9,11 @@
  * It mirrors device/firmware/src/core/knotmeter.cpp (updateAlarm, setZone, tickBlink,
  * applyOutputs) rule for rule, so a Firmata board and our firmware light, buzz and
  * vibrate alike (shared/protocol.md):
- * - the alarm switches on at raw >= on and off at raw <= off (hysteresis); on = off = 0 disables it;
+ * - the alarm switches on at raw >= on and off at raw <= off (hysteresis);
+ * - its ceiling (firmware 1.2.0): `on` never goes above the FSR build's default ceiling
+ *   (DEFAULT_ALARM_CEILING_RAW.fsr, 90 N on the default curve): a higher limit sounds at the
+ *   ceiling instead (as the serial transport sends it), and nothing turns the alarm off;
+ *   before any limit it sounds at the ceiling, as a fresh firmware does;
  * - LED: zone 0 off, 1 on, 2 blinks at 1 Hz, 3 at 4 Hz (each new zone starts its blink
  *   lit); while the alarm is on and the mask has bit 1, the LED is on whatever the zone;
  * - the motor (mask bit 2) and the buzzer (bit 4) run while the alarm is on.
@@ -20,6 +24,7 @@
  * that (one sample, plus the link both ways), and `setOverLimit` from the pipeline gives
  * it the same thresholds the firmware would get.
  */
+import { DEFAULT_ALARM_CEILING_RAW } from '../protocol/device-messages.ts';
 import { FEEDBACK_ALL, FEEDBACK_BUZZER, FEEDBACK_LED, FEEDBACK_VIBRATION } from '../protocol/host-commands.ts';
 import type { DeviceZone } from '../transport.ts';
 
@@ -33,6 +38,13 @@ export const BUZZER_DUTY = 128;
 /** Half a blink period per zone, µs (knotmeter.cpp kBlinkHalfPeriodUs): zone 2 blinks at 1 Hz, zone 3 at 4 Hz. */
 const BLINK_HALF_PERIOD_US: Record<DeviceZone, number> = { 0: 0, 1: 0, 2: 500_000, 3: 125_000 };
 
+/** The thresholds the alarm uses: `clamped` when the ones asked for were above its ceiling (or off). */
+export interface AppliedLimit {
+  readonly onRaw: number;
+  readonly offRaw: number;
+  readonly clamped: boolean;
+}
+
 export interface LocalOutputs {
   readonly led: boolean;
   readonly motorDuty: number;
@@ -40,13 +52,22 @@ export interface LocalOutputs {
 }
 
 export class LocalAlarm {
-  #limitOnRaw = 0;
-  #limitOffRaw = 0;
+  /** A Firmata board reads an FSR on A0: the fsr build's ceiling. */
+  readonly ceilingRaw: number;
+  #limitOnRaw: number;
+  #limitOffRaw: number;
   #feedbackMask: number = FEEDBACK_ALL;
   #alarmOn = false;
   #zone: DeviceZone = 0;
   #blinkOn = false;
   #nextBlinkUs = 0;
+
+  constructor(ceilingRaw: number = DEFAULT_ALARM_CEILING_RAW.fsr) {
+    if (!Number.isInteger(ceilingRaw) || ceilingRaw < 1) throw new RangeError(`alarm ceiling ${ceilingRaw}: must be a whole number of counts, 1 or more`);
+    this.ceilingRaw = ceilingRaw;
+    this.#limitOnRaw = ceilingRaw;
+    this.#limitOffRaw = ceilingRaw - ceilingGapRaw(ceilingRaw);
+  }
 
   get alarmOn(): boolean {
     return this.#alarmOn;
@@ -65,11 +86,22 @@ export class LocalAlarm {
     return BLINK_HALF_PERIOD_US[this.#zone] === 0 ? null : this.#nextBlinkUs;
   }
 
-  /** The thresholds in raw counts (already validated); 0, 0 turns the alarm off at once. */
-  setLimit(onRaw: number, offRaw: number): void {
-    this.#limitOnRaw = onRaw;
-    this.#limitOffRaw = offRaw;
-    if (onRaw === 0 && offRaw === 0) this.#alarmOn = false;
+  /**
+   * The thresholds in raw counts (already validated: 0 <= off < on). Above the ceiling, the
+   * ceiling with the same hysteresis below it; 0, 0 (which once turned the alarm off) the
+   * thresholds at the ceiling, as the firmware's defaults. Applies from the next sample.
+   */
+  setLimit(onRaw: number, offRaw: number): AppliedLimit {
+    const ceiling = this.ceilingRaw;
+    if (onRaw === 0 && offRaw === 0) {
+      this.#limitOnRaw = ceiling;
+      this.#limitOffRaw = ceiling - ceilingGapRaw(ceiling);
+      return { onRaw: this.#limitOnRaw, offRaw: this.#limitOffRaw, clamped: true };
+    }
+    const clamped = onRaw > ceiling;
+    this.#limitOnRaw = clamped ? ceiling : onRaw;
+    this.#limitOffRaw = clamped ? Math.max(0, Math.min(offRaw, ceiling - (onRaw - offRaw))) : offRaw;
+    return { onRaw: this.#limitOnRaw, offRaw: this.#limitOffRaw, clamped };
   }
 
   setFeedbackMask(mask: number): void {
@@ -87,8 +119,7 @@ export class LocalAlarm {
   /** One sample: returns true when it switched the alarm. */
   onSample(raw: number): boolean {
     let on = this.#alarmOn;
-    if (this.#limitOnRaw === 0 && this.#limitOffRaw === 0) on = false;
-    else if (!this.#alarmOn && raw >= this.#limitOnRaw) on = true;
+    if (!this.#alarmOn && raw >= this.#limitOnRaw) on = true;
     else if (this.#alarmOn && raw <= this.#limitOffRaw) on = false;
     if (on === this.#alarmOn) return false;
     this.#alarmOn = on;
@@ -114,4 +145,9 @@ export class LocalAlarm {
       buzzerDuty: alarm && (this.#feedbackMask & FEEDBACK_BUZZER) !== 0 ? BUZZER_DUTY : 0,
     };
   }
+}
+
+/** The firmware's default hysteresis at the ceiling (settings.cpp defaultLimits): 1/32 of it, at least 1 count. */
+function ceilingGapRaw(ceilingRaw: number): number {
+  return Math.max(1, Math.floor(ceilingRaw / 32));
 }

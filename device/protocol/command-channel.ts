@@ -25,6 +25,8 @@ const NAK_EXPLANATIONS: Record<NakReason, string> = {
   syntax: 'the device could not read the command (malformed or too long)',
   checksum: 'the command arrived corrupted every time (checksum)',
   unknown: 'the firmware does not know this command (update the firmware)',
+  ceiling: "the alarm would go above the device's ceiling, or off: no host command can do that",
+  locked: 'the ceiling is set only within 10 s of a boot with the thumb button held',
 };
 
 /** The device answered `NAK`: the command was not applied. */

@@ -30,6 +30,12 @@ export const RAW_RANGE: Record<SensorKind, { readonly min: number; readonly max:
 const ANY_RAW = { min: -0x80_0000, max: 0x7f_ffff };
 /** The highest sample rate each sensor kind allows (the link may cap it lower). */
 export const SENSOR_MAX_RATE_HZ: Record<SensorKind, number> = { fsr: 1000, hx711: 80 };
+/**
+ * The firmware's default alarm ceiling per sensor, raw counts (device/firmware/Makefile's
+ * CEILING_FSR / CEILING_HX711: 90 N on each default curve). No `LIMIT` may go above the
+ * ceiling; a HELLO without one (firmware before 1.2.0) is taken to have this one.
+ */
+export const DEFAULT_ALARM_CEILING_RAW: Record<SensorKind, number> = { fsr: 767, hx711: 3_852_000 };
 
 export interface HelloMessage {
   readonly type: 'HELLO';
@@ -40,9 +46,14 @@ export interface HelloMessage {
   readonly deviceId: string;
   readonly sensor: SensorKind;
   readonly rateHz: number;
-  /** The device's local alarm thresholds in raw counts; both 0 = off. */
+  /** The device's local alarm thresholds in raw counts; both 0 = off (firmware before 1.2.0). */
   readonly limitOnRaw: number;
   readonly limitOffRaw: number;
+  /**
+   * The ninth field (firmware 1.2.0 on): the highest `limitOnRaw` the device accepts, raw
+   * counts. Absent in an 8-field HELLO: read it with alarmCeilingRaw().
+   */
+  readonly alarmCeilingRaw?: number;
 }
 export interface SampleMessage {
   readonly type: 'S';
@@ -214,14 +225,21 @@ function commandName(text: string | undefined): HostCommandName | null {
   return HOST_COMMAND_NAMES.find((name) => name === text) ?? null;
 }
 
+/** The device's alarm ceiling: HELLO's ninth field, or the sensor's default where an older firmware sent 8. */
+export function alarmCeilingRaw(hello: Pick<HelloMessage, 'sensor' | 'alarmCeilingRaw'>): number {
+  return hello.alarmCeilingRaw ?? DEFAULT_ALARM_CEILING_RAW[hello.sensor];
+}
+
 function decodeHello(fields: readonly string[]): DecodeResult {
-  if (fields.length !== 8) return drop('syntax');
-  const [, versionText, firmwareVersion = '', deviceId = '', sensorText, rateText, onText, offText] = fields;
+  // 8 fields up to firmware 1.1.0; 1.2.0 adds the alarm ceiling (a v1 extension).
+  if (fields.length !== 8 && fields.length !== 9) return drop('syntax');
+  const [, versionText, firmwareVersion = '', deviceId = '', sensorText, rateText, onText, offText, ceilingText] = fields;
   const version = parseInteger(versionText);
   const rateHz = parseInteger(rateText);
   const limitOnRaw = parseInteger(onText);
   const limitOffRaw = parseInteger(offText);
-  if ([version, rateHz, limitOnRaw, limitOffRaw].some(Number.isNaN) || !SEMVER.test(firmwareVersion) || !DEVICE_ID_PATTERN.test(deviceId)) return drop('syntax');
+  const ceilingRaw = ceilingText === undefined ? null : parseInteger(ceilingText);
+  if ([version, rateHz, limitOnRaw, limitOffRaw, ceilingRaw ?? 0].some(Number.isNaN) || !SEMVER.test(firmwareVersion) || !DEVICE_ID_PATTERN.test(deviceId)) return drop('syntax');
   if (version !== PROTOCOL_VERSION) return drop('version');
   if (sensorText !== 'fsr' && sensorText !== 'hx711') return drop('range');
   const sensor: SensorKind = sensorText;
@@ -230,14 +248,20 @@ function decodeHello(fields: readonly string[]): DecodeResult {
   if (!inRange(rateHz, 10, SENSOR_MAX_RATE_HZ[sensor])) return drop('range');
   const limitsOff = limitOnRaw === 0 && limitOffRaw === 0;
   if (!limitsOff && !(limitOffRaw >= 0 && limitOffRaw < limitOnRaw && limitOnRaw <= RAW_RANGE[sensor].max)) return drop('range');
-  return { ok: true, message: { type: 'HELLO', protocolVersion: PROTOCOL_VERSION, firmwareVersion, deviceId, sensor, rateHz, limitOnRaw, limitOffRaw } };
+  const hello: HelloMessage = { type: 'HELLO', protocolVersion: PROTOCOL_VERSION, firmwareVersion, deviceId, sensor, rateHz, limitOnRaw, limitOffRaw };
+  if (ceilingRaw === null) return { ok: true, message: hello };
+  if (!inRange(ceilingRaw, 1, RAW_RANGE[sensor].max)) return drop('range');
+  return { ok: true, message: { ...hello, alarmCeilingRaw: ceilingRaw } };
 }
 
 /** The message's body as the device sends it, e.g. `S,7,140000,512`. */
 export function deviceMessageBody(message: DeviceMessage): string {
   switch (message.type) {
     case 'HELLO':
-      return `HELLO,${message.protocolVersion},${message.firmwareVersion},${message.deviceId},${message.sensor},${message.rateHz},${message.limitOnRaw},${message.limitOffRaw}`;
+      return (
+        `HELLO,${message.protocolVersion},${message.firmwareVersion},${message.deviceId},${message.sensor},${message.rateHz},${message.limitOnRaw},${message.limitOffRaw}` +
+        (message.alarmCeilingRaw === undefined ? '' : `,${message.alarmCeilingRaw}`)
+      );
     case 'S':
       return `S,${message.seq},${message.tUs},${message.raw}`;
     case 'ALARM':

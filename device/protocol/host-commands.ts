@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { frame, unframe } from './framing.ts';
 
-export const HOST_COMMAND_NAMES = ['INFO', 'STREAM', 'RATE', 'LIMIT', 'FEEDBACK', 'ZONE', 'TARE'] as const;
+export const HOST_COMMAND_NAMES = ['INFO', 'STREAM', 'RATE', 'LIMIT', 'FEEDBACK', 'ZONE', 'TARE', 'CEILING'] as const;
 export type HostCommandName = (typeof HOST_COMMAND_NAMES)[number];
 
 /** `FEEDBACK` bits: which local outputs the device's alarm drives. */
@@ -39,6 +39,8 @@ export const hostCommandSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('FEEDBACK'), mask: z.number().int().min(0).max(FEEDBACK_ALL) }),
   z.strictObject({ type: z.literal('ZONE'), zone: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]) }),
   z.strictObject({ type: z.literal('TARE') }),
+  /** Firmware 1.2.0: the alarm ceiling; refused `NAK,CEILING,locked` unless the thumb button was held at boot (10 s). */
+  z.strictObject({ type: z.literal('CEILING'), ceilingRaw: z.number().int().min(1).max(LIMIT_RAW_MAX) }),
 ]);
 export type HostCommand = z.infer<typeof hostCommandSchema>;
 
@@ -58,6 +60,8 @@ export function hostCommandBody(command: HostCommand): string {
       return `FEEDBACK,${command.mask}`;
     case 'ZONE':
       return `ZONE,${command.zone}`;
+    case 'CEILING':
+      return `CEILING,${command.ceilingRaw}`;
   }
 }
 
@@ -71,16 +75,20 @@ export function encodeHostCommand(command: HostCommand): string {
   return `${frame(hostCommandBody(parsed.data))}\n`;
 }
 
-/** Why a device refuses a host line: the reasons of `NAK` (protocol v1). */
-export type NakReason = 'range' | 'syntax' | 'checksum' | 'unknown';
-export const NAK_REASONS: readonly NakReason[] = ['range', 'syntax', 'checksum', 'unknown'];
+/**
+ * Why a device refuses a host line: the reasons of `NAK` (protocol v1), and since firmware
+ * 1.2.0 `ceiling` (a `LIMIT` above the alarm ceiling, or `0,0`) and `locked` (`CEILING`
+ * without the thumb button held at boot).
+ */
+export type NakReason = 'range' | 'syntax' | 'checksum' | 'unknown' | 'ceiling' | 'locked';
+export const NAK_REASONS: readonly NakReason[] = ['range', 'syntax', 'checksum', 'unknown', 'ceiling', 'locked'];
 
 export type HostLineResult =
   | { readonly ok: true; readonly command: HostCommand }
   /** `command` is null where the line could not be read (the device answers `NAK,?,reason`). */
   | { readonly ok: false; readonly command: HostCommandName | null; readonly reason: NakReason };
 
-const FIELD_COUNTS: Record<HostCommandName, number> = { INFO: 1, STREAM: 2, RATE: 2, LIMIT: 3, FEEDBACK: 2, ZONE: 2, TARE: 1 };
+const FIELD_COUNTS: Record<HostCommandName, number> = { INFO: 1, STREAM: 2, RATE: 2, LIMIT: 3, FEEDBACK: 2, ZONE: 2, TARE: 1, CEILING: 2 };
 const DECIMAL = /^-?[0-9]{1,10}$/;
 
 function isCommandName(name: string): name is HostCommandName {
@@ -106,6 +114,7 @@ export function decodeHostLine(line: string): HostLineResult {
   if (name === 'LIMIT') Object.assign(candidate, { onRaw: numbers[0], offRaw: numbers[1] });
   if (name === 'FEEDBACK') candidate.mask = numbers[0];
   if (name === 'ZONE') candidate.zone = numbers[0];
+  if (name === 'CEILING') candidate.ceilingRaw = numbers[0];
   const parsed = hostCommandSchema.safeParse(candidate);
   return parsed.success ? { ok: true, command: parsed.data } : { ok: false, command: name, reason: 'range' };
 }

@@ -27,7 +27,7 @@
 import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { CommandChannel, CommandRefusedError, type CommandReply, type RequestOptions } from '../protocol/command-channel.ts';
-import { RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
+import { alarmCeilingRaw, RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
 import type { DropReason } from '../protocol/drop-reasons.ts';
 import { FEEDBACK_ALL, hostCommandBody, LIMIT_RAW_MAX, RATE_MIN_HZ, type HostCommand } from '../protocol/host-commands.ts';
 import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
@@ -66,6 +66,8 @@ export type SerialDeviceEvent =
   | { readonly type: 'hello'; readonly hello: HelloMessage; readonly boot: boolean }
   /** The device restarted; the session goes on. */
   | { readonly type: 'reboot'; readonly detectedBy: 'hello' | 'seq' }
+  /** The over-pressure limit asked for is above the device's alarm ceiling: the device got the ceiling instead. */
+  | { readonly type: 'ceiling'; readonly requestedOnRaw: number; readonly ceilingRaw: number }
   | { readonly type: 'attached'; readonly path: string }
   | { readonly type: 'disconnected'; readonly reason: string };
 
@@ -148,6 +150,8 @@ export class SerialTransport implements Transport {
   #detachedSince: { reason: string; atMs: number } | null = null;
   /** The zone the device has ACKed since it last attached or booted. */
   #appliedZone: DeviceZone | null = null;
+  /** The last "limit above the ceiling" report, so each is made once, not at every restore. */
+  #ceilingNotice: string | null = null;
 
   constructor(options: SerialTransportOptions) {
     this.#options = options;
@@ -283,22 +287,50 @@ export class SerialTransport implements Transport {
   async #setOverLimit(onRaw: number, offRaw: number): Promise<void> {
     const sensor: SensorKind | null = this.#identity?.sensor ?? null;
     const maxRaw = sensor === null ? LIMIT_RAW_MAX : RAW_RANGE[sensor].max;
-    const off = onRaw === 0 && offRaw === 0;
-    if (!Number.isInteger(onRaw) || !Number.isInteger(offRaw) || (!off && !(offRaw >= 0 && offRaw < onRaw && onRaw <= maxRaw))) {
+    if (!Number.isInteger(onRaw) || !Number.isInteger(offRaw) || !(offRaw >= 0 && offRaw < onRaw && onRaw <= maxRaw)) {
       throw new RangeError(
-        `over-pressure limit on=${onRaw} off=${offRaw} raw: needs whole numbers with 0 <= off < on <= ${maxRaw}${sensor === null ? '' : ` (${sensor})`}, ` +
-          'or 0, 0 to turn the alarm off (convert newtons with calibration.toRaw)',
+        `over-pressure limit on=${onRaw} off=${offRaw} raw: needs whole numbers with 0 <= off < on <= ${maxRaw}${sensor === null ? '' : ` (${sensor})`} ` +
+          "(convert newtons with calibration.toRaw); the device's own alarm cannot be turned off",
       );
     }
     const previousWanted = this.#wanted.limit;
     this.#wanted.limit = { onRaw, offRaw };
+    const sent = this.#limitWithinCeiling(this.#wanted.limit);
     try {
-      await this.#request({ type: 'LIMIT', onRaw, offRaw }, { coalesce: true });
+      await this.#request({ type: 'LIMIT', ...sent }, { coalesce: true });
     } catch (error) {
       if (error instanceof CommandRefusedError) this.#wanted.limit = previousWanted;
       throw error;
     }
-    if (this.#identity !== null) this.#identity = { ...this.#identity, limitOnRaw: onRaw, limitOffRaw: offRaw };
+    if (this.#identity !== null) this.#identity = { ...this.#identity, limitOnRaw: sent.onRaw, limitOffRaw: sent.offRaw };
+  }
+
+  /**
+   * The thresholds to send: the ones asked for, or, when `on` is above the device's alarm
+   * ceiling (which firmware 1.2.0 refuses, `NAK,LIMIT,ceiling`), the ceiling with the same
+   * hysteresis below it. Said once in lastError and as a `ceiling` device event; the
+   * device then sounds at its ceiling while the host's own alarm keeps the preset's limit.
+   */
+  #limitWithinCeiling(limit: { onRaw: number; offRaw: number }): { onRaw: number; offRaw: number } {
+    const identity = this.#identity;
+    if (identity === null) return limit;
+    const ceilingRaw = alarmCeilingRaw(identity);
+    if (limit.onRaw <= ceilingRaw) {
+      this.#ceilingNotice = null;
+      return limit;
+    }
+    const gap = limit.onRaw - limit.offRaw;
+    const clamped = { onRaw: ceilingRaw, offRaw: Math.max(0, Math.min(limit.offRaw, ceilingRaw - gap)) };
+    const notice =
+      `the over-pressure limit (${limit.onRaw} counts) is above device ${identity.deviceId}'s alarm ceiling (${ceilingRaw} counts): ` +
+      `its own alarm sounds at the ceiling; the host still warns at the preset's limit`;
+    if (notice !== this.#ceilingNotice) {
+      this.#ceilingNotice = notice;
+      this.#lastError = notice;
+      this.#emitDeviceEvent({ type: 'ceiling', requestedOnRaw: limit.onRaw, ceilingRaw });
+      this.#emitStatus();
+    }
+    return clamped;
   }
 
   async #setZone(zone: DeviceZone): Promise<void> {
@@ -475,7 +507,7 @@ export class SerialTransport implements Transport {
     const commands: HostCommand[] = [{ type: 'STREAM', on: wanted.streaming }];
     if (wanted.rateHz !== null && wanted.rateHz !== this.#identity?.rateHz) commands.push({ type: 'RATE', rateHz: wanted.rateHz });
     if (wanted.feedbackMask !== null) commands.push({ type: 'FEEDBACK', mask: wanted.feedbackMask });
-    if (wanted.limit !== null) commands.push({ type: 'LIMIT', ...wanted.limit });
+    if (wanted.limit !== null) commands.push({ type: 'LIMIT', ...this.#limitWithinCeiling(wanted.limit) });
     if (wanted.zone !== null) commands.push({ type: 'ZONE', zone: wanted.zone });
     for (const command of commands) {
       const channel = this.#channel;

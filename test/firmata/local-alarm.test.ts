@@ -1,20 +1,35 @@
 // The host-side copy of the firmware's feedback rules (device/firmata/local-alarm.ts),
-// without a board: hysteresis, limit 0,0, the feedback mask, the zone blink and its
+// without a board: hysteresis, the alarm ceiling, the feedback mask, the zone blink and its
 // restart after a stall. The emulator tests show the same rules on D13/D6/D9.
 import { describe, expect, it } from 'vitest';
 import { BUZZER_DUTY, LocalAlarm, MOTOR_DUTY } from '../../device/firmata/local-alarm.ts';
+import { DEFAULT_ALARM_CEILING_RAW } from '../../device/protocol/device-messages.ts';
 
 describe('LocalAlarm', () => {
-  it('switches on at raw >= on and off at raw <= off, never in between, and not at all with 0, 0', () => {
+  it('switches on at raw >= on and off at raw <= off, never in between', () => {
     const alarm = new LocalAlarm();
-    expect(alarm.onSample(1023)).toBe(false);
-    alarm.setLimit(600, 400);
+    expect(alarm.setLimit(600, 400)).toEqual({ onRaw: 600, offRaw: 400, clamped: false });
     expect([599, 600, 500, 401, 400, 401].map((raw) => (alarm.onSample(raw), alarm.alarmOn))).toEqual([false, true, true, true, false, false]);
     alarm.onSample(700);
     expect(alarm.outputs()).toEqual({ led: true, motorDuty: MOTOR_DUTY, buzzerDuty: BUZZER_DUTY });
-    alarm.setLimit(0, 0);
-    expect(alarm.alarmOn).toBe(false);
-    expect(alarm.outputs()).toEqual({ led: false, motorDuty: 0, buzzerDuty: 0 });
+  });
+
+  it("keeps the fsr firmware's ceiling: sounds there before any limit, above it, and after 0, 0", () => {
+    const alarm = new LocalAlarm();
+    expect(alarm.ceilingRaw).toBe(DEFAULT_ALARM_CEILING_RAW.fsr);
+    expect(alarm.ceilingRaw).toBe(767);
+    // Before any limit: on at the ceiling, off 1/32 of it lower (the firmware's blank EEPROM).
+    expect([766, 767, 745, 744].map((raw) => (alarm.onSample(raw), alarm.alarmOn))).toEqual([false, true, true, false]);
+    // A limit above the ceiling sounds at the ceiling, with its own hysteresis below it.
+    expect(alarm.setLimit(900, 850)).toEqual({ onRaw: 767, offRaw: 717, clamped: true });
+    expect([766, 767, 718, 717].map((raw) => (alarm.onSample(raw), alarm.alarmOn))).toEqual([false, true, true, false]);
+    // 0, 0 no longer turns it off: back to the ceiling's thresholds, and a ringing alarm rings on.
+    alarm.onSample(800);
+    expect(alarm.setLimit(0, 0)).toEqual({ onRaw: 767, offRaw: 744, clamped: true });
+    alarm.onSample(800);
+    expect(alarm.alarmOn).toBe(true);
+    expect(new LocalAlarm(100).setLimit(600, 400)).toEqual({ onRaw: 100, offRaw: 0, clamped: true });
+    expect(() => new LocalAlarm(0)).toThrow(/alarm ceiling 0/);
   });
 
   it('drives only the outputs of the mask', () => {

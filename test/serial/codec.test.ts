@@ -3,7 +3,7 @@
 // one drop reason, never part of one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeDeviceLine, encodeDeviceMessage, type DeviceMessage } from '../../device/protocol/device-messages.ts';
+import { alarmCeilingRaw, DEFAULT_ALARM_CEILING_RAW, decodeDeviceLine, encodeDeviceMessage, type DeviceMessage } from '../../device/protocol/device-messages.ts';
 import { checksumOf, frame, unframe } from '../../device/protocol/framing.ts';
 import { decodeHostLine, encodeHostCommand, HOST_COMMAND_NAMES, type HostCommand } from '../../device/protocol/host-commands.ts';
 
@@ -76,6 +76,13 @@ describe('device messages', () => {
     ['HELLO,1,1.0.0,1a2b3c4d,fsr,100,500,600', 'range'],
     ['HELLO,1,1.0.0,1a2b3c4d,fsr,100,2000,10', 'range'],
     ['HELLO,1,1.0.0,1a2b3c4d,fsr,100,0', 'syntax'],
+    ['HELLO,1,1.2.0,1a2b3c4d,fsr,100,700,650,767,1', 'syntax'],
+    ['HELLO,1,1.2.0,1a2b3c4d,fsr,100,700,650,x', 'syntax'],
+    ['HELLO,1,1.2.0,1a2b3c4d,fsr,100,700,650,', 'syntax'],
+    ['HELLO,1,1.2.0,1a2b3c4d,fsr,100,700,650,0', 'range'],
+    ['HELLO,1,1.2.0,1a2b3c4d,fsr,100,700,650,1024', 'range'],
+    ['HELLO,1,1.2.0,1a2b3c4d,hx711,80,700,650,8388608', 'range'],
+    ['NAK,LIMIT,roof', 'range'],
     ['ACK,REBOOT', 'range'],
     ['ACK', 'syntax'],
     ['NAK,RATE,tired', 'range'],
@@ -86,6 +93,24 @@ describe('device messages', () => {
     ['s,1,2,3', 'unknown'],
   ])('%s is dropped as %s', (body, reason) => {
     expect(decodeDeviceLine(line(body))).toEqual({ ok: false, reason });
+  });
+
+  it('reads the alarm ceiling from a 9-field HELLO, and the sensor\'s default from an 8-field one', () => {
+    const nine = decodeDeviceLine(line('HELLO,1,1.2.0,1a2b3c4d,fsr,100,767,744,767'));
+    expect(nine).toEqual({
+      ok: true,
+      message: { type: 'HELLO', protocolVersion: 1, firmwareVersion: '1.2.0', deviceId: '1a2b3c4d', sensor: 'fsr', rateHz: 100, limitOnRaw: 767, limitOffRaw: 744, alarmCeilingRaw: 767 },
+    });
+    const stored = decodeDeviceLine(line('HELLO,1,1.2.0,1a2b3c4d,hx711,80,4000000,3900000,8388607'));
+    if (!stored.ok || stored.message.type !== 'HELLO') throw new Error('not a HELLO');
+    expect(alarmCeilingRaw(stored.message)).toBe(8_388_607);
+    const eight = decodeDeviceLine(line('HELLO,1,1.1.0,1a2b3c4d,hx711,80,0,0'));
+    if (!eight.ok || eight.message.type !== 'HELLO') throw new Error('not a HELLO');
+    expect(eight.message.alarmCeilingRaw).toBeUndefined();
+    expect(alarmCeilingRaw(eight.message)).toBe(DEFAULT_ALARM_CEILING_RAW.hx711);
+    expect(DEFAULT_ALARM_CEILING_RAW).toEqual({ fsr: 767, hx711: 3_852_000 });
+    expect(decodeDeviceLine(line('NAK,LIMIT,ceiling'))).toEqual({ ok: true, message: { type: 'NAK', command: 'LIMIT', reason: 'ceiling' } });
+    expect(decodeDeviceLine(line('NAK,CEILING,locked'))).toEqual({ ok: true, message: { type: 'NAK', command: 'CEILING', reason: 'locked' } });
   });
 
   it('bounds raw values by the sensor once it is known', () => {
@@ -99,7 +124,11 @@ describe('device messages', () => {
     fc.record({ type: fc.constant('S' as const), seq: fc.integer({ min: 0, max: 65_535 }), tUs: fc.integer({ min: 0, max: 0xffff_ffff }), raw: fc.integer({ min: -0x80_0000, max: 0x7f_ffff }) }),
     fc.record({ type: fc.constant('ALARM' as const), on: fc.boolean(), tUs: fc.integer({ min: 0, max: 0xffff_ffff }), raw: fc.integer({ min: -0x80_0000, max: 0x7f_ffff }) }),
     fc.record({ type: fc.constant('ACK' as const), command: fc.constantFrom(...HOST_COMMAND_NAMES) }),
-    fc.record({ type: fc.constant('NAK' as const), command: fc.option(fc.constantFrom(...HOST_COMMAND_NAMES)), reason: fc.constantFrom('range' as const, 'syntax' as const, 'checksum' as const, 'unknown' as const) }),
+    fc.record({
+      type: fc.constant('NAK' as const),
+      command: fc.option(fc.constantFrom(...HOST_COMMAND_NAMES)),
+      reason: fc.constantFrom('range' as const, 'syntax' as const, 'checksum' as const, 'unknown' as const, 'ceiling' as const, 'locked' as const),
+    }),
     fc.record({ type: fc.constant('FAULT' as const), code: fc.constantFrom('nodata' as const, 'rail' as const) }),
     fc
       .record({
@@ -109,8 +138,17 @@ describe('device messages', () => {
         sensor: fc.constantFrom('fsr' as const, 'hx711' as const),
         limitOffRaw: fc.integer({ min: 0, max: 1000 }),
         span: fc.integer({ min: 1, max: 23 }),
+        ceiling: fc.option(fc.integer({ min: 1, max: 1023 }), { nil: undefined }),
       })
-      .map(({ span, limitOffRaw, ...rest }) => ({ type: 'HELLO' as const, protocolVersion: 1 as const, ...rest, limitOffRaw, limitOnRaw: limitOffRaw + span })),
+      .map(({ span, limitOffRaw, ceiling, ...rest }) => ({
+        type: 'HELLO' as const,
+        protocolVersion: 1 as const,
+        ...rest,
+        limitOffRaw,
+        limitOnRaw: limitOffRaw + span,
+        // 8 fields (firmware before 1.2.0) or 9 (the alarm ceiling)
+        ...(ceiling === undefined ? {} : { alarmCeilingRaw: ceiling }),
+      })),
   );
 
   it('property: every message survives encode -> decode unchanged, with \\n or \\r\\n', () => {
@@ -183,6 +221,7 @@ describe('host commands', () => {
     expect(encodeHostCommand({ type: 'FEEDBACK', mask: 7 })).toBe(`${frame('FEEDBACK,7')}\n`);
     expect(encodeHostCommand({ type: 'ZONE', zone: 3 })).toBe(`${frame('ZONE,3')}\n`);
     expect(encodeHostCommand({ type: 'TARE' })).toBe(`${frame('TARE')}\n`);
+    expect(encodeHostCommand({ type: 'CEILING', ceilingRaw: 800 })).toBe(`${frame('CEILING,800')}\n`);
   });
 
   it.each([
@@ -192,6 +231,7 @@ describe('host commands', () => {
     [{ type: 'LIMIT', onRaw: 500, offRaw: -1 }, /offRaw/],
     [{ type: 'FEEDBACK', mask: 8 }, /mask/],
     [{ type: 'ZONE', zone: 4 }, /zone/],
+    [{ type: 'CEILING', ceilingRaw: 0 }, /ceilingRaw/],
   ])('refuses %j, naming the value', (command, message) => {
     expect(() => encodeHostCommand(command as HostCommand)).toThrow(RangeError);
     expect(() => encodeHostCommand(command as HostCommand)).toThrow(message);
@@ -205,6 +245,7 @@ describe('host commands', () => {
     fc.tuple(fc.nat(0x7f_fffe), fc.integer({ min: 1, max: 1000 })).map(([offRaw, span]) => ({ type: 'LIMIT' as const, onRaw: Math.min(offRaw + span, 0x7f_ffff), offRaw })),
     fc.integer({ min: 0, max: 7 }).map((mask) => ({ type: 'FEEDBACK' as const, mask })),
     fc.constantFrom(0 as const, 1 as const, 2 as const, 3 as const).map((zone) => ({ type: 'ZONE' as const, zone })),
+    fc.integer({ min: 1, max: 0x7f_ffff }).map((ceilingRaw) => ({ type: 'CEILING' as const, ceilingRaw })),
   );
 
   it('property: the device reads back exactly what the host sent', () => {
