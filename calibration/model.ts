@@ -7,7 +7,7 @@
  * - `fsr` (a force-sensing resistor in the reference divider, FSR from 5 V to A0 and
  *   10 kOhm to ground): raw / 1023 = R0 / (R0 + R_fsr), so g(raw) = raw / (1023 - raw) is
  *   the FSR's conductance in units of 1 / R0, and x = g(raw) - g(tareRaw). An FSR's
- *   conductance grows roughly in proportion to force (domain.md), so forces are nearly
+ *   conductance grows roughly in proportion to force (docs/calibration.md), so forces are nearly
  *   linear in x where they are strongly curved in raw counts; extrapolating in x past
  *   the last calibration point errs far less than in raw counts (which would
  *   underestimate the force near full scale: the unsafe side).

@@ -15,10 +15,10 @@ import { z } from 'zod';
 
 /** Standard gravity (ISO 80000-3): 1 kgf = 9.80665 N exactly. */
 export const STANDARD_GRAVITY_MPS2 = 9.806_65;
-/** 1 lbf = 0.45359237 kg x g0 = 4.4482216152605 N (rounded to 4.44822 in domain.md). */
+/** 1 lbf = 0.45359237 kg x g0 = 4.4482216152605 N (rounded to 4.44822 in docs/calibration.md). */
 export const NEWTONS_PER_LBF = 0.453_592_37 * STANDARD_GRAVITY_MPS2;
 export const KG_PER_LB = 0.453_592_37;
-/** The tip's contact area when a profile says nothing else (domain.md). */
+/** The tip's contact area when a profile says nothing else (docs/calibration.md, "Units"). */
 export const DEFAULT_CONTACT_AREA_CM2 = 1.5;
 
 export const FORCE_UNITS = ['N', 'kgf', 'lbf', 'kPa', 'kgf/cm²'] as const;

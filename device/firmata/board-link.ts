@@ -9,7 +9,7 @@
  *   link.writeOutputs({ led: true, motorDuty: 192, buzzerDuty: 0 });
  *   await link.close();
  *
- * The johnny-five traps (../shared/stack.md) are handled here: the Board gets `io` (so it
+ * The johnny-five traps are handled here: the Board gets `io` (so it
  * never looks for a port or pulls in its own serialport), `repl`, `debug` and `sigint` off,
  * and an `error` listener for its whole life, also after it is discarded (an
  * EventEmitter `error` with no listener would crash the server). A0 is read from the io
@@ -24,7 +24,7 @@ import { SerialPort } from 'serialport';
 import type { Firmata, FirmataTransport } from 'firmata-io';
 import { openSerialPort } from '../protocol/serial-link.ts';
 
-/** The Uno pins the product uses (shared/protocol.md, "Reference wiring"). */
+/** The Uno pins the product uses (docs/hardware.md, "Reference wiring"). */
 export const FIRMATA_PINS = { sensorAnalog: 0, led: 13, motor: 6, buzzer: 9 } as const;
 
 /** How long closing waits for the last writes (outputs off) to leave. */

@@ -8,7 +8,7 @@
  *
  * It mirrors device/firmware/src/core/knotmeter.cpp (updateAlarm, setZone, tickBlink,
  * applyOutputs) rule for rule, so a Firmata board and our firmware light, buzz and
- * vibrate alike (shared/protocol.md):
+ * vibrate alike (device/PROTOCOL.md):
  * - the alarm switches on at raw >= on and off at raw <= off (hysteresis);
  * - its ceiling (firmware 1.2.0): `on` never goes above the FSR build's default ceiling
  *   (DEFAULT_ALARM_CEILING_RAW.fsr, 90 N on the default curve): a higher limit sounds at the

@@ -1,5 +1,5 @@
 /**
- * Device -> host messages of protocol v1 (shared/protocol.md): the codec the serial
+ * Device -> host messages of protocol v1 (device/PROTOCOL.md): the codec the serial
  * transport runs on every line the line guard lets through. A line becomes one typed
  * message, or a drop reason: framing, checksum, field count and every range are checked
  * before anything is returned, so nothing half-parsed reaches the pipeline. The encoder

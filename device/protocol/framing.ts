@@ -1,5 +1,5 @@
 /**
- * Line framing of protocol v1 (shared/protocol.md), both directions: every line is
+ * Line framing of protocol v1 (device/PROTOCOL.md), both directions: every line is
  * `$BODY*HH`, printable ASCII, where HH is the XOR of the body's bytes as two uppercase
  * hex digits. The codecs for device messages and host commands sit on top of this; the
  * line guard in front of it has already bounded the line's length.

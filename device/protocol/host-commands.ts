@@ -1,5 +1,5 @@
 /**
- * Host -> device commands of protocol v1 (shared/protocol.md): their typed form, the
+ * Host -> device commands of protocol v1 (device/PROTOCOL.md): their typed form, the
  * encoder the serial transport writes with, and the decoder a device (or a test playing
  * one) reads them with. Values are checked against what the protocol allows; the device
  * checks the rest (its sensor's rate cap, the link's rate cap, its raw range) and answers

@@ -1,5 +1,5 @@
 /**
- * The serial transport: our firmware (protocol v1, shared/protocol.md) on a serial port,
+ * The serial transport: our firmware (protocol v1, device/PROTOCOL.md) on a serial port,
  * through the real `serialport` bindings. The first stage of the pipeline for a real
  * massager: it turns the device's `S` lines into `RawSample`s on the session timeline,
  * keeps the link's health in its status, and carries the host's feedback back to the

@@ -12,8 +12,8 @@
  *   const { holds, warnings } = engine.results();
  *
  * Pipeline position: calibration (newtons on device time) -> **engine** -> recorder,
- * broadcaster, device feedback. The rules are those of design.md, "Engine semantics";
- * the shapes it emits are in `results.ts`. Where design.md leaves a choice open, the
+ * broadcaster, device feedback. The rules are those of docs/engine.md;
+ * the shapes it emits are in `results.ts`. Where those rules leave a choice open, the
  * choice made here:
  *
  * - **Time a sample owns.** Each sample stands for the force from its time to the next
@@ -73,7 +73,7 @@ export interface SampleBatch {
   readonly forceN: readonly number[];
 }
 
-/** The zone of one reading under a configuration (design.md, "Engine semantics"). */
+/** The zone of one reading under a configuration (docs/engine.md, "Zones"). */
 export function zoneOf(forceN: number, config: EngineConfig): Zone {
   if (forceN < config.bandLowN) return 'below';
   if (forceN <= config.bandHighN) return 'band';

@@ -1,5 +1,5 @@
 /**
- * Engine configurations: the body-area presets of domain.md and the validation of a
+ * Engine configurations: the body-area presets of docs/engine.md and the validation of a
  * user's config (a file, a settings form, a message), which either yields a complete
  * `EngineConfig` or a `ConfigError` naming each field that is wrong and the rule it breaks.
  * No I/O here (the caller reads the file and parses its JSON), so the dashboard can import
@@ -34,12 +34,12 @@ export const PRESET_LABELS: Readonly<Record<PresetName, string>> = {
 export const DEFAULT_PRESET: PresetName = 'shoulders';
 
 /**
- * Shared by every preset (domain.md): shorter presses are searching, not holding; a hand
+ * Shared by every preset (docs/engine.md, "Presets"): shorter presses are searching, not holding; a hand
  * wobble does not end a hold; a knock is not a press.
  */
 const SHARED_TIMES = { holdMinMs: 3000, dropoutMs: 300, overDebounceMs: 100, overClearMs: 500 } as const;
 
-/** domain.md, "Default presets" (newtons, 1.5 cm^2 tip). */
+/** docs/engine.md, "Presets" (newtons, 1.5 cm^2 tip). */
 export const PRESETS: Readonly<Record<PresetName, Readonly<EngineConfig>>> = {
   neck: Object.freeze({ bandLowN: 8, bandHighN: 18, overLimitN: 25, overClearN: 22, ...SHARED_TIMES, targetHoldMs: 30_000, maxHoldMs: 60_000 }),
   shoulders: Object.freeze({ bandLowN: 15, bandHighN: 30, overLimitN: 45, overClearN: 40, ...SHARED_TIMES, targetHoldMs: 60_000, maxHoldMs: 90_000 }),

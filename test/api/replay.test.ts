@@ -1,5 +1,5 @@
-// Replay through the very same pipeline: each example trace of ../shared/traces (copied
-// in test/fixtures/traces) replayed by the server is recorded as a session whose holds
+// Replay through the very same pipeline: each example trace of test/fixtures/traces/
+// replayed by the server is recorded as a session whose holds
 // and warnings, read back through the API, are those of its expected file (within the
 // tolerances its README gives). A recorded session replays again (replay:SESSION_ID) to
 // the same results, at real-time pacing as well as unpaced, and `npm run analyze --

@@ -5,7 +5,7 @@
  * 1. Samples per second with no loss: StandardFirmata (the avrgirl-arduino hex) at 57600
  *    baud through the Firmata transport, asked for sampling intervals of 20, 10, 5 and 1 ms; our
  *    firmware (device/firmware, `npm run firmware`) at 115200 baud through the serial
- *    transport at 100, 200 and 370 Hz (its link limit, shared/protocol.md). A0 carries a
+ *    transport at 100, 200 and 370 Hz (its link limit, device/PROTOCOL.md). A0 carries a
  *    sawtooth of one ADC code per emulated millisecond, so every sample's value says at
  *    which millisecond it was taken: the rate is samples over the emulated time they span,
  *    and a sampling period that went missing shows as a step of two periods. Firmata has

@@ -1,5 +1,5 @@
 // Synthetic sensors for the calibration tests: a force-sensing resistor and a load cell
-// with the faults domain.md describes (an FSR's part spread, a curve that is not quite a
+// with the faults of real parts (an FSR's part spread, a curve that is not quite a
 // power law, errors that grow with force; a load cell's offset and noise), seeded so
 // every run sees the same data.
 import type { CalibrationPoint } from '../../calibration/fit.ts';

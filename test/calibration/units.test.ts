@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { displayDecimals, formatInUnit, fromDisplay, FORCE_UNITS, LoadError, parseLoad, toDisplay } from '../../calibration/units.ts';
 
 describe('units', () => {
-  it('converts with the standard definitions (domain.md)', () => {
+  it('converts with the standard definitions (docs/calibration.md)', () => {
     expect(toDisplay(9.80665, 'kgf', 1.5)).toBeCloseTo(1, 12);
     expect(toDisplay(4.44822, 'lbf', 1.5)).toBeCloseTo(1, 5);
     // 45 N on 1.5 cm² is 300 kPa, and 1 kgf/cm² is 98.0665 kPa.

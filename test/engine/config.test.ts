@@ -1,4 +1,4 @@
-// Presets and config validation: the presets are domain.md's table; the shared example
+// Presets and config validation: the presets are docs/engine.md's table; the shared example
 // config is accepted as is; a config may start from a preset; every rule is refused with
 // a message naming the field and the rule.
 import { readFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ function refusal(json: unknown): string {
 }
 
 describe('presets', () => {
-  it('are the table of domain.md with the shared times', () => {
+  it('are the table of docs/engine.md with the shared times', () => {
     const shared = { holdMinMs: 3000, dropoutMs: 300, overDebounceMs: 100, overClearMs: 500 };
     expect(PRESET_NAMES).toEqual(['neck', 'shoulders', 'upper-back']);
     expect(PRESETS.neck).toEqual({ bandLowN: 8, bandHighN: 18, overLimitN: 25, overClearN: 22, targetHoldMs: 30_000, maxHoldMs: 60_000, ...shared });

@@ -1,4 +1,4 @@
-// The pressure engine, rule by rule, on hand-built traces (design.md, "Engine semantics").
+// The pressure engine, rule by rule, on hand-built traces (docs/engine.md).
 // TEST_CONFIG: band 15-30 N, limit 45 N, clear below 40 N for 500 ms, holdMinMs 3000,
 // dropoutMs 300, overDebounceMs 100, targetHoldMs 5000, maxHoldMs 8000; samples every 10 ms.
 import { describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { buildTrace, eventsOfType, runEngine, TEST_CONFIG } from './trace-builde
 const REST = { ms: 500, n: 0 };
 
 describe('zones', () => {
-  it('puts each threshold in the zone design.md gives it', () => {
+  it('puts each threshold in the zone docs/engine.md gives it', () => {
     expect(zoneOf(14.999, TEST_CONFIG)).toBe('below');
     expect(zoneOf(15, TEST_CONFIG)).toBe('band');
     expect(zoneOf(30, TEST_CONFIG)).toBe('band');

@@ -1,4 +1,4 @@
-// The shared worked examples (copied from ../shared/traces into test/fixtures/traces):
+// The worked examples of test/fixtures/traces/:
 // `npm run analyze` must reproduce every NAME.expected.json within the tolerances of the
 // traces' README: times within 60 ms, durations within 120 ms, forces within 0.5 N.
 import { execFile } from 'node:child_process';

@@ -13,7 +13,7 @@ import { frame } from '../../device/protocol/framing.ts';
 import { EmulatedFirmware, FIRMWARE_BAUD_RATE, isReply, LONGEST_SAMPLE_LINE_BYTES } from './support/emulated-firmware.ts';
 
 const PERIOD_US = 10_000; // 100 Hz, the fsr default
-/** The link rule of shared/protocol.md: floor(0.9 * baud / 10 / L). */
+/** The link rule of device/PROTOCOL.md: floor(0.9 * baud / 10 / L). */
 const LINK_RATE_LIMIT_HZ = Math.floor((0.9 * FIRMWARE_BAUD_RATE) / 10 / LONGEST_SAMPLE_LINE_BYTES.fsr);
 const TEST_TIMEOUT_MS = 90_000;
 

@@ -31,7 +31,7 @@ import { EmulatedFirmware, sampleOf, seqGaps, type DeviceLine } from './support/
 const TEST_TIMEOUT_MS = 90_000;
 const PERIOD_US = 12_500; // 80 Hz
 const CONVERSION_PERIOD_US = 12_500; // the HX711 at 80 SPS
-/** The contract's bound on the alarm: one sample period + 1 ms (shared/protocol.md). */
+/** The contract's bound on the alarm: one sample period + 1 ms (device/PROTOCOL.md). */
 const ALARM_BOUND_US = PERIOD_US + 1000;
 /**
  * From the HX711 presenting a conversion (DOUT low) to the outputs: the main loop noticing it

@@ -1,5 +1,5 @@
 // Debian's chromium driven by playwright-core: never a downloaded browser. The flags are
-// the ones that work on this machine (stack.md); audio plays without a user gesture.
+// the ones that work on this machine; audio plays without a user gesture.
 import { existsSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 

@@ -13,7 +13,7 @@ export interface HoldInProgress {
   readonly longReached: boolean;
 }
 
-/** The zone as a word (ux.md): never colour alone. */
+/** The zone as a word: never colour alone. */
 export const ZONE_WORDS: Readonly<Record<Zone, string>> = {
   below: 'gentle',
   band: 'in band',

@@ -8,7 +8,7 @@
 import { AVCC_MILLIVOLTS, millivoltsToAdc, type OutputPin, type PinChange } from '../../../device/emulator/emulator.ts';
 
 export const ALARM_PINS: readonly OutputPin[] = ['D13', 'D6', 'D9'];
-/** FEEDBACK bit of each output (shared/protocol.md). */
+/** FEEDBACK bit of each output (device/PROTOCOL.md). */
 export const FEEDBACK_BIT: Record<OutputPin, number> = { D13: 1, D6: 2, D9: 4 };
 /** The motor's duty while the alarm is on: OCR0A = MOTOR_DUTY 192 in fast PWM, (192 + 1) / 256 by the datasheet. */
 export const MOTOR_DUTY_RATIO = 193 / 256;

@@ -31,7 +31,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIRMWARE_DIR = join(ROOT, 'device', 'firmware');
 /** The default build's link (device/PROTOCOL.md): 115200 nominal, 117647 on the wire. */
 export const FIRMWARE_BAUD_RATE = 115_200;
-/** Longest sample line with its `\n` (shared/protocol.md): fsr 28, hx711 32 bytes. */
+/** Longest sample line with its `\n` (device/PROTOCOL.md): fsr 28, hx711 32 bytes. */
 export const LONGEST_SAMPLE_LINE_BYTES: Record<SensorKind, number> = { fsr: 28, hx711: 32 };
 /** Default sample rate after boot (device/PROTOCOL.md). */
 export const DEFAULT_RATE_HZ: Record<SensorKind, number> = { fsr: 100, hx711: 80 };
