@@ -56,11 +56,6 @@ export function fanOut(...listeners: PipelineListener[]): PipelineListener {
 
 const STATUS_INTERVAL_MS = 1000;
 
-/** A replay plays back forces recorded (and calibrated) before: no calibration of its own. */
-export function isReplay(spec: string): boolean {
-  return spec.startsWith('replay:');
-}
-
 export class DevicePipeline {
   readonly #transport: Transport;
   readonly #fixedCalibration: ForceCalibration | null;
@@ -188,6 +183,7 @@ export class DevicePipeline {
       deviceId: status.deviceId,
       spec: this.#transport.spec,
       transport: this.#transport.spec.split(':')[0] ?? '',
+      capabilities: this.#transport.capabilities,
       sensor: status.sensor,
       calibration: this.#calibration.source,
       calibrationDetail: detail,
@@ -221,8 +217,8 @@ export class DevicePipeline {
       detail: { areaCm2: DEFAULT_CONTACT_AREA_CM2, profile: null, problem },
     });
     // Before a serial device says who it is, its "id" is its port: no profile to look for.
-    // A replay's counts are the recorded newtons (in mN), calibrated when they were recorded.
-    if (this.#profiles === null || !DEVICE_ID_PATTERN.test(deviceId) || isReplay(this.#transport.spec)) return unprofiled(null);
+    // Forces calibrated already (a replay's counts are the recorded newtons): never through a profile.
+    if (this.#profiles === null || !DEVICE_ID_PATTERN.test(deviceId) || this.#transport.capabilities.forcesCalibrated) return unprofiled(null);
     let entry;
     try {
       entry = this.#profiles.active(deviceId);

@@ -15,7 +15,7 @@
  */
 import { z } from 'zod';
 import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSchema } from './calibration-events.ts';
-import { sensorKindSchema, transportStatusSchema } from './device.ts';
+import { sensorKindSchema, transportCapabilitiesSchema, transportStatusSchema } from './device.ts';
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
 import { holdLabelSchema, plainText } from './records.ts';
@@ -24,8 +24,10 @@ export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
   /** The transport spec in canonical form, e.g. `sim:treatment?rate=100&...`. */
   spec: z.string(),
-  /** The transport kind: `sim`, `serial`, `firmata`, `replay`. */
+  /** The transport kind, to show people: `sim`, `serial`, `firmata`, `emulator`, `replay`. Code reads `capabilities`. */
   transport: z.string(),
+  /** What its samples are and what it allows: forces already calibrated (a replay), calibratable, one recording that ends. */
+  capabilities: transportCapabilitiesSchema,
   sensor: sensorKindSchema,
   /** `default`: no calibration profile yet, forces are approximate ("uncalibrated"). */
   calibration: z.enum(['default', 'profile', 'exact']),

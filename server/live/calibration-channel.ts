@@ -28,7 +28,7 @@ import { DEVICE_ID_PATTERN } from '../../device/device-id.ts';
 import { calibrationRequestSchemas, type CalibrationState } from '../contract/calibration-events.ts';
 import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
-import { isReplay, type PipelineListener, type Readings } from '../pipeline.ts';
+import type { PipelineListener, Readings } from '../pipeline.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -51,6 +51,13 @@ interface DeviceCalibration {
   historyError: string | null;
   timer: NodeJS.Timeout | null;
   lastSentMs: number;
+}
+
+/** Why a device cannot be calibrated, from what its transport states about it. */
+function notCalibratable(info: DeviceInfo): string {
+  return info.capabilities.forcesCalibrated
+    ? `device ${info.deviceId} is a ${info.transport}: its forces were calibrated when they were recorded; calibrate the device that recorded them`
+    : `device ${info.deviceId} (${info.transport}) cannot be calibrated`;
 }
 
 export class CalibrationLive implements PipelineListener {
@@ -76,8 +83,8 @@ export class CalibrationLive implements PipelineListener {
   }
 
   onInfo(info: DeviceInfo): void {
-    // A replay plays back forces calibrated when they were recorded: there is nothing to calibrate.
-    if (!DEVICE_ID_PATTERN.test(info.deviceId) || isReplay(info.spec)) return;
+    // A device that cannot be calibrated (a replay plays back forces calibrated when they were recorded) gets no session.
+    if (!DEVICE_ID_PATTERN.test(info.deviceId) || !info.capabilities.calibratable) return;
     const existing = this.#calibrations.get(info.deviceId);
     if (existing?.session.sensor === info.sensor) return;
     existing?.session.close('the device changed sensor kind');
@@ -231,9 +238,8 @@ export class CalibrationLive implements PipelineListener {
   #session(deviceId: string): CalibrationSession {
     const calibration = this.#calibrations.get(deviceId);
     const device = this.#device(deviceId);
-    if (isReplay(device?.info?.spec ?? '')) {
-      throw new CalibrationError(`device ${deviceId} is a replay: its forces were calibrated when they were recorded; calibrate the device that recorded them`);
-    }
+    const info = device?.info ?? null;
+    if (info !== null && !info.capabilities.calibratable) throw new CalibrationError(notCalibratable(info));
     if (calibration === undefined || device === undefined) {
       throw new CalibrationError(`no device ${deviceId} on this server (the devices are: ${this.#devices().map((device) => device.info?.deviceId ?? '?').join(', ') || 'none'})`);
     }

@@ -61,7 +61,7 @@ interface RecordingSession {
 
 interface DeviceState {
   info: DeviceInfo | null;
-  /** Made at the device's first info (a replay's sessions are cut otherwise). */
+  /** Made at the device's first info (a recording played back is cut otherwise: one whole session). */
   cutter: SessionCutter | null;
   session: RecordingSession | null;
   /** The session that ended last: late engine events (the hold a stopped device was in) go there. */
@@ -155,7 +155,7 @@ export class Recorder implements PipelineListener {
   onInfo(info: DeviceInfo): void {
     const device = this.#device(info.deviceId);
     device.info = info;
-    if (device.cutter === null) device.cutter = new SessionCutter({ pressN: info.engineConfig.bandLowN, idleMs: this.#idleMs, wholeData: info.transport === 'replay' });
+    if (device.cutter === null) device.cutter = new SessionCutter({ pressN: info.engineConfig.bandLowN, idleMs: this.#idleMs, wholeData: info.capabilities.playsRecording });
     else device.cutter.setPressN(info.engineConfig.bandLowN);
     this.#statusChanged();
   }

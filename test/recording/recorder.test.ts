@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIVE_DEVICE } from '../../device/transport.ts';
 import { PressureEngine } from '../../server/engine/engine.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import type { DeviceInfo, RecorderStatus } from '../../server/contract/live-events.ts';
@@ -21,7 +22,7 @@ import { tempDir } from './support.ts';
 
 const DEVICE = 'c0ffee00';
 const CONFIG = presetConfig('shoulders');
-const INFO: DeviceInfo = { deviceId: DEVICE, spec: 'sim:treatment', transport: 'sim', sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: CONFIG };
+const INFO: DeviceInfo = { deviceId: DEVICE, spec: 'sim:treatment', transport: 'sim', capabilities: LIVE_DEVICE, sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: CONFIG };
 const RATE_MS = 10;
 
 /** Counts the commits going through to the real store. */
