@@ -222,12 +222,29 @@ static int read_id(jparser_t *j, jnode_t *root, char *id, size_t id_size)
 	return 1;
 }
 
+/* {"cmd":"button","held":true|false}: the thumb button (inputs.h). */
+static void command_button(const command_t *c)
+{
+	static const char *const allowed[] = { "held", NULL };
+	if (!only_members(c, allowed))
+		return;
+	jnode_t *held = member(c, "held");
+	if (!held || (held->type != JT_TRUE && held->type != JT_FALSE)) {
+		emit_message("error", c->id, "button: held must be true or false");
+		return;
+	}
+	input_set_button(held->type == JT_TRUE);
+	reply_ok(c->id, "button");
+}
+
 static void dispatch(const command_t *c, const char *cmd, run_state_t *run)
 {
 	if (!strcmp(cmd, "adc"))
 		command_adc(c);
 	else if (!strcmp(cmd, "hx711"))
 		command_hx711(c);
+	else if (!strcmp(cmd, "button"))
+		command_button(c);
 	else if (!strcmp(cmd, "schedule"))
 		command_schedule(c);
 	else if (!strcmp(cmd, "time"))
@@ -237,7 +254,7 @@ static void dispatch(const command_t *c, const char *cmd, run_state_t *run)
 	else if (!strcmp(cmd, "quit"))
 		command_quit(c, run);
 	else
-		emit_message("error", c->id, "unknown cmd (adc, hx711, schedule, time, reset, quit)");
+		emit_message("error", c->id, "unknown cmd (adc, hx711, button, schedule, time, reset, quit)");
 }
 
 static void handle_line(const char *line, size_t len, run_state_t *run)

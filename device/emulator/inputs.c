@@ -10,6 +10,7 @@
 #include "sim_irq.h"
 #include "sim_cycle_timers.h"
 #include "avr_adc.h"
+#include "avr_ioport.h"
 
 #include "events.h"
 #include "hx711.h"
@@ -116,11 +117,44 @@ size_t input_schedule_arm(int target)
 	return schedules[target].len;
 }
 
+static int button_held;
+
+/* D4 always; D2 only without an HX711, whose DOUT it is (an external pull there would
+ * overwrite the emulated DOUT at every PORTD write). */
+static uint8_t button_mask(void)
+{
+	return (uint8_t)(hx711_attached() ? (1u << 4) : ((1u << 2) | (1u << 4)));
+}
+
+/* Through the port's external pull, which simavr re-applies at every PORTD write, and on
+ * the pins themselves for reads before the next write. */
+static void button_apply(void)
+{
+	const uint8_t mask = button_mask();
+	avr_ioport_external_t pull = { .name = 'D', .mask = mask, .value = button_held ? 0 : mask };
+	avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &pull);
+	avr_irq_t *pins = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 0);
+	/* The pin IRQs are filtered (a repeated value is dropped) and keep their value across a
+	 * reset, which zeroes PIND: raise the other level first so the PIND bit follows. */
+	for (int bit = 0; pins && bit < 8; bit++)
+		if (mask & (1u << bit)) {
+			avr_raise_irq(pins + bit, button_held ? 1 : 0);
+			avr_raise_irq(pins + bit, button_held ? 0 : 1);
+		}
+}
+
+void input_set_button(int held)
+{
+	button_held = held;
+	button_apply();
+}
+
 void inputs_on_reset(void)
 {
 	for (int i = 0; i < INPUT_COUNT; i++)
 		if (schedules[i].len)
 			schedule_arm(&schedules[i]);
+	button_apply();
 }
 
 int input_parse_target(const char *name)
@@ -151,4 +185,9 @@ void inputs_setup(void)
 		schedules[i].target = i;
 		input_set(i, 0);
 	}
+	/* Before the HX711 is set up only D4 is safe to pull: D2 follows at the first reset
+	 * (a host's open resets the AVR). */
+	const uint8_t released = 1u << 4;
+	avr_ioport_external_t pull = { .name = 'D', .mask = released, .value = released };
+	avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &pull);
 }

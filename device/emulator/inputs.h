@@ -36,7 +36,13 @@ void input_schedule_push(int target, avr_cycle_count_t cycle, int32_t value);
 /* Applies the points already due and sets a timer for the next; returns how many remain. */
 size_t input_schedule_arm(int target);
 
-/* After an AVR reset (which clears every cycle timer): schedules go on. */
+/* After an AVR reset (which clears every cycle timer): schedules go on, and the thumb
+ * button keeps its state. */
 void inputs_on_reset(void);
+
+/* The Knotmeter's thumb button, to ground (D2 without --hx711, D4 always): released it
+ * reads high, as the board's pull-up makes it (simavr 1.6 reads an input with only the
+ * internal pull-up as low); held, low. Takes effect at once and lasts across resets. */
+void input_set_button(int held);
 
 #endif

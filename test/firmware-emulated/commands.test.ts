@@ -1,21 +1,29 @@
 /**
  * The real `fsr` hex in the emulator, through the real `serialport` on its pty: it says
- * HELLO first at boot (protocol 1, firmware 1.1.0, a valid device id, 100 Hz, alarm off)
+ * HELLO first at boot (protocol 1, firmware 1.2.0, a valid device id, 100 Hz, the alarm at
+ * its ceiling, the ceiling)
  * over a 10-bit 8N1 link at the chip's 117647 baud; it ACKs every command with values in
  * range and answers every kind of bad line with the NAK reason device/PROTOCOL.md gives
  * (range, syntax, checksum, unknown, `?` where the command cannot be read), changing
  * nothing; RATE stops at the link rule's boundary (370 Hz at 115200 baud); STREAM,0 stops
  * the S lines while seq keeps counting in device time; ZONE blinks D13 at its emulated
- * half periods; commands written back to back get one reply each, in order.
+ * half periods; commands written back to back get one reply each, in order. The alarm
+ * ceiling: a LIMIT above it, or 0,0, is refused `NAK,LIMIT,ceiling` and the alarm keeps
+ * sounding at the old limit; CEILING is refused `NAK,CEILING,locked` (no thumb button).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { frame } from '../../device/protocol/framing.ts';
+import { DEFAULT_ALARM_CEILING_RAW } from '../../device/protocol/device-messages.ts';
+import { millivoltsForRaw } from './support/alarm-pins.ts';
 import { EmulatedFirmware, FIRMWARE_BAUD_RATE, isReply, LONGEST_SAMPLE_LINE_BYTES } from './support/emulated-firmware.ts';
 
 const PERIOD_US = 10_000; // 100 Hz, the fsr default
 /** The link rule of device/PROTOCOL.md: floor(0.9 * baud / 10 / L). */
 const LINK_RATE_LIMIT_HZ = Math.floor((0.9 * FIRMWARE_BAUD_RATE) / 10 / LONGEST_SAMPLE_LINE_BYTES.fsr);
 const TEST_TIMEOUT_MS = 90_000;
+/** The fsr build's default ceiling (CEILING_FSR), and the thresholds of a blank EEPROM at it: off 1/32 lower. */
+const CEILING = DEFAULT_ALARM_CEILING_RAW.fsr;
+const AT_CEILING = `${CEILING},${CEILING - Math.floor(CEILING / 32)}`;
 
 let device: EmulatedFirmware;
 
@@ -37,11 +45,11 @@ async function helloNow(): Promise<string> {
 }
 
 describe('boot', () => {
-  it('says HELLO first: protocol 1, firmware 1.1.0, an 8-hex id (not 00000000/ffffffff), fsr, 100 Hz, alarm off', () => {
+  it('says HELLO first: protocol 1, firmware 1.2.0, an 8-hex id (not 00000000/ffffffff), fsr, 100 Hz, the alarm at its ceiling, the ceiling', () => {
     const first = device.lines[0];
-    expect(first?.text).toMatch(/^\$HELLO,1,1\.1\.0,[0-9a-f]{8},fsr,100,0,0\*[0-9A-F]{2}$/);
+    expect(first?.text).toMatch(/^\$HELLO,1,1\.2\.0,[0-9a-f]{8},fsr,100,767,744,767\*[0-9A-F]{2}$/);
     expect(first?.message).toEqual(device.hello);
-    expect(device.hello).toMatchObject({ protocolVersion: 1, firmwareVersion: '1.1.0', sensor: 'fsr', rateHz: 100, limitOnRaw: 0, limitOffRaw: 0 });
+    expect(device.hello).toMatchObject({ protocolVersion: 1, firmwareVersion: '1.2.0', sensor: 'fsr', rateHz: 100, limitOnRaw: 767, limitOffRaw: 744, alarmCeilingRaw: CEILING });
     expect(device.hello.deviceId).toMatch(/^[0-9a-f]{8}$/);
     expect(['00000000', 'ffffffff']).not.toContain(device.hello.deviceId);
   });
@@ -73,9 +81,8 @@ describe('commands', () => {
         'RATE,10',
         `RATE,${LINK_RATE_LIMIT_HZ}`,
         'RATE,100',
-        'LIMIT,1023,1022',
+        `LIMIT,${CEILING},${CEILING - 1}`,
         'LIMIT,1,0',
-        'LIMIT,0,0',
         ...[0, 1, 2, 3, 4, 5, 6, 7].map((mask) => `FEEDBACK,${mask}`),
         ...[0, 1, 2, 3].map((zone) => `ZONE,${zone}`),
         'ZONE,0',
@@ -84,9 +91,9 @@ describe('commands', () => {
       for (const body of accepted) await expectReply(`${frame(body)}\n`, `ACK,${body.split(',')[0] ?? ''}`);
       await expectReply(`${frame('RATE,250')}\n`, 'ACK,RATE');
       await expectReply(`${frame('LIMIT,600,550')}\n`, 'ACK,LIMIT');
-      expect(await helloNow()).toBe(frame(`HELLO,1,1.1.0,${device.hello.deviceId},fsr,250,600,550`));
+      expect(await helloNow()).toBe(frame(`HELLO,1,1.2.0,${device.hello.deviceId},fsr,250,600,550,${CEILING}`));
       await expectReply(`${frame('RATE,100')}\n`, 'ACK,RATE');
-      await expectReply(`${frame('LIMIT,0,0')}\n`, 'ACK,LIMIT');
+      await expectReply(`${frame(`LIMIT,${AT_CEILING}`)}\n`, 'ACK,LIMIT');
       expect(await helloNow()).toBe(device.lines[0]?.text);
     },
     TEST_TIMEOUT_MS,
@@ -118,6 +125,11 @@ describe('commands', () => {
         ['LIMIT,1024,0', 'NAK,LIMIT,range'],
         ['LIMIT,600,-1', 'NAK,LIMIT,range'],
         ['LIMIT,0,1', 'NAK,LIMIT,range'],
+        [`LIMIT,${CEILING + 1},550`, 'NAK,LIMIT,ceiling'],
+        ['LIMIT,1023,1022', 'NAK,LIMIT,ceiling'],
+        ['LIMIT,0,0', 'NAK,LIMIT,ceiling'],
+        ['CEILING,1000', 'NAK,CEILING,locked'],
+        ['CEILING', 'NAK,CEILING,syntax'],
         ['LIMIT,600', 'NAK,LIMIT,syntax'],
         ['LIMIT,600,550,1', 'NAK,LIMIT,syntax'],
         ['FEEDBACK,8', 'NAK,FEEDBACK,range'],
@@ -131,7 +143,28 @@ describe('commands', () => {
       ];
       for (const [body, reply] of refused) await expectReply(`${frame(body)}\n`, reply);
       expect(await helloNow()).toBe(before);
-      await expectReply(`${frame('LIMIT,0,0')}\n`, 'ACK,LIMIT');
+      await expectReply(`${frame(`LIMIT,${AT_CEILING}`)}\n`, 'ACK,LIMIT');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'refuses a LIMIT above its ceiling, or 0,0, and the alarm sounds on at the limit it had',
+    async () => {
+      await device.emulator.setAnalogMillivolts(millivoltsForRaw(300));
+      await expectReply(`${frame('LIMIT,600,550')}\n`, 'ACK,LIMIT');
+      await expectReply(`${frame(`LIMIT,${CEILING + 1},${CEILING}`)}\n`, 'NAK,LIMIT,ceiling');
+      await expectReply(`${frame('LIMIT,0,0')}\n`, 'NAK,LIMIT,ceiling');
+      await expectReply(`${frame('CEILING,1023')}\n`, 'NAK,CEILING,locked');
+      expect(await helloNow()).toBe(frame(`HELLO,1,1.2.0,${device.hello.deviceId},fsr,100,600,550,${CEILING}`));
+      const from = device.cursor();
+      const atUs = await device.emulator.setAnalogMillivolts(millivoltsForRaw(650));
+      const alarm = await device.nextLine((line) => line.message?.type === 'ALARM', { from, what: 'ALARM,1 at the old limit' });
+      expect(alarm.message).toMatchObject({ type: 'ALARM', on: true, raw: 650 });
+      await device.nextPinChange('D13', atUs, (change) => change.level > 0);
+      await device.emulator.setAnalogMillivolts(millivoltsForRaw(300));
+      await device.nextLine((line) => line.message?.type === 'ALARM' && !line.message.on, { from: alarm.index + 1, what: 'ALARM,0' });
+      await expectReply(`${frame(`LIMIT,${AT_CEILING}`)}\n`, 'ACK,LIMIT');
     },
     TEST_TIMEOUT_MS,
   );
