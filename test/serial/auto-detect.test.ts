@@ -131,7 +131,8 @@ describe('auto-detect', () => {
     await taken.device?.close();
     await taken.pair?.stop();
     await until(() => transport.status().state === 'disconnected', 'the unplug', 2000);
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Replug only once a search has come back empty-handed: the reattach is the retry loop's.
+    await until(() => !(transport.status().lastError ?? '').endsWith('; reconnecting'), 'a search after the unplug that finds nothing', 4000);
     const replugged = await PtyPair.start(dir, 'c-replugged');
     pairs.push(replugged);
     const replugAt = performance.now();
