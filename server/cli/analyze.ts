@@ -19,16 +19,16 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
-import { PressureEngine, type SampleBatch } from './engine/engine.ts';
-import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from './engine/presets.ts';
-import { formatResultsTable, roundResults } from './engine/report.ts';
-import type { EngineConfig } from './engine/results.ts';
-import { MovingAverage } from './engine/smoothing.ts';
-import { TRACE_CSV_HEADER } from './contract/csv.ts';
-import { readTraceCsv, TraceFileError } from './traces/trace-csv.ts';
-import { DEFAULT_DB_PATH } from './recording/recording.ts';
-import { openSqliteStore } from './recording/sqlite-store.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { PressureEngine, type SampleBatch } from '../engine/engine.ts';
+import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from '../engine/presets.ts';
+import { formatResultsTable, roundResults } from '../engine/report.ts';
+import type { EngineConfig } from '../engine/results.ts';
+import { MovingAverage } from '../engine/smoothing.ts';
+import { TRACE_CSV_HEADER } from '../contract/csv.ts';
+import { readTraceCsv, TraceFileError } from '../traces/trace-csv.ts';
+import { DEFAULT_DB_PATH } from '../recording/recording.ts';
+import { openSqliteStore } from '../recording/sqlite-store.ts';
 
 const FORMATS = ['json', 'table'] as const;
 const MAX_SMOOTH_MS = 60_000;
@@ -192,7 +192,7 @@ async function analyzeSession(options: AnalyzeOptions, prepare: (batch: SampleBa
   }
 }
 
-// Run only as the entry point (`tsx server/analyze.ts`), not when a test imports it.
+// Run only as the entry point (`tsx server/cli/analyze.ts`), not when a test imports it.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
   process.exitCode = await runAnalyze(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),

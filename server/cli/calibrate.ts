@@ -2,7 +2,7 @@
  * `npm run calibrate`: calibration from the terminal.
  *
  *   npm run calibrate -- [wizard] --device SPEC [--data-dir DIR] [--area-cm2 A] [--seed N]
- *       the wizard: tare, known loads one by one, fit, save (see wizard.ts)
+ *       the wizard: tare, known loads one by one, fit, save (see calibration/wizard.ts)
  *   npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:NEWTONS ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json]
  *       fits the points, saves the profile (added to the device's history) and prints it
  *   npm run calibrate -- convert --device-id ID [--unit UNIT] [--data-dir DIR] RAW ...
@@ -20,16 +20,16 @@
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
-import { DEVICE_ID_FORM, DEVICE_ID_PATTERN, deviceIdSchema } from '../device/device-id.ts';
-import { DeviceSpecError } from '../device/device-spec.ts';
-import type { SensorKind } from '../device/transport.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag } from '../server/cli-support.ts';
-import { CALIBRATE_HINT, CalibrationError, fitCalibration, type CalibrationPoint } from './fit.ts';
-import { SENSOR_RAW_RANGE } from './model.ts';
-import { newProfileEntry, profileCalibration, type ProfileEntry } from './profile.ts';
-import { profileReport } from './report.ts';
-import { DEFAULT_DATA_DIR, FileProfileStore, ProfileFileError, ProfileStorageError } from './store.ts';
-import { DEFAULT_CONTACT_AREA_CM2, FORCE_UNITS, LoadError, parseLoad, toDisplay } from './units.ts';
+import { DEVICE_ID_FORM, DEVICE_ID_PATTERN, deviceIdSchema } from '../../device/device-id.ts';
+import { DeviceSpecError } from '../../device/device-spec.ts';
+import type { SensorKind } from '../../device/transport.ts';
+import { CALIBRATE_HINT, CalibrationError, fitCalibration, type CalibrationPoint } from '../../calibration/fit.ts';
+import { SENSOR_RAW_RANGE } from '../../calibration/model.ts';
+import { newProfileEntry, profileCalibration, type ProfileEntry } from '../../calibration/profile.ts';
+import { profileReport } from '../../calibration/report.ts';
+import { DEFAULT_DATA_DIR, FileProfileStore, ProfileFileError, ProfileStorageError } from '../../calibration/store.ts';
+import { DEFAULT_CONTACT_AREA_CM2, FORCE_UNITS, LoadError, parseLoad, toDisplay } from '../../calibration/units.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag } from './support.ts';
 
 const FLAG_TEXT = {
   device: '  --device SPEC    the device to calibrate, as for npm start (sim:weights?gain=1.2 is a simulated calibration bench)',
@@ -295,7 +295,7 @@ async function wizardCommand(argv: readonly string[]): Promise<number> {
   // Another device's corrupt profile is no reason to refuse this one: the wizard reads only its own.
   store.checkWritable();
   // Loaded only here: opening devices pulls in every transport (serialport and more).
-  const { Wizard } = await import('./wizard.ts');
+  const { Wizard } = await import('../../calibration/wizard.ts');
   const wizard = new Wizard({ deviceSpec, store, dataDir: dataDirFrom(values), areaCm2, seed }, { input: process.stdin, output: process.stdout });
   return wizard.run();
 }

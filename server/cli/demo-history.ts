@@ -1,14 +1,8 @@
 /**
  * `npm run demo-history -- [--db FILE] [--weeks N] [--seed N]`: fills an empty session
  * database with weeks of simulated treatments, so the history, session and trends pages
- * can be tried at once: `npm start -- --db data/demo.db`.
- *
- * Nothing here is made up after the fact: each session is the simulated massager's
- * `treatment` force (the very force model `sim:` streams live), run through the pressure
- * engine with the preset of its body area, and written through the session store with
- * every sample, hold and warning. Only the wall-clock start is set in the past (three
- * treatments a week, neck, shoulders and upper back in turn) and the holds are labelled
- * with knots, the first half of a session's holds with one and the rest with another.
+ * can be tried at once: `npm start -- --db data/demo.db`. The sessions are made by
+ * `server/recording/demo-sessions.ts`; this is the command over it.
  *
  * It writes only into a database that holds no session: demo data never mixes with real
  * recordings. Exit 0 when written; 2 on a wrong flag or a database that is not empty or
@@ -18,92 +12,12 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { defaultCalibration } from '../device/sensors.ts';
-import { ForceModel } from '../device/simulator/force-model.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './cli-support.ts';
-import { PressureEngine } from './engine/engine.ts';
-import { presetConfig, type PresetName } from './engine/presets.ts';
-import { toChunks } from './recording/recorder.ts';
-import { DEFAULT_DB_PATH } from './recording/recording.ts';
-import { openSqliteStore } from './recording/sqlite-store.ts';
-import type { SessionStore, SessionWrite } from './recording/store.ts';
+import { writeDemoHistory } from '../recording/demo-sessions.ts';
+import { DEFAULT_DB_PATH } from '../recording/recording.ts';
+import { openSqliteStore } from '../recording/sqlite-store.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 
 export const DEFAULT_DEMO_DB_PATH = resolve(DEFAULT_DB_PATH, '../demo.db');
-const DAY_MS = 86_400_000;
-const RATE_HZ = 50;
-const SESSION_MS = 4 * 60_000;
-/** The demo massager's id (8 hex digits, as a device's). */
-export const DEMO_DEVICE_ID = 'de5e0001';
-
-/** Monday, Wednesday, Friday: the area treated that day, its preset and two of its knots. */
-const WEEKLY_PLAN: readonly { readonly dayOffset: number; readonly preset: PresetName; readonly bodyArea: string; readonly knots: readonly [string, string] }[] = [
-  { dayOffset: 0, preset: 'neck', bodyArea: 'neck', knots: ['left C5', 'right C5'] },
-  { dayOffset: 2, preset: 'shoulders', bodyArea: 'shoulders', knots: ['left upper trapezius', 'right upper trapezius'] },
-  { dayOffset: 4, preset: 'upper-back', bodyArea: 'upper back', knots: ['right rhomboid', 'left rhomboid'] },
-];
-
-export interface DemoHistoryOptions {
-  readonly weeks: number;
-  readonly seed: number;
-  /** Now (Unix ms): the last week is this one, and no session starts after it. */
-  readonly nowMs: number;
-}
-
-/** Monday 00:00 UTC of the week of `ms`. */
-function mondayOf(ms: number): number {
-  const day = Math.floor(ms / DAY_MS);
-  // 1970-01-01 was a Thursday: day 0 is 3 days after a Monday.
-  return (day - ((day + 3) % 7)) * DAY_MS;
-}
-
-/** One simulated treatment run through the engine, as one write of a finished session. */
-function treatmentWrite(startedAtMs: number, plan: (typeof WEEKLY_PLAN)[number], seed: number): SessionWrite {
-  const config = presetConfig(plan.preset);
-  const model = new ForceModel({ scenario: 'treatment', seed, rateHz: RATE_HZ, band: config });
-  const calibration = defaultCalibration('hx711');
-  const count = (SESSION_MS / 1000) * RATE_HZ;
-  const tMs = Array.from({ length: count }, (_, index) => (index * 1000) / RATE_HZ);
-  const forceN = tMs.map(() => model.next());
-  const raw = forceN.map((force) => calibration.toRaw(force));
-  const engine = new PressureEngine(config);
-  engine.pushBatch({ tMs, forceN });
-  engine.finish();
-  const { holds, warnings } = engine.results();
-  const half = Math.ceil(holds.length / 2);
-  const handle = {
-    id: null,
-    session: { deviceId: DEMO_DEVICE_ID, spec: 'sim:treatment', transport: 'sim', sensor: 'hx711', preset: plan.preset, engineConfig: config, startedAtMs, firstDeviceMs: 0 },
-  };
-  const durationMs = tMs.at(-1) ?? 0;
-  return {
-    handle,
-    samples: toChunks([{ tMs, forceN, raw }], 0),
-    holds: holds.map((hold, index) => ({ index, hold, targetHoldMs: config.targetHoldMs, label: { bodyArea: plan.bodyArea, knot: plan.knots[index < half ? 0 : 1] } })),
-    warnings: warnings.map((warning, index) => ({ index, warning })),
-    durationMs,
-    end: { status: 'complete', endedAtMs: startedAtMs + durationMs },
-  };
-}
-
-/**
- * Writes the treatments of the last `weeks` weeks (every one finished by `nowMs`: three a
- * week) into an empty store, oldest first; returns how many sessions it wrote.
- */
-export async function writeDemoHistory(store: SessionStore, options: DemoHistoryOptions): Promise<number> {
-  const fromMs = options.nowMs - options.weeks * 7 * DAY_MS;
-  let written = 0;
-  for (let monday = mondayOf(fromMs); monday <= options.nowMs; monday += 7 * DAY_MS) {
-    const week = Math.round(monday / (7 * DAY_MS));
-    for (const [index, plan] of WEEKLY_PLAN.entries()) {
-      // Early evening, UTC; a few minutes later or earlier each time.
-      const startedAtMs = monday + plan.dayOffset * DAY_MS + 18 * 3_600_000 + ((week * 7 + index * 13) % 40) * 60_000;
-      if (startedAtMs <= fromMs || startedAtMs + SESSION_MS > options.nowMs) continue;
-      await store.commit([treatmentWrite(startedAtMs, plan, options.seed * 1000 + written)]);
-      written++;
-    }
-  }
-  return written;
-}
 
 export interface DemoHistoryArgs {
   readonly db: string;
@@ -208,7 +122,7 @@ export async function runDemoHistory(argv: readonly string[], output: CliOutput,
   }
 }
 
-// Run only as the entry point (`tsx server/demo-history.ts`), not when a test imports it.
+// Run only as the entry point (`tsx server/cli/demo-history.ts`), not when a test imports it.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
   process.exitCode = await runDemoHistory(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),

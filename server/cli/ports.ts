@@ -16,9 +16,9 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 // A command-line entry point shares the CLI conventions of every command (as calibrate does).
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from '../server/cli-support.ts';
-import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, probePort, type PortInfo, type ProbeResult } from './protocol/port-discovery.ts';
-import { DEFAULT_BAUD_RATE } from './protocol/serial-link.ts';
+import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, probePort, type PortInfo, type ProbeResult } from '../../device/protocol/port-discovery.ts';
+import { DEFAULT_BAUD_RATE } from '../../device/protocol/serial-link.ts';
 
 const MIN_BAUD = 300;
 const MAX_BAUD = 4_000_000;
@@ -177,7 +177,7 @@ function portsTable(reports: readonly PortReport[]): string {
   return `${text}${found} Knotmeter${found === 1 ? '' : 's'} on ${reports.length} port${reports.length === 1 ? '' : 's'}.\n`;
 }
 
-// Run only as the entry point (`tsx device/ports.ts`), not when a test imports it.
+// Run only as the entry point (`tsx server/cli/ports.ts`), not when a test imports it.
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === import.meta.filename) {
   process.exitCode = await runPorts(process.argv.slice(2), {
     stdout: (text) => process.stdout.write(text),

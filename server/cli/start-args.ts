@@ -5,14 +5,14 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { DEFAULT_DATA_DIR } from '../calibration/store.ts';
-import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../device/device-id.ts';
-import { deviceSpecUsage, kindTakesDeviceId } from '../device/registry.ts';
-import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './cli-support.ts';
-import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from './engine/presets.ts';
-import type { EngineSettings } from './pipeline.ts';
-import { DEFAULT_DB_PATH } from './recording/recording.ts';
-import { LOG_LEVELS, type LogLevel } from './log.ts';
+import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
+import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../../device/device-id.ts';
+import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
+import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './support.ts';
+import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../engine/presets.ts';
+import type { EngineSettings } from '../pipeline.ts';
+import { DEFAULT_DB_PATH } from '../recording/recording.ts';
+import { LOG_LEVELS, type LogLevel } from '../log.ts';
 
 export interface ServerOptions {
   readonly host: string;

@@ -6,13 +6,13 @@
  * (exit 0, `Knotmeter stopped.`); a second signal a second or more after the first forces
  * the exit (130).
  */
-import { DeviceSpecError } from '../device/device-spec.ts';
-import { startServer, type RunningServer } from './app.ts';
-import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './cli-args.ts';
-import { EXIT_USAGE, UsageError, versionText } from './cli-support.ts';
-import { ConfigError } from './engine/presets.ts';
-import type { EngineSettings } from './pipeline.ts';
-import { createLogger, type Logger } from './log.ts';
+import { DeviceSpecError } from '../../device/device-spec.ts';
+import { startServer, type RunningServer } from '../app.ts';
+import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './start-args.ts';
+import { EXIT_USAGE, UsageError, versionText } from './support.ts';
+import { ConfigError } from '../engine/presets.ts';
+import type { EngineSettings } from '../pipeline.ts';
+import { createLogger, type Logger } from '../log.ts';
 
 /**
  * One Ctrl-C in a terminal reaches the server more than once: the terminal signals the

@@ -7,12 +7,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { ConfigError, parseEngineConfig } from './engine/presets.ts';
-import type { EngineConfig } from './engine/results.ts';
+import { ConfigError, parseEngineConfig } from '../engine/presets.ts';
+import type { EngineConfig } from '../engine/results.ts';
 
 /** `knotmeter VERSION`, the version in package.json: what every command's `--version` prints. */
 export function versionText(): string {
-  const packageJson: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  const packageJson: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
   const version = z.object({ version: z.string() }).parse(packageJson).version;
   return `knotmeter ${version}`;
 }

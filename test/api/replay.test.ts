@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
-import { runAnalyze } from '../../server/analyze.ts';
+import { runAnalyze } from '../../server/cli/analyze.ts';
 import { engineResultsSchema, type EngineResults } from '../../server/engine/results.ts';
 import { sessionDetailSchema, sessionPageSchema, type SessionDetail } from '../../server/contract/records.ts';
 import { until } from '../support/until.ts';

@@ -39,7 +39,7 @@ function figures(intervalsMs: number[]): FrameFigures {
 }
 
 async function measure(devices: string[]): Promise<FrameFigures> {
-  const server = spawnTsx('server/main.ts', ['--port', '0', '--data-dir', join(tmpdir(), `knotmeter-bench-${process.pid}`), '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
+  const server = spawnTsx('server/cli/start.ts', ['--port', '0', '--data-dir', join(tmpdir(), `knotmeter-bench-${process.pid}`), '--log-level', 'silent', '--seed', '1', ...devices.flatMap((device) => ['--device', device])]);
   const browser = await launchChromium();
   try {
     const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);

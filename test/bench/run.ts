@@ -68,7 +68,7 @@ const RATE_HZ = 1000;
 async function throughSocketIo(devices: string[]): Promise<StreamResult> {
   // The server records, as `npm start` does, into a database of its own (not the project's data/).
   const dbDir = mkdtempSync(join(tmpdir(), 'knotmeter-bench-live-'));
-  const server = spawnTsx('server/main.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', '--db', join(dbDir, 'live.db'), ...devices.flatMap((device) => ['--device', device])]);
+  const server = spawnTsx('server/cli/start.ts', ['--port', '0', '--log-level', 'silent', '--seed', '1', '--db', join(dbDir, 'live.db'), ...devices.flatMap((device) => ['--device', device])]);
   try {
     const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);
     const client = io(url ?? '', { transports: ['websocket'] });

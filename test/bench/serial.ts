@@ -156,7 +156,7 @@ async function latency(dir: string): Promise<LatencyResult> {
   const serverPair = await PtyPair.start(dir, 'server');
   const serverDevice = new FakeDevice({ deviceId: 'dddddddd', firmwareVersion: '1.0.0', sensor: 'fsr', rateHz: 100 });
   await serverDevice.open(serverPair.devicePath);
-  const server = spawnTsx('server/main.ts', ['--port', '0', '--data-dir', join(tmpdir(), `knotmeter-bench-${process.pid}`), '--log-level', 'silent', '--preset', 'shoulders', '--device', `serial:${serverPair.hostPath}`]);
+  const server = spawnTsx('server/cli/start.ts', ['--port', '0', '--data-dir', join(tmpdir(), `knotmeter-bench-${process.pid}`), '--log-level', 'silent', '--preset', 'shoulders', '--device', `serial:${serverPair.hostPath}`]);
   const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);
   const client = io(url ?? '', { transports: ['websocket'] });
   let onEngine: (type: string, tMs: number) => void = () => undefined;

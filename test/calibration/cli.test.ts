@@ -21,7 +21,7 @@ import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-
 import { REPO_ROOT, runTsx, waitForLine, type CliResult } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 
-const CALIBRATE = 'calibration/calibrate.ts';
+const CALIBRATE = 'server/cli/calibrate.ts';
 const DEVICE = '1a2b3c4d';
 
 /** Runs the command with `input` on its stdin (a person's answers, scripted). */
@@ -205,8 +205,8 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     expect(wizard.code).toBe(0);
     const [, command, deviceId] = /shows it too, live: (npm start -- .*), then http:\/\/127\.0\.0\.1:8080\/#\/calibration\/([0-9a-f]{8})/.exec(wizard.stdout) ?? [];
     expect(command).toMatch(/^npm start -- --data-dir '.*with space' --device 'sim:weights\?loads=5,10&holdS=4&gain=1\.2&speed=4&seed=\d+'$/);
-    // The same words through a shell; `npm start` is `tsx server/main.ts` (its prestart only builds the dashboard).
-    const shellLine = `exec ${JSON.stringify(process.execPath)} --import tsx server/main.ts ${(command ?? '').slice('npm start -- '.length)} --port 0 --log-level warn`;
+    // The same words through a shell; `npm start` is `tsx server/cli/start.ts` (its prestart only builds the dashboard).
+    const shellLine = `exec ${JSON.stringify(process.execPath)} --import tsx server/cli/start.ts ${(command ?? '').slice('npm start -- '.length)} --port 0 --log-level warn`;
     const server = spawn('sh', ['-c', shellLine], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     try {
       const [, url] = await waitForLine(server, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);

@@ -10,8 +10,8 @@ import { newProfileEntry } from '../../calibration/profile.ts';
 import { DEFAULT_DATA_DIR, FileProfileStore } from '../../calibration/store.ts';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
 import { parseSimulatorSpec } from '../../device/transports/simulator.ts';
-import { parseServerArgs } from '../../server/cli-args.ts';
-import { UsageError } from '../../server/cli-support.ts';
+import { parseServerArgs } from '../../server/cli/start-args.ts';
+import { UsageError } from '../../server/cli/support.ts';
 import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
 import { DEFAULT_DB_PATH } from '../../server/recording/recording.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
@@ -36,7 +36,7 @@ describe('--data-dir', () => {
       { raw: 460, forceN: 20, massKg: null, sdRaw: null, kind: 'load' as const },
     ];
     new FileProfileStore(dataDir).append(deviceId, newProfileEntry(fitCalibration({ sensor: 'fsr', tareRaw: 0, points }, 'test'), { madeWith: 'command' }));
-    const child = spawnTsx('server/main.ts', ['--port', '0', '--device', spec, '--seed', '9', '--data-dir', dataDir, '--log-level', 'warn']);
+    const child = spawnTsx('server/cli/start.ts', ['--port', '0', '--device', spec, '--seed', '9', '--data-dir', dataDir, '--log-level', 'warn']);
     try {
       const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
       const client = io(url ?? '', { transports: ['websocket'], forceNew: true });

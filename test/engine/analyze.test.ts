@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../server/analyze.ts';
+import { runAnalyze } from '../../server/cli/analyze.ts';
 import { MAX_TRACE_LINE_CHARS } from '../../server/traces/trace-csv.ts';
 import { REPO_ROOT, runTsx } from '../support/cli.ts';
 
@@ -185,14 +185,14 @@ describe('the example traces README', () => {
 
 describe('npm run analyze as a process', () => {
   it('exits 2 with the message on stderr and nothing on stdout', async () => {
-    const result = await runTsx('server/analyze.ts', [file('t_ms,force_n\n0,1\n-5,1\n')]);
+    const result = await runTsx('server/cli/analyze.ts', [file('t_ms,force_n\n0,1\n-5,1\n')]);
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/^knotmeter analyze: .*file-\d+\.csv: line 3: time goes backwards/);
   });
 
   it('prints its version with --version, exit 0', async () => {
-    const result = await runTsx('server/analyze.ts', ['--version']);
+    const result = await runTsx('server/cli/analyze.ts', ['--version']);
     expect(result).toEqual({ code: 0, stdout: `knotmeter ${PACKAGE_VERSION}\n`, stderr: '' });
   });
 
@@ -211,10 +211,10 @@ describe('npm run analyze as a process', () => {
   });
 
   it('exits 2 on a bad flag and 0 on --help', async () => {
-    const bad = await runTsx('server/analyze.ts', ['--format', 'yaml', OVERPRESSURE]);
+    const bad = await runTsx('server/cli/analyze.ts', ['--format', 'yaml', OVERPRESSURE]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--format needs one of json, table');
-    const help = await runTsx('server/analyze.ts', ['--help']);
+    const help = await runTsx('server/cli/analyze.ts', ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Usage: npm run analyze');
   });

@@ -68,7 +68,7 @@ describe('the shared example traces through npm run analyze', () => {
   });
 
   it.each(EXAMPLES)('%s matches its expected file (with the shared config)', async (name) => {
-    const result = await runTsx('server/analyze.ts', ['--config', `${TRACES}config.json`, `${TRACES}${name}.csv`]);
+    const result = await runTsx('server/cli/analyze.ts', ['--config', `${TRACES}config.json`, `${TRACES}${name}.csv`]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     expectMatches(result.stdout, expectedOf(name), name);

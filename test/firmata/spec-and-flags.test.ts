@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { DeviceSpecError } from '../../device/device-spec.ts';
 import { createTransport } from '../../device/registry.ts';
 import { FirmataTransport, portDeviceId } from '../../device/transports/firmata.ts';
-import { parseServerArgs } from '../../server/cli-args.ts';
-import { UsageError } from '../../server/cli-support.ts';
+import { parseServerArgs } from '../../server/cli/start-args.ts';
+import { UsageError } from '../../server/cli/support.ts';
 
 function firmata(spec: string, deviceId?: string): FirmataTransport {
   const { transport } = createTransport(spec, { instance: 0, seed: 1, deviceId });

@@ -51,7 +51,7 @@ describe('crash safety', () => {
 
   it('loses at most 1 s of samples to kill -9 mid-session, and the next start marks the session interrupted', async () => {
     const db = join(dir.path, 'crash.db');
-    const server = spawnTsx('server/main.ts', ['--port', '0', '--db', db, '--device', 'sim:over-pressure?rate=100', '--seed', '7', '--log-level', 'warn']);
+    const server = spawnTsx('server/cli/start.ts', ['--port', '0', '--db', db, '--device', 'sim:over-pressure?rate=100', '--seed', '7', '--log-level', 'warn']);
     child = server;
     const [, url] = await waitForLine(server, /Knotmeter dashboard: (\S+)/);
     const { client, recorder, readings } = listen(url ?? '');
@@ -91,7 +91,7 @@ describe('crash safety', () => {
 
   it('lets one server record into a file at a time: a second one runs, reads, and says why it records nothing', async () => {
     const db = join(dir.path, 'shared.db');
-    const first = spawnTsx('server/main.ts', ['--port', '0', '--db', db, '--device', 'sim:idle', '--log-level', 'warn']);
+    const first = spawnTsx('server/cli/start.ts', ['--port', '0', '--db', db, '--device', 'sim:idle', '--log-level', 'warn']);
     child = first;
     await waitForLine(first, /Knotmeter dashboard: (\S+)/);
     const second = await startRecordingServer({ devices: ['sim:idle'], db });
@@ -114,7 +114,7 @@ describe('crash safety', () => {
     chmodSync(dir.path, 0o555);
     const asRoot = process.getuid?.() === 0;
     // Root writes through file permissions: run the server as nobody so the file is truly read-only for it.
-    const server = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts', '--port', '0', '--db', db, '--device', 'sim:treatment?rate=100', '--log-level', 'silent'], {
+    const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/start.ts', '--port', '0', '--db', db, '--device', 'sim:treatment?rate=100', '--log-level', 'silent'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: dir.path } } : {}),

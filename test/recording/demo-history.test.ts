@@ -6,8 +6,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../server/analyze.ts';
-import { DEMO_DEVICE_ID, runDemoHistory } from '../../server/demo-history.ts';
+import { runAnalyze } from '../../server/cli/analyze.ts';
+import { runDemoHistory } from '../../server/cli/demo-history.ts';
+import { DEMO_DEVICE_ID } from '../../server/recording/demo-sessions.ts';
 import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
 import { REPO_ROOT, runTsx } from '../support/cli.ts';
 import { seedPastSessions, tempDir } from './support.ts';
@@ -136,11 +137,11 @@ describe('npm run demo-history', () => {
   });
 
   it('runs as a command, and prints its usage with --help', async () => {
-    const help = await runTsx('server/demo-history.ts', ['--help']);
+    const help = await runTsx('server/cli/demo-history.ts', ['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: npm run demo-history -- \[--db FILE\] \[--weeks N\] \[--seed N\]/);
     const db = join(dir.path, 'cli.db');
-    const written = await runTsx('server/demo-history.ts', ['--db', db, '--weeks', '1']);
+    const written = await runTsx('server/cli/demo-history.ts', ['--db', db, '--weeks', '1']);
     expect(written.code).toBe(0);
     // Three a week; two when this run falls inside one of them (it is only written once finished).
     expect(written.stdout).toMatch(/^Wrote [23] simulated treatments over 1 week into /);

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
-import { parsePortsArgs, runPorts as runPortsCommand } from '../../device/ports.ts';
+import { parsePortsArgs, runPorts as runPortsCommand } from '../../server/cli/ports.ts';
 import { createTransport } from '../../device/registry.ts';
 import { parseSerialSpec, SerialTransport } from '../../device/transports/serial.ts';
 import { REPO_ROOT } from '../support/cli.ts';
@@ -147,7 +147,7 @@ describe('auto-detect', () => {
 });
 
 function runPorts(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return collect(spawn(process.execPath, ['--import', 'tsx', 'device/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return collect(spawn(process.execPath, ['--import', 'tsx', 'server/cli/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 async function portsInProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -149,7 +149,7 @@ describe('the emulator device spec', () => {
 describe('npm start -- --device emulator', () => {
   it('delivers live readings and an over-pressure warning to a socket.io client', async () => {
     const dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-emulator-server-'));
-    const child = spawnTsx('server/main.ts', ['--port', '0', '--device', 'emulator:fsr?scenario=over-pressure&seed=1', '--data-dir', dataDir, '--log-level', 'warn']);
+    const child = spawnTsx('server/cli/start.ts', ['--port', '0', '--device', 'emulator:fsr?scenario=over-pressure&seed=1', '--data-dir', dataDir, '--log-level', 'warn']);
     try {
       const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/);
       const client = io(url ?? '', { transports: ['websocket'], forceNew: true });

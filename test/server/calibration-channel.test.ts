@@ -154,7 +154,7 @@ describe('calibration on the live stream', () => {
 
   it('picks up a profile saved by npm run calibrate in another process', { timeout: 60_000 }, async () => {
     const points = [5, 15, 45].flatMap((forceN) => ['--point', `${defaultCalibration('fsr').toRaw(forceN * GAIN)}:${forceN}`]);
-    const result = await runTsx('calibration/calibrate.ts', ['fit', '--device-id', deviceId, '--sensor', 'fsr', ...points, '--data-dir', dataDir]);
+    const result = await runTsx('server/cli/calibrate.ts', ['fit', '--device-id', deviceId, '--sensor', 'fsr', ...points, '--data-dir', dataDir]);
     expect(result.code).toBe(0);
     await until(() => heard.devices[0]?.calibrationDetail?.profile?.madeWith === 'command', 'the device to use the profile saved from the terminal');
     await until(() => heard.calibration.get(deviceId)?.history.length === 3, 'the history to show it');

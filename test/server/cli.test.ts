@@ -8,14 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseServerArgs, resolveEngineSettings } from '../../server/cli-args.ts';
-import { UsageError } from '../../server/cli-support.ts';
+import { parseServerArgs, resolveEngineSettings } from '../../server/cli/start-args.ts';
+import { UsageError } from '../../server/cli/support.ts';
 import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 
-const MAIN = 'server/main.ts';
+const MAIN = 'server/cli/start.ts';
 
-describe('npm start (server/main.ts)', () => {
+describe('npm start (server/cli/start.ts)', () => {
   // Servers started here keep their recordings and profiles out of the project's data/.
   let dataDir = '';
   beforeAll(async () => {

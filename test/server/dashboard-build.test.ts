@@ -73,7 +73,7 @@ describe('dashboard/build.ts --if-stale', () => {
     expect(sources).toContain('server/contract/live-events.ts');
     expect(sources).toContain('calibration/units.ts');
     expect(sources.filter((path) => /^(test|data|docs)\/|\/(build|dist|node_modules)\//.test(path))).toEqual([]);
-    expect(sources).not.toContain('server/main.ts');
+    expect(sources).not.toContain('server/cli/start.ts');
     expect(sources.filter((path) => path.startsWith('device/emulator/'))).toEqual([]);
   });
 });

@@ -14,7 +14,7 @@ import { tempDir } from '../recording/support.ts';
 import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 
-const MAIN = 'server/main.ts';
+const MAIN = 'server/cli/start.ts';
 const URL_LINE = /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/;
 
 /** Polls an async condition (no fixed pause), failing with what it waited for. */
@@ -97,7 +97,7 @@ describe('npm start -- --device replay:SESSION_ID', () => {
   let original: SessionSummary;
 
   beforeAll(async () => {
-    const made = await runTsx('server/demo-history.ts', ['--db', db, '--weeks', '1', '--seed', '5']);
+    const made = await runTsx('server/cli/demo-history.ts', ['--db', db, '--weeks', '1', '--seed', '5']);
     expect(made.code, made.stderr).toBe(0);
     const store = openSqliteStore(db, { readonly: true });
     try {
