@@ -7,7 +7,7 @@
  * line with the t_us and raw of the sample that switched it, right before that sample's S
  * line, also while not streaming. The hysteresis holds at its exact boundaries (on at
  * raw >= on, off at raw <= off); FEEDBACK picks the outputs (also while the alarm is on);
- * the LED is steady over a blinking zone; LIMIT,0,0 turns the alarm off at once.
+ * the LED is steady over a blinking zone; LIMIT,0,0 is refused and the alarm rings on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlarmMessage } from '../../device/protocol/device-messages.ts';
@@ -223,22 +223,25 @@ describe('hysteresis, outputs and limits', () => {
   );
 
   it(
-    'turns the alarm off at the next sample on LIMIT,0,0 and keeps it off; a new LIMIT turns it on again',
+    'refuses LIMIT,0,0 (NAK,LIMIT,ceiling) and rings on; a higher LIMIT under the ceiling turns it off at the next sample, the old one on again',
     async () => {
+      const upFrom = device.cursor();
       const upUs = await device.emulator.setAnalogMillivolts(millivoltsForRaw(HIGH_RAW));
       await device.nextPinChange('D13', upUs, (change) => change.level === 1);
+      expect((await device.command('LIMIT,0,0')).text).toBe(frame('NAK,LIMIT,ceiling'));
+      const refusedAtUs = await device.emulator.emulatedTimeUs();
+      await device.untilEmulatedUs(refusedAtUs + 100_000);
+      // rings on: D13 stays high, and the only ALARM line is the one that switched it on
+      expect(device.pinChangesOf('D13', upUs + 1).filter((change) => change.level === 0)).toEqual([]);
+      expect(device.lines.slice(upFrom).flatMap((line) => (line.message?.type === 'ALARM' ? [line.message.on] : []))).toEqual([true]);
       const beforeUs = await device.emulator.emulatedTimeUs();
       const from = device.cursor();
-      const ack = await device.command('LIMIT,0,0');
-      expect(ack.text).toBe(frame('ACK,LIMIT'));
+      await ok('LIMIT,760,720'); // 700 <= 720: off
       const afterUs = await device.emulator.emulatedTimeUs();
       const off = await device.nextPinChange('D13', beforeUs, (change) => change.level === 0);
       expect(off.emulatedUs).toBeLessThanOrEqual(afterUs + 10_000 + 1000);
-      const alarmOff = await device.nextLine((line) => line.message?.type === 'ALARM' && !line.message.on, { from, what: 'ALARM,0 after LIMIT,0,0' });
+      const alarmOff = await device.nextLine((line) => line.message?.type === 'ALARM' && !line.message.on, { from, what: 'ALARM,0 after the higher LIMIT' });
       expect(alarmOff.message).toMatchObject({ type: 'ALARM', on: false, raw: HIGH_RAW });
-      await device.untilEmulatedUs(afterUs + 300_000);
-      expect(device.pinChangesOf('D13', off.emulatedUs + 1)).toEqual([]);
-      expect(device.lines.slice(alarmOff.index + 1).filter((line) => line.message?.type === 'ALARM')).toEqual([]);
       const onAgainFromUs = await device.emulator.emulatedTimeUs();
       await ok(`LIMIT,${LIMIT_ON_RAW},${LIMIT_OFF_RAW}`);
       await device.nextPinChange('D13', onAgainFromUs, (change) => change.level === 1);

@@ -87,7 +87,7 @@ describe('hx711 at 80 Hz (HX711 at 80 SPS)', () => {
   });
 
   it('says HELLO as hx711 at 80 Hz with the alarm off, and samples every 12 500 us with no seq gap from the first conversion on', async () => {
-    expect(device.lines[0]?.text).toMatch(/^\$HELLO,1,1\.1\.0,[0-9a-f]{8},hx711,80,0,0\*[0-9A-F]{2}$/);
+    expect(device.lines[0]?.text).toMatch(/^\$HELLO,1,1\.2\.0,[0-9a-f]{8},hx711,80,3852000,3731625,3852000\*[0-9A-F]{2}$/);
     expect(['00000000', 'ffffffff']).not.toContain(device.hello.deviceId);
     const samples = await device.samples(1, 160);
     // seq 0 at the first tick after the first conversion since boot: the HX711 has been
@@ -111,8 +111,12 @@ describe('hx711 at 80 Hz (HX711 at 80 SPS)', () => {
       ['RATE,80', 'ACK,RATE'],
       ['LIMIT,8388608,0', 'NAK,LIMIT,range'],
       ['LIMIT,100,-1', 'NAK,LIMIT,range'],
-      ['LIMIT,8388607,8388606', 'ACK,LIMIT'],
-      ['LIMIT,0,0', 'ACK,LIMIT'],
+      ['LIMIT,8388607,8388606', 'NAK,LIMIT,ceiling'], // above the hx711 build's 3852000 (90 N)
+      ['LIMIT,3852001,0', 'NAK,LIMIT,ceiling'],
+      ['LIMIT,0,0', 'NAK,LIMIT,ceiling'],
+      ['CEILING,8388607', 'NAK,CEILING,locked'], // D4 not held at boot
+      ['LIMIT,3852000,0', 'ACK,LIMIT'],
+      ['LIMIT,3852000,3731625', 'ACK,LIMIT'], // back to the blank EEPROM's thresholds
     ] as const) {
       expect((await device.command(body)).text, body).toBe(frame(reply));
     }
@@ -200,7 +204,7 @@ describe('hx711 at 80 Hz (HX711 at 80 SPS)', () => {
       // later is exactly that sample, and no S line of it came before the ALARM
       await device.sampleAtOrAfter((alarms.at(-1)?.tUs ?? 0) + PERIOD_US, from);
       for (const line of alarmLines) expectBeforeItsSample(device, line, from);
-      await ok(device, 'LIMIT,0,0');
+      await ok(device, 'LIMIT,3852000,3731625');
     },
     TEST_TIMEOUT_MS,
   );

@@ -72,7 +72,7 @@ describe('across a reset and a restart', () => {
       expect(device.resets.map((reset) => reset.emulatedUs)).toEqual([resetUs]);
       expect(hello).toEqual({ ...device.hello, limitOnRaw: 600, limitOffRaw: 550 });
       // (a reset in the middle of an S line leaves its start in front of the HELLO, as a real board's would)
-      expect(device.lines[atIndex]?.text.endsWith(frame(`HELLO,1,1.1.0,${firstId},fsr,100,600,550`))).toBe(true);
+      expect(device.lines[atIndex]?.text.endsWith(frame(`HELLO,1,1.2.0,${firstId},fsr,100,600,550,767`))).toBe(true);
       // the reset let go of D13, and the boot leaves it off (zone 0)
       await device.nextPinChange('D13', resetUs, (change) => change.level === 0);
       await device.untilEmulatedUs(resetUs + 100_000);
@@ -120,9 +120,11 @@ describe('across a reset and a restart', () => {
       expect([settings[0], settings[1], settings[2]]).toEqual([0x53, 1, 1]);
       expect([settings.readInt32LE(3), settings.readInt32LE(7), settings.readInt32LE(11)]).toEqual([600, 550, 0]);
       expect(settings[15]).toBe(crc8(settings.subarray(0, 15)));
+      // No ceiling set (CEILING needs the thumb button at boot): its record stays blank.
+      expect([...image.subarray(24, 32)]).toEqual(new Array(8).fill(0xff));
 
       device = await EmulatedFirmware.start({ sensor: 'fsr', eepromPath });
-      expect(device.lines[0]?.text).toBe(frame(`HELLO,1,1.1.0,${firstId},fsr,100,600,550`));
+      expect(device.lines[0]?.text).toBe(frame(`HELLO,1,1.2.0,${firstId},fsr,100,600,550,767`));
     },
     TEST_TIMEOUT_MS,
   );
@@ -140,7 +142,7 @@ describe('the identity record', () => {
       await writeFile(goodPath, image);
       const good = await EmulatedFirmware.start({ sensor: 'fsr', eepromPath: goodPath });
       try {
-        expect(good.hello).toMatchObject({ deviceId: '1a2b3c4d', limitOnRaw: 0, limitOffRaw: 0 });
+        expect(good.hello).toMatchObject({ deviceId: '1a2b3c4d', limitOnRaw: 767, limitOffRaw: 744, alarmCeilingRaw: 767 });
       } finally {
         await good.close();
       }
