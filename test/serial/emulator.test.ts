@@ -43,7 +43,7 @@ describe('serial transport on the real firmware in the emulator', () => {
   });
 
   it('attaches: the firmware answers INFO with its HELLO', () => {
-    expect(transport.status()).toMatchObject({ state: 'connected', sensor: 'fsr', firmware: 'knotmeter 1.1.0', nominalRateHz: 100, lastError: null });
+    expect(transport.status()).toMatchObject({ state: 'connected', sensor: 'fsr', firmware: 'knotmeter 1.2.0', nominalRateHz: 100, lastError: null });
     expect(transport.status().deviceId).toMatch(/^[0-9a-f]{8}$/);
   });
 
@@ -127,7 +127,7 @@ describe('the emulator device spec', () => {
     await emulated.start(recorder);
     try {
       await until(() => recorder.samples.length >= 80, '1 s of samples', 5000);
-      expect(emulated.status()).toMatchObject({ state: 'connected', sensor: 'hx711', nominalRateHz: 80, firmware: 'knotmeter 1.1.0' });
+      expect(emulated.status()).toMatchObject({ state: 'connected', sensor: 'hx711', nominalRateHz: 80, firmware: 'knotmeter 1.2.0' });
       const id = emulated.status().deviceId;
       const other = createTransport('emulator:hx711', { instance: 3, seed: 1 }).transport;
       expect(other.status().deviceId).not.toBe(id);
