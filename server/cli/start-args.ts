@@ -13,6 +13,7 @@ import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../
 import type { EngineSettings } from '../pipeline.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
+import { canonicalHost } from '../security/hosts.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -37,6 +38,8 @@ export interface ServerOptions {
   readonly help: boolean;
   /** `--version`: print `knotmeter VERSION` and exit. */
   readonly version: boolean;
+  /** `--allowed-host NAME`, repeatable: more names the server answers to (besides loopback, the bound address and this machine's names). */
+  readonly allowedHosts: readonly string[];
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -46,13 +49,16 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
     '',
     'Flags:',
     `  --host ADDRESS     address to listen on (default ${DEFAULT_HOST}; use 0.0.0.0 to serve a tablet on the LAN)`,
+    '  --allowed-host NAME  a name this server is reached by besides localhost, its addresses and this machine\'s',
+    '                     names (a LAN name, a reverse proxy\'s); repeat for several. Requests naming any other',
+    '                     host are refused (421), against DNS rebinding',
     `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
     `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
     ...deviceSpecUsage().map((usage) => `                       ${usage}`),
@@ -89,6 +95,11 @@ const flagSchemas = {
     .string()
     .refine((text) => text === 'max' || (/^\d+(?:\.\d+)?$/.test(text) && Number(text) >= 0.1 && Number(text) <= 1000), '--speed needs a number from 0.1 to 1000, or max')
     .transform((text) => (text === 'max' ? null : Number(text))),
+  allowedHost: z
+    .string()
+    .trim()
+    .refine((text) => canonicalHost(text) !== null && !/:\d+$/.test(text.replace(/^\[.*\]/, '')), '--allowed-host needs a host name or address without scheme or port, e.g. knotmeter.clinic.example, 192.168.1.20 or [fd00::20]')
+    .transform((text) => canonicalHost(text)?.name ?? text),
   deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
 };
 
@@ -135,6 +146,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         'session-idle-s': { type: 'string' },
         speed: { type: 'string' },
         'log-level': { type: 'string' },
+        'allowed-host': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -143,7 +155,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     throw new UsageError(describeParseError(error));
   }
   const { values, tokens } = parsed;
-  refuseRepeatedFlags(tokens, ['device', 'device-id']);
+  refuseRepeatedFlags(tokens, ['device', 'device-id', 'allowed-host']);
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
@@ -164,6 +176,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,
     version: values.version ?? false,
+    allowedHosts: (values['allowed-host'] ?? []).map((name) => checkedFlag(flagSchemas.allowedHost, name, '--allowed-host')),
   };
 }
 

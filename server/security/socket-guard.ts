@@ -21,10 +21,11 @@ import { TokenBuckets, type TokenBucketLimits } from './token-bucket.ts';
 export const SOCKET_REQUEST_LIMITS: TokenBucketLimits = { burst: 20, perSecond: 5 };
 
 /**
- * A client whose refusals pile up unread (this many packets waiting to be written to it)
- * is disconnected rather than answered, so a flood it does not read cannot fill memory.
+ * A client whose answers pile up unread (this many packets, about 2 MB, waiting to be
+ * written to it) is disconnected rather than answered again, so a flood it does not read
+ * cannot fill memory. Far above what a burst arriving in one read leaves waiting.
  */
-const MAX_UNREAD_PACKETS = 1000;
+const MAX_UNREAD_PACKETS = 10_000;
 
 type AllowRequest = (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void;
 
