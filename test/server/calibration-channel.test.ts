@@ -224,14 +224,14 @@ describe('the dashboard calibration checks the reading against what the person s
       // 10 N on a part 1.2 times as sensitive: about 293 counts.
       await until(restingAt(250, 340), 'the bench to rest under its first load', 60_000);
       const loaded = await ask(client, 'calibrationTare', { deviceId });
-      expect(loaded).toEqual({ ok: false, error: expect.stringMatching(/the tip does not look bare: it reads \d+\.\d counts, \d+\.\d\d N by the current curve \(a bare FSR reads a few counts\): take everything off the tip and tare again; if nothing is on it, confirm to tare anyway/) as unknown });
+      expect(loaded).toEqual({ ok: false, confirmable: true, error: expect.stringMatching(/the tip does not look bare: it reads \d+\.\d counts, \d+\.\d\d N by the current curve \(a bare FSR reads a few counts\): take everything off the tip and tare again; if nothing is on it, confirm to tare anyway/) as unknown });
       expect(heard.calibration.get(deviceId)?.tare).toBeNull();
 
       await until(restingAt(-1, 10), 'the bench to rest unloaded', 60_000);
       expect(await ask(client, 'calibrationTare', { deviceId })).toEqual({ ok: true });
       // Typed 100 N while 10 N (or the next load) goes on: far more than 2.5 times off.
       const wrong = await ask(client, 'calibrationCapture', { deviceId, value: 100, unit: 'N' });
-      expect(wrong).toEqual({ ok: false, error: expect.stringMatching(/the load settled at \d+\.\d counts, \d+\.\d\d N by the current curve: 0\.\d\d times the 100\.00 N typed, where a part reads 0\.4 to 2\.5 times its curve: check that the load typed is the one on the tip/) as unknown });
+      expect(wrong).toEqual({ ok: false, confirmable: true, error: expect.stringMatching(/the load settled at \d+\.\d counts, \d+\.\d\d N by the current curve: 0\.\d\d times the 100\.00 N typed, where a part reads 0\.4 to 2\.5 times its curve: check that the load typed is the one on the tip/) as unknown });
       expect(heard.calibration.get(deviceId)?.points).toEqual([]);
       expect(await ask(client, 'calibrationCapture', { deviceId, value: 100, unit: 'N', confirm: true })).toEqual({ ok: true });
       await until(() => heard.calibration.get(deviceId)?.points.length === 1, 'the confirmed point');
