@@ -82,11 +82,12 @@ export class AllowedHosts {
  * Why a request with this Origin is not from this server's own pages, or null when it is.
  * Browsers send an Origin with every WebSocket and every write; a request without one is
  * not from a page (curl, a script, socket.io-client in Node) and is judged by its Host
- * alone. Same origin means the page's host and port are the request's Host: a page on
+ * alone (unless its Sec-Fetch-Site says another site's page sent it). Same origin means the page's host and port are the request's Host: a page on
  * another port of this machine is another site.
  */
-export function refuseOrigin(originHeader: string | undefined, hostHeader: string | undefined): string | null {
-  if (originHeader === undefined) return null;
+export function refuseOrigin(originHeader: string | undefined, hostHeader: string | undefined, fetchSite?: string | string[]): string | null {
+  // A page's request without an Origin (a no-cors GET) still says whose page sent it.
+  if (originHeader === undefined) return fetchSite === 'cross-site' || fetchSite === 'same-site' ? `requests from another site's page (Sec-Fetch-Site: ${fetchSite}) are refused: only this server's own dashboard may send them` : null;
   let pageHost: string | null = null;
   try {
     const url = new URL(originHeader);

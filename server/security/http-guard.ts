@@ -45,7 +45,7 @@ export async function guardHttp(http: FastifyInstance, hosts: AllowedHosts): Pro
     const wrongHost = hosts.refuseHost(request.headers.host);
     if (wrongHost !== null) return reply.code(421).send({ error: wrongHost });
     if (SAFE_METHODS.has(request.method)) return;
-    const foreignPage = refuseOrigin(request.headers.origin, request.headers.host);
+    const foreignPage = refuseOrigin(request.headers.origin, request.headers.host, request.headers['sec-fetch-site']);
     if (foreignPage !== null) return reply.code(403).send({ error: foreignPage });
   });
 }

@@ -32,7 +32,7 @@ type AllowRequest = (request: IncomingMessage, callback: (error: string | null |
 /** socket.io's `allowRequest`: the Host and Origin checks, for the handshake and the WebSocket upgrade. */
 export function allowRequestFor(hosts: AllowedHosts): AllowRequest {
   return (request, callback) => {
-    const refusal = hosts.refuseHost(request.headers.host) ?? refuseOrigin(request.headers.origin, request.headers.host);
+    const refusal = hosts.refuseHost(request.headers.host) ?? refuseOrigin(request.headers.origin, request.headers.host, request.headers['sec-fetch-site']);
     callback(refusal, refusal === null);
   };
 }
