@@ -4,8 +4,8 @@
  * needed (make), spawns it, validates every line it prints, and offers what tests and the
  * dashboard need: the UART's pseudo-terminal path (open it with `serialport`), the sensor
  * inputs (A0 in millivolts, the HX711's raw code, or a force profile in newtons through the
- * default calibration curves), the output pins D13/D6/D9 with their emulated times, and the
- * emulated clock.
+ * default calibration curves), the thumb button, the output pins D13/D6/D9 with their
+ * emulated times, and the emulated clock.
  *
  *   const emulator = await Emulator.start({ hexPath: 'device/firmware/build/knotmeter-fsr.hex' });
  *   const port = new SerialPort({ path: emulator.ptyPath, baudRate: 115200 });
@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { FSR_DEFAULT_HALF_SCALE_N, FSR_RAW_MAX, HX711_DEFAULT_COUNTS_PER_N } from '../sensors.ts';
+import { FSR_DEFAULT_HALF_SCALE_N, FSR_RAW_MAX, HX711_DEFAULT_COUNTS_PER_N, SENSOR_RAW_RANGE } from '../sensors.ts';
 import { ForceModel } from '../simulator/force-model.ts';
 import { SCENARIOS, SHOULDERS_BAND, type SimulatedBand } from '../simulator/scenarios.ts';
 import { sensorKindSchema, type SensorKind } from '../transport.ts';
@@ -35,8 +35,9 @@ export const HARNESS_PATH = join(EMULATOR_DIR, 'build', 'knotmeter-emu');
 
 /** AVCC of the emulated Uno: the ADC's reference and the top of its input range. */
 export const AVCC_MILLIVOLTS = 5000;
-export const HX711_RAW_MIN = -8_388_608;
-export const HX711_RAW_MAX = 8_388_607;
+/** The HX711's signed 24-bit range (-8388608..8388607), as device/sensors.ts has it. */
+export const HX711_RAW_MIN = SENSOR_RAW_RANGE.hx711.min;
+export const HX711_RAW_MAX = SENSOR_RAW_RANGE.hx711.max;
 
 // ---------------------------------------------------------------- harness events
 
@@ -473,6 +474,16 @@ export class Emulator {
   async setHx711Connected(connected: boolean): Promise<number> {
     this.#requireHx711();
     return this.#emulatedUsOf(await this.#command({ cmd: 'hx711', connected: z.boolean().parse(connected) }));
+  }
+
+  /**
+   * Holds the Knotmeter's thumb button (`true`: its pin low, as pressed to ground) or lets it
+   * go (`false`: high, as the board's pull-up makes it); D2 in the fsr build, D4 in both.
+   * The firmware reads it only at boot, so hold it and then reset (or open the port, which
+   * resets) to boot with it held. Lasts across resets. Resolves with the emulated time.
+   */
+  async setButton(held: boolean): Promise<number> {
+    return this.#emulatedUsOf(await this.#command({ cmd: 'button', held: z.boolean().parse(held) }));
   }
 
   /** Puts a force on the sensor through its default calibration curve; resolves with the emulated time. */

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "events.h"
 #include "hx711.h"
+#include "inputs.h"
 #include "mcu.h"
 
 #define HX711_POWER_DOWN_US 60
@@ -48,8 +49,7 @@ static void hx711_set_dout(int level)
 	hx.dout = level;
 	/* Keep D2 at this level whatever the firmware does to PORTD/DDRD (and after a reset,
 	 * which clears the PIN registers without raising the pin's IRQ). */
-	avr_ioport_external_t external = { .name = 'D', .mask = 1 << 2, .value = (unsigned)(level << 2) };
-	avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &external);
+	input_portd_pull(1 << 2, (uint8_t)(level << 2));
 	avr_raise_irq(hx.portd_irqs + 2, level);
 	if (level)
 		avr->data[R_PIND] |= 1 << 2;

@@ -118,6 +118,15 @@ size_t input_schedule_arm(int target)
 }
 
 static int button_held;
+static uint8_t portd_pull_mask, portd_pull_value;
+
+void input_portd_pull(uint8_t bits, uint8_t levels)
+{
+	portd_pull_mask |= bits;
+	portd_pull_value = (uint8_t)((portd_pull_value & ~bits) | (levels & bits));
+	avr_ioport_external_t pull = { .name = 'D', .mask = portd_pull_mask, .value = portd_pull_value };
+	avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &pull);
+}
 
 /* D4 always; D2 only without an HX711, whose DOUT it is (an external pull there would
  * overwrite the emulated DOUT at every PORTD write). */
@@ -131,8 +140,7 @@ static uint8_t button_mask(void)
 static void button_apply(void)
 {
 	const uint8_t mask = button_mask();
-	avr_ioport_external_t pull = { .name = 'D', .mask = mask, .value = button_held ? 0 : mask };
-	avr_ioctl(avr, AVR_IOCTL_IOPORT_SET_EXTERNAL('D'), &pull);
+	input_portd_pull(mask, button_held ? 0 : mask);
 	avr_irq_t *pins = avr_io_getirq(avr, AVR_IOCTL_IOPORT_GETIRQ('D'), 0);
 	/* The pin IRQs are filtered (a repeated value is dropped) and keep their value across a
 	 * reset, which zeroes PIND: raise the other level first so the PIND bit follows. */

@@ -45,4 +45,10 @@ void inputs_on_reset(void);
  * internal pull-up as low); held, low. Takes effect at once and lasts across resets. */
 void input_set_button(int held);
 
+/* Holds port D's input pins in `bits` at `levels` whatever the firmware does to PORTD (an
+ * external pull, which simavr re-applies at every PORTD write). simavr keeps one such pull
+ * per port and each SET_EXTERNAL replaces it whole: the button (D2/D4) and the HX711's DOUT
+ * (D2) set theirs through here, which keeps the other's. */
+void input_portd_pull(uint8_t bits, uint8_t levels);
+
 #endif

@@ -122,6 +122,8 @@ export interface StartOptions {
   readonly hx711RateHz?: 10 | 80;
   /** Have the harness report each conversion the HX711 makes ready (`hx711Data` events). */
   readonly hx711DataEvents?: boolean;
+  /** Hold the thumb button before the port's open resets the AVR, so the boot sees it held (CEILING unlocked for 10 s). */
+  readonly thumbButtonHeld?: boolean;
 }
 
 const REPLY_TIMEOUT_MS = 15_000;
@@ -168,6 +170,14 @@ export class EmulatedFirmware {
     if (options.hx711RateHz !== undefined) emulatorOptions.hx711RateHz = options.hx711RateHz;
     if (options.hx711DataEvents !== undefined) emulatorOptions.hx711DataEvents = options.hx711DataEvents;
     const emulator = await Emulator.start(emulatorOptions);
+    if (options.thumbButtonHeld === true) {
+      try {
+        await emulator.setButton(true);
+      } catch (error) {
+        await emulator.stop();
+        throw error;
+      }
+    }
     const port = new SerialPort({ path: emulator.ptyPath, baudRate: FIRMWARE_BAUD_RATE, autoOpen: false });
     const device = new EmulatedFirmware(emulator, port, options.sensor);
     emulator.onEvent((event) => device.#onEmulatorEvent(event));
@@ -188,6 +198,11 @@ export class EmulatedFirmware {
       throw error;
     }
     return device;
+  }
+
+  /** When the port's open reset the AVR (the boot whose HELLO is `hello`), in emulated us. */
+  get openResetUs(): number {
+    return this.#openResetUs;
   }
 
   /** AVR resets the harness reported after the one the port's open caused (watchdog, reset()). */
