@@ -115,6 +115,6 @@ export function calibrationChange(result: FitResult, inForce: ProfileEntry | nul
   const lowRaw = raws[0];
   const highRaw = raws.at(-1);
   const change = lowRaw === undefined || highRaw === undefined ? null : largestForceChange((raw) => current.toNewtons(raw), next, lowRaw, highRaw, raws);
-  const needsConfirming = change !== null && Math.abs(change.relative) > CONFIRM_CHANGE_ABOVE;
-  return { change, against, needsConfirming, message: needsConfirming && change !== null ? describeChange(change, against) : null };
+  if (change === null || Math.abs(change.relative) <= CONFIRM_CHANGE_ABOVE) return { change, against, needsConfirming: false, message: null };
+  return { change, against, needsConfirming: true, message: describeChange(change, against) };
 }
