@@ -89,7 +89,11 @@ const UNWRITABLE_STORE_CODES = /^SQLITE_(READONLY|BUSY|LOCKED|FULL|IOERR|CANTOPE
 function storeUnavailable(error: unknown): HttpError | null {
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !UNWRITABLE_STORE_CODES.test(code)) return null;
-  const reason = code.startsWith('SQLITE_READONLY') ? 'the database is read-only' : code.startsWith('SQLITE_FULL') ? 'the disk is full' : `the database cannot be written now (${code})`;
+  const reason = code.startsWith('SQLITE_READONLY')
+    ? 'the database is read-only (make the --db file and its folder writable, or restart with a writable --db)'
+    : code.startsWith('SQLITE_FULL')
+      ? 'the disk is full (free some space)'
+      : `the database cannot be written now (${code}): try again, and check the disk if it persists`;
   return new HttpError(503, `recorded sessions cannot be changed: ${reason}; nothing changed`);
 }
 
