@@ -110,7 +110,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw error;
   }
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
-  const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest });
+  // forceCloseConnections: a browser's open connections (a response it has not read, a
+  // request half sent) must not keep Ctrl-C from stopping the server.
+  const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true });
   const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
   await guardHttp(http, hosts);
   await registerDashboard(http, options.logger);
@@ -152,8 +154,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       calibration.close();
       profiles.close();
       await recording?.close();
-      await broadcaster.close();
-      await http.close();
+      // socket.io's close waits for the HTTP server's, which waits for every open connection:
+      // Fastify ends them as it closes (forceCloseConnections), so the two close together.
+      await Promise.all([broadcaster.close(), http.close()]);
     })();
     return closing;
   };
