@@ -80,6 +80,12 @@ export const listQuerySchema = z
   .refine(fromBeforeTo, FROM_BEFORE_TO);
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
+/** `GET /api/audit`: a page of the audit log, newest first. */
+export const auditQuerySchema = z.strictObject({
+  limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional(),
+  offset: wholeNumberText('offset', 0, Number.MAX_SAFE_INTEGER).optional(),
+});
+
 export const trendsQuerySchema = z
   .strictObject({
     deviceId: deviceIdText.optional(),

@@ -101,6 +101,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX sample_chunks_summary ON sample_chunks (session_id, first_ms, last_ms, sample_count, min_n, max_n, chunk_index);
     `,
   },
+  {
+    version: 4,
+    name: 'audit log of safety-relevant changes (preset, limits, calibration, tare, delete)',
+    // No foreign key to sessions: the entry for a deleted session outlives it. Before and after are JSON.
+    sql: `
+      CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        client TEXT NOT NULL,
+        action TEXT NOT NULL,
+        device_id TEXT,
+        session_id INTEGER,
+        before_json TEXT NOT NULL,
+        after_json TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

@@ -10,10 +10,11 @@
  *
  * Pipeline position: recorder -> **session store** (storage below) -> REST API, replay, analyze.
  */
+import { auditEntrySchema, type AuditChange, type AuditEntry, type AuditPage } from '../contract/audit.ts';
 import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, Trends } from '../contract/records.ts';
 import { spellingsOf } from './labels.ts';
 import { detailOf, recordedHold, summaryOf } from './session-records.ts';
-import type { Page, SampleChunk, SessionFilter, SessionStorage, SessionStore, SessionWrite, StorageFilter } from './store.ts';
+import type { Page, SampleChunk, SessionFilter, SessionStorage, SessionStore, SessionWrite, StorageFilter, StoredAudit } from './store.ts';
 import { trendsOf } from './trends.ts';
 
 function groupBySession<T extends { readonly sessionId: number }>(rows: readonly T[]): Map<number, T[]> {
@@ -24,6 +25,12 @@ function groupBySession<T extends { readonly sessionId: number }>(rows: readonly
     else list.push(row);
   }
   return bySession;
+}
+
+/** An audit row as the API serves it; a row this version cannot read (an action it does not know) is left out rather than failing the page. */
+function auditEntryOf(row: StoredAudit): AuditEntry[] {
+  const entry = auditEntrySchema.safeParse(row);
+  return entry.success ? [entry.data] : [];
 }
 
 class StoredSessions implements SessionStore {
@@ -87,6 +94,15 @@ class StoredSessions implements SessionStore {
 
   async trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends> {
     return trendsOf(await this.#storage.findHolds(await this.#storageFilter(filter)));
+  }
+
+  appendAudit(change: AuditChange): Promise<void> {
+    return this.#storage.appendAudit(change);
+  }
+
+  async listAudit(page: Page): Promise<AuditPage> {
+    const { entries, total } = await this.#storage.listAudit(page);
+    return { entries: entries.flatMap(auditEntryOf), total, limit: page.limit, offset: page.offset };
   }
 
   close(): Promise<void> {

@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
+import type { AuditChange } from '../contract/audit.ts';
 import type { HoldLabel, SampleEnvelope } from '../contract/records.ts';
 import { sessionStore } from './sessions.ts';
 import {
@@ -32,6 +33,7 @@ import {
   type SessionStore,
   type SessionWrite,
   type StorageFilter,
+  type StoredAudit,
   type StoredHold,
   type StoredHoldAt,
   type StoredSession,
@@ -85,6 +87,17 @@ interface WarningRow {
   alert_ms: number;
   end_ms: number | null;
   peak_n: number;
+}
+
+interface AuditRow {
+  id: number;
+  at: string;
+  client: string;
+  action: string;
+  device_id: string | null;
+  session_id: number | null;
+  before_json: string;
+  after_json: string;
 }
 
 interface ChunkDataRow {
@@ -427,6 +440,30 @@ export class SqliteSessionStorage implements SessionStorage {
     });
   }
 
+  appendAudit(change: AuditChange): Promise<void> {
+    return settled(() => {
+      this.#statements.insertAudit.run(change.at, change.client, change.action, change.deviceId, change.sessionId, JSON.stringify(change.before), JSON.stringify(change.after));
+    });
+  }
+
+  listAudit(page: Page): Promise<{ entries: StoredAudit[]; total: number }> {
+    return settled(() => {
+      const { total } = this.#statements.auditCount.get() as { total: number };
+      const rows = this.#statements.auditPage.all(page.limit, page.offset) as AuditRow[];
+      const entries = rows.map((row) => ({
+        id: row.id,
+        at: row.at,
+        client: row.client,
+        action: row.action,
+        deviceId: row.device_id,
+        sessionId: row.session_id,
+        before: JSON.parse(row.before_json) as unknown,
+        after: JSON.parse(row.after_json) as unknown,
+      }));
+      return { entries, total };
+    });
+  }
+
   close(): Promise<void> {
     if (this.#db.open) this.#db.close();
     return Promise.resolve();
@@ -485,5 +522,8 @@ function prepareStatements(db: SqliteDatabase) {
     ),
     chunkData: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index = ?'),
     chunkPage: db.prepare('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = ? AND chunk_index > ? ORDER BY chunk_index LIMIT ?'),
+    insertAudit: db.prepare('INSERT INTO audit_log (at, client, action, device_id, session_id, before_json, after_json) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+    auditCount: db.prepare('SELECT COUNT(*) AS total FROM audit_log'),
+    auditPage: db.prepare('SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?'),
   };
 }

@@ -26,11 +26,14 @@
  * - `sampleEnvelope`: the min/max envelope that `envelope.ts` defines, built from whichever
  *   chunks it reads (the per-chunk min/max columns let it skip reading most of them).
  * - `readSamples`, `labelHold`, `setNotes`, `deleteSession`, `close`.
+ * - `appendAudit`: keeps a change as given, with the next id; `listAudit`: a page of
+ *   them, highest id (newest) first, and how many there are in all.
  *
  * Pipeline position: fan-out -> recorder -> **session store** -> REST API, replay.
  */
 import type { PresetName } from '../engine/presets.ts';
 import type { EngineConfig, HoldResult, WarningResult } from '../engine/results.ts';
+import type { AuditChange, AuditPage } from '../contract/audit.ts';
 import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, SessionStatus, Trends } from '../contract/records.ts';
 
 /** What is known of a session when its first sample arrives. */
@@ -149,6 +152,15 @@ export interface Page {
   readonly offset: number;
 }
 
+/** An audit entry as stored: the change as given (before and after as read back from JSON), with its id. */
+export interface StoredAudit extends Omit<AuditChange, 'action' | 'before' | 'after'> {
+  readonly id: number;
+  /** As written (an action this version does not know is still listed). */
+  readonly action: string;
+  readonly before: unknown;
+  readonly after: unknown;
+}
+
 /** The storage primitives a store implements (see the header for what each must do). */
 export interface SessionStorage {
   /** Where the data is, for messages (a file path). */
@@ -174,6 +186,10 @@ export interface SessionStorage {
   setNotes(id: number, notes: string): Promise<boolean>;
   /** Deletes a session and everything recorded in it; false if there is no such session. */
   deleteSession(id: number): Promise<boolean>;
+  /** Keeps a safety-relevant change (the audit log never loses or edits one). */
+  appendAudit(change: AuditChange): Promise<void>;
+  /** A page of the audit log, newest first, and how many entries there are in all. */
+  listAudit(page: Page): Promise<{ entries: StoredAudit[]; total: number }>;
   close(): Promise<void>;
 }
 
@@ -219,5 +235,9 @@ export interface SessionStore {
   deleteSession(id: number): Promise<boolean>;
   /** Every recorded hold grouped by body area and knot, with weekly figures. */
   trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends>;
+  /** Keeps a safety-relevant change in the audit log. */
+  appendAudit(change: AuditChange): Promise<void>;
+  /** A page of the audit log, newest first. */
+  listAudit(page: Page): Promise<AuditPage>;
   close(): Promise<void>;
 }

@@ -116,6 +116,22 @@ function storageSuite(name: string, open: (path: string) => SessionStorage): voi
       expect(await storage.holdsOf([2])).toEqual([]);
       expect((await storage.labelSpellings()).bodyAreas.sort()).toEqual(['Upper back', 'neck']);
     });
+
+    it('keeps audit entries as given, lists them newest first a page at a time, and keeps one for a session deleted since', async () => {
+      expect(await storage.listAudit({ limit: 10, offset: 0 })).toEqual({ entries: [], total: 0 });
+      const at = (second: number): string => new Date(Date.UTC(2026, 10, 2, 8, 0, second)).toISOString();
+      await storage.appendAudit({ at: at(1), client: 'localhost', action: 'preset', deviceId: 'aaaaaaaa', sessionId: null, before: { preset: 'neck' }, after: { preset: 'shoulders' } });
+      await storage.appendAudit({ at: at(2), client: '192.168.1.20', action: 'tare', deviceId: 'aaaaaaaa', sessionId: null, before: { tareRaw: null }, after: { tareRaw: 3.5, onDevice: false } });
+      await storage.appendAudit({ at: at(3), client: 'localhost', action: 'delete', deviceId: 'bbbbbbbb', sessionId: 2, before: { holdCount: 1 }, after: null });
+      expect(await storage.deleteSession(2)).toBe(true);
+      const page = await storage.listAudit({ limit: 2, offset: 0 });
+      expect(page.total).toBe(3);
+      expect(page.entries).toEqual([
+        { id: 3, at: at(3), client: 'localhost', action: 'delete', deviceId: 'bbbbbbbb', sessionId: 2, before: { holdCount: 1 }, after: null },
+        { id: 2, at: at(2), client: '192.168.1.20', action: 'tare', deviceId: 'aaaaaaaa', sessionId: null, before: { tareRaw: null }, after: { tareRaw: 3.5, onDevice: false } },
+      ]);
+      expect((await storage.listAudit({ limit: 2, offset: 2 })).entries.map((entry) => entry.id)).toEqual([1]);
+    });
   });
 }
 

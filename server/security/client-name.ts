@@ -1,0 +1,24 @@
+/**
+ * Who made a change, as the audit log names them: the one place a client's name is made
+ * from what the server knows of it. A client on this machine (a loopback address) is
+ * `localhost`; any other is its address.
+ *
+ *   clientName({ address: '::ffff:127.0.0.1' }); // 'localhost'
+ *   clientName({ address: '192.168.1.20' });     // '192.168.1.20'
+ */
+
+/** What the server knows of a request's sender: its address (socket.io's `handshake.address`, fastify's `request.ip`). */
+export interface ClientSource {
+  readonly address: string | undefined;
+}
+
+function isLoopbackAddress(address: string): boolean {
+  const plain = address.replace(/^::ffff:/i, '');
+  return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
+}
+
+export function clientName(source: ClientSource): string {
+  const address = source.address?.trim() ?? '';
+  if (address === '') return 'unknown client';
+  return isLoopbackAddress(address) ? 'localhost' : address;
+}
