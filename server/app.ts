@@ -17,7 +17,7 @@ import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
 import { deviceLog } from './device-log.ts';
 import type { RecorderStatus } from './contract/live-events.ts';
-import { UsageError } from './cli/support.ts';
+import { UsageError } from './errors.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
 import { replaySources } from './traces/replay-sources.ts';

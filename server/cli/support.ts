@@ -9,6 +9,7 @@ import { resolve } from 'node:path';
 import { z } from 'zod';
 import { ConfigError, parseEngineConfig } from '../engine/presets.ts';
 import type { EngineConfig } from '../engine/results.ts';
+import { UsageError } from '../errors.ts';
 
 /** `knotmeter VERSION`, the version in package.json: what every command's `--version` prints. */
 export function versionText(): string {
@@ -17,12 +18,8 @@ export function versionText(): string {
   return `knotmeter ${version}`;
 }
 
-/** Exit status for a mistake on the command line (a flag, a config file, an input file). */
-export const EXIT_USAGE = 2;
-
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+// Declared in server/errors.ts, where the server library (which may not import cli/) throws it too.
+export { EXIT_USAGE, UsageError } from '../errors.ts';
 
 /** The flag's value as `schema` reads it, or a `UsageError` with the schema's message and what was given. */
 export function checkedFlag<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
