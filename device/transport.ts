@@ -4,8 +4,8 @@
  * stream of raw samples on the device's own clock, plus a status that says how healthy
  * the link is. Everything downstream is blind to which implementation produced a sample.
  *
- *   const transport = createTransport(parseDeviceSpec('sim:treatment'), { seed: 7 });
- *   transport.start({ onSamples: (batch) => ..., onStatus: (status) => ... });
+ *   const { transport } = createTransport('sim:treatment', { instance: 0, seed: 7 }); // registry.ts
+ *   await transport.start({ onSamples: (batch) => ..., onStatus: (status) => ... });
  *   ...
  *   await transport.stop();
  */

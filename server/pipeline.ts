@@ -3,9 +3,13 @@
  * It owns the transport, converts every raw sample to newtons on device time (with the
  * device's calibration profile, looked up by its id and followed as new fits are saved,
  * else the curve its transport vouches for, else the documented default), runs the
- * engine on them, measures the rate actually received, and hands readings, engine events
- * and status to whoever listens (the live broadcaster; later the recorder and the device
- * feedback). It never blocks on them: listeners take what they are given and return.
+ * engine on them, measures the rate actually received, keeps the device's own alarm and
+ * LED in step (its feedback, when it has one), and hands readings, engine events and status
+ * to whoever listens (`fanOut` of the live broadcaster, the recorder, the log). It never
+ * blocks on them: listeners take what they are given and return.
+ *
+ *   const pipeline = new DevicePipeline(createTransport('sim:treatment', context), settings, fanOut(broadcaster, recorder), profiles);
+ *   await pipeline.start();  ...  await pipeline.stop();
  */
 import { defaultCalibration, type ForceCalibration } from '../device/sensors.ts';
 import type { CalibrationDetail } from '../calibration/messages.ts';

@@ -1,7 +1,12 @@
 // The tiny hardware interface the firmware core sits behind. The AVR glue
 // (src/avr/board.cpp) implements it with registers and interrupts; the host
-// tests (test/fake_hardware.h) implement it with plain memory and a fake clock.
+// tests (FakeHardware in test/test_device.h) with plain memory and a fake clock.
 // Every call returns at once: the core never waits for the hardware.
+//
+//   knotmeter::AvrBoard board;  // a Hardware
+//   knotmeter::Knotmeter core(board, kSensor, KNOTMETER_BAUD, KNOTMETER_CEILING_RAW);
+//   core.begin(board.thumbButtonHeld());
+//   for (;;) { while (board.popSample(sample)) core.onSample(sample); core.update(); }
 #ifndef KNOTMETER_HARDWARE_H
 #define KNOTMETER_HARDWARE_H
 
