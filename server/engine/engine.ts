@@ -12,49 +12,11 @@
  *   const { holds, warnings } = engine.results();
  *
  * Pipeline position: calibration (newtons on device time) -> **engine** -> recorder,
- * broadcaster, device feedback. The rules are those of docs/engine.md;
- * the shapes it emits are in `results.ts`. Where those rules leave a choice open, the
- * choice made here:
- *
- * - **Time a sample owns.** Each sample stands for the force from its time to the next
- *   sample's. An interval longer than 1.5 sample periods has lost samples in it: then the
- *   sample before it owns one period and the rest belongs to nobody (a lost sample is in
- *   no zone). The period is the median of the intervals seen (re-estimated every few dozen
- *   samples), so it follows the device's rate, tolerates jitter and is not fooled by gaps.
- *   Owned time measures:
- *   - a hold's `timeInBandMs` / `timeOverMs` (samples from start up to, not including,
- *     the end sample; the end sample owns time after the hold);
- *   - the length of a dip: the time owned by its samples below `bandLowN`. With regular
- *     samples that is from the dip's first sample to the sample after its last one, so a
- *     dip of 30 samples at 100 Hz lasts 300 ms, with or without lost samples around or
- *     among them. A gap in the data is never a dip: lost samples are not below anything, so
- *     a gap between pressed samples does not end a hold, and a gap inside a dip does not
- *     lengthen it.
- *   - the clearing run of a warning, likewise: lost data never clears a warning.
- * - **When a dip ends a hold.** As soon as its owned time reaches `dropoutMs`: at the
- *   sample that makes it so, whether that sample is still below `bandLowN` or is the one
- *   coming back (which then starts a new press). The hold ends at its last sample at or
- *   above `bandLowN`; `hold.ended` carries the time of the sample that decided it.
- * - **Hold events** are decided at samples at or above `bandLowN`, because those are the
- *   samples that lengthen a hold (its end is always such a sample): `hold.started` at the
- *   first one at least `holdMinMs` after the start, `hold.target` at least `targetHoldMs`
- *   after, `hold.long` more than `maxHoldMs` after ("passed"). So `hold.started` is
- *   emitted exactly for the holds that are recorded, `hold.target` exactly for those whose
- *   `durationMs >= targetHoldMs`, `hold.long` for `durationMs > maxHoldMs`. A press shorter
- *   than `holdMinMs` emits nothing but zone changes.
- * - **The over-limit run** that arms a warning is measured in device time from its first
- *   sample (`tMs - startMs >= overDebounceMs`), through lost samples: a gap between two
- *   samples over the limit does not delay the alarm. Erring towards the alarm is the safe
- *   side, as erring towards "still warning" is for the clear.
- * - **The clear** is confirmed at the first sample by which the run below `overClearN` owns
- *   `overClearMs` (whatever that sample's own force); a sample at or above `overClearN`
- *   before that restarts the count. That same sample may start a new over-limit run.
- * - **Zones** follow every sample as is (no hysteresis): smooth the input (see
- *   `smoothing.ts`) if the sensor is noisy near a threshold. The first sample emits
- *   `zone.changed` with `previous: null`.
- * - **Time** must not go backwards (equal times are accepted; the first of them owns no time);
- *   forces and times must be finite. A violation throws a `RangeError`: a device that
- *   restarts its clock needs a new engine.
+ * broadcaster, device feedback. The rules are docs/engine.md's; the shapes it emits are
+ * in `results.ts`; where the rules leave a choice open (the time a sample owns, when a
+ * dip ends a hold, when events fire, how a warning arms and clears), the choice made here
+ * and why: docs/design/engine.md. Time must not go backwards and every number must be
+ * finite, else a `RangeError` (a device that restarts its clock needs a new engine).
  */
 import {
   engineConfigSchema,
