@@ -9,15 +9,8 @@
  *   link.writeOutputs({ led: true, motorDuty: 192, buzzerDuty: 0 });
  *   await link.close();
  *
- * The johnny-five traps are handled here: the Board gets `io` (so it
- * never looks for a port or pulls in its own serialport), `repl`, `debug` and `sigint` off,
- * and an `error` listener for its whole life, also after it is discarded (an
- * EventEmitter `error` with no listener would crash the server). A0 is read from the io
- * layer (`io.analogRead`: every report the board sends), never through `Sensor` (a
- * timer-driven median). The port is opened first and handed to Firmata through an
- * adapter that emits `open` only once Firmata and the Board listen to it; johnny-five's
- * connect timeout starts there. johnny-five keeps every Board ever made in `Board.cache`:
- * a discarded one is taken out, so reconnecting for days does not grow it.
+ * It handles johnny-five's traps (a Board with no error listener crashes the process, its
+ * cache grows at every reconnect, ...): docs/design/firmata.md.
  */
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';

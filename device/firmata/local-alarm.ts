@@ -6,23 +6,12 @@
  * the host clock passed in: the Firmata transport feeds it every sample as it arrives and
  * writes the outputs it returns to D13, D6 and D9.
  *
- * It mirrors device/firmware/src/core/knotmeter.cpp (updateAlarm, setZone, tickBlink,
- * applyOutputs) rule for rule, so a Firmata board and our firmware light, buzz and
- * vibrate alike (device/PROTOCOL.md):
- * - the alarm switches on at raw >= on and off at raw <= off (hysteresis);
- * - its ceiling (firmware 1.2.0): `on` never goes above the FSR build's default ceiling
- *   (DEFAULT_ALARM_CEILING_RAW.fsr, 90 N on the default curve): a higher limit sounds at the
- *   ceiling instead (as the serial transport sends it), and nothing turns the alarm off;
- *   before any limit it sounds at the ceiling, as a fresh firmware does;
- * - LED: zone 0 off, 1 on, 2 blinks at 1 Hz, 3 at 4 Hz (each new zone starts its blink
- *   lit); while the alarm is on and the mask has bit 1, the LED is on whatever the zone;
- * - the motor (mask bit 2) and the buzzer (bit 4) run while the alarm is on.
+ *   const alarm = new LocalAlarm();
+ *   alarm.setLimit(onRaw, offRaw);  alarm.setZone(2, nowUs);
+ *   if (alarm.onSample(raw)) write(alarm.outputs());  // and alarm.tick(nowUs) for the blink
  *
- * Why the alarm is computed here from raw samples, not inferred from the engine's zone:
- * the firmware's alarm reacts to the sample that crosses the limit, before the engine's
- * debounce and before any host round trip; computing it where each sample arrives keeps
- * that (one sample, plus the link both ways), and `setOverLimit` from the pipeline gives
- * it the same thresholds the firmware would get.
+ * It mirrors the firmware rule for rule; the rules, and why the host computes the alarm
+ * from raw samples: docs/design/firmata.md.
  */
 import { DEFAULT_ALARM_CEILING_RAW } from '../protocol/device-messages.ts';
 import { FEEDBACK_ALL, FEEDBACK_BUZZER, FEEDBACK_LED, FEEDBACK_VIBRATION } from '../protocol/host-commands.ts';

@@ -10,31 +10,9 @@
  *                                    the real StandardFirmata hex (from avrgirl-arduino) in
  *                                    the simavr emulator, its A0 driven by the simulated hand
  *
- * Samples: A0's raw value (0..1023) from every analog report the board sends, at the
- * Firmata sampling interval (`rate` rounded to a whole-millisecond period). Firmata has no
- * device clock and no sequence numbers, so samples are stamped with the host's monotonic
- * clock when they arrive (status `clock: 'host'`; samples read in one chunk are spaced back
- * from its arrival by the nominal period), and a sample lost on the way cannot be seen
- * (`lostSamples` stays 0). Durations therefore carry the link's and the host's jitter
- * (milliseconds), unlike with our firmware's device clock.
- *
- * Feedback: the board has no logic, so the host gives the feedback our firmware gives
- * itself (device/firmata/local-alarm.ts): the local over-pressure alarm from each raw
- * sample as it arrives against the thresholds `setOverLimit` gets from the pipeline,
- * driving D13 (LED), D6 (motor, PWM) and D9 (buzzer, PWM) per the feedback mask, and the
- * LED's zone pattern (`setZone`, blinking timed by the host). Unlike the firmware's, this
- * alarm needs the host: a board whose host has gone shows nothing.
- *
- * Identity: Firmata has none. The id is `--device-id` (context.deviceId) or, failing
- * that, a hash of the port's path as given (8 hex digits: a /dev/serial/by-id/ path
- * stays with the board, /dev/ttyACM0 stays with the socket); status `deviceIdSource` says
- * which.
- *
- * Failures never throw out of an event: a port that will not open, a board that never
- * completes the handshake (`timeout`), one that stops reporting, an unplug, a restart of
- * the board: each sets `lastError` (and `disconnected` while no board is attached), and
- * the transport reopens the port (or looks again) with a backoff from 50 ms to 500 ms
- * (1 s for auto-detect, 5 s for the emulator), for as long as it runs.
+ * Samples carry the host's clock (Firmata has none), the host computes the device's alarm
+ * and LED (device/firmata/local-alarm.ts), the id is `--device-id` or a hash of the port.
+ * Why, and how it recovers: docs/design/firmata.md.
  */
 import { createRequire } from 'node:module';
 import { exactCalibration, type ForceCalibration } from '../sensors.ts';
