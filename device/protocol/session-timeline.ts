@@ -3,29 +3,11 @@
  * into the session's own sample number and device time, both monotonic for as long as
  * the transport runs. It sits in the serial transport between the codec and `RawSample`.
  *
- * Within one run of the device (an epoch) the device's clock is the only time used: the
- * 71.6-minute wrap of `t_us` and the wrap of `seq` are unwrapped from the forward
- * distance between consecutive samples, and a `seq` step of n counts n - 1 lost samples
- * (none after `STREAM,1`, where samples taken while not streaming were never meant to
- * arrive).
- *
- * A reboot (the counters restart) begins a new epoch without ending the session:
- * - The first sample of the new epoch is placed after the last sample seen, by the host's
- *   own elapsed time between the two arrivals (at least one sample period). Nothing on the
- *   device relates its old clock to its new one, so the host's clock is the only honest
- *   measure of the gap; within the epoch, device time rules again.
- * - Samples the device took since boot before the first one received (its `seq`) count as
- *   lost. Those the old run took after the last one received cannot be known, and are not.
- * - Sample numbers continue from the last one (plus those lost), so they never repeat.
- *
- * A sample continues the epoch when both counters moved forward consistently: the clock
- * by no more than the host's elapsed time plus `CLOCK_AHEAD_SLACK_US` (lines arrive in
- * bursts), and `seq` by as many samples as that time holds at the nominal rate (within
- * 3 % + 2 samples). Otherwise the device restarted. An unsolicited HELLO (the device says
- * it booted) makes the next sample a new epoch unless both counters simply went up.
- *
  *   const timeline = new SessionTimeline(100);
  *   timeline.place(seq, tUs, performance.now() * 1000); // { seq, deviceTimeUs, lostBefore, epoch }
+ *
+ * How a wrap, a loss and a reboot are told apart, and why the host's clock measures only
+ * the gap of a reboot: docs/design/serial-link.md.
  */
 import { DEVICE_CLOCK_MODULUS_US as CLOCK_MODULUS_US, SEQ_MODULUS } from './device-messages.ts';
 

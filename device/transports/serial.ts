@@ -10,19 +10,8 @@
  *   serial:/dev/ttyACM0         this port
  *   serial:PATH?baud=250000     another baud rate (the firmware's build-time option)
  *
- * On attach it sends `INFO` and learns the device's id, firmware, sensor, rate and limits
- * from `HELLO`, then sends again what the host asked for before (stream on/off, rate,
- * feedback outputs, LIMIT, ZONE). Lines pass the line guard and the codec; bad ones are
- * counted by reason (`droppedLines`), never used. Samples that arrive before the device has
- * said who it is wait (bounded) for its `HELLO`.
- *
- * A reboot (a `HELLO` nobody asked for, or `seq`/`t_us` restarting) keeps the session:
- * the session timeline places the new run after the last sample (see session-timeline.ts),
- * counts what it can of the loss, and the host re-sends its settings. An unplug (the port
- * closes or fails) sets the state to `disconnected` with `lastError`, and the transport
- * reopens the same path, or for auto-detect finds the device with the same id on any
- * port, with a backoff from 50 ms up to 500 ms (1 s for auto-detect), for as long as it
- * runs. It never throws out of an event: every failure ends up in `lastError`.
+ * A reboot keeps the session, an unplug retries with a backoff, and it never throws out of
+ * an event (every failure ends in `lastError`): how, in docs/design/serial-link.md.
  */
 import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
