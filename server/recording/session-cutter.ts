@@ -7,21 +7,13 @@
  *
  *   const cutter = new SessionCutter({ pressN: config.bandLowN, idleMs: 300_000 });
  *   for (const step of cutter.pushBatch({ tMs, forceN, raw })) record(step);
- *   cutter.link('disconnected', Date.now());   // later: cutter.tick(Date.now())
+ *   cutter.link('disconnected', Date.now());   // then, now and again: cutter.tick(Date.now())
  *   cutter.finish();                           // the session going on ends
  *
- * The rules (docs/recording.md):
- * - A session starts with the first press (a sample at or above `pressN`) after the device
- *   connects, restarts or after a session ended, and takes the samples of the `preRollMs`
- *   before the press with it (those at or after press - preRollMs).
- * - It ends at the first sample not pressed that comes `idleMs` or more (device time) after
- *   its last press (that sample is its last); when the device stops; when it has been
- *   disconnected for `reconnectGraceMs` (wall clock: a reconnection sooner carries on in the
- *   same session); when its clock goes back (it restarted); at the end of data.
- * - `wholeData` (a replay): a session is every sample from the first to the end, and only
- *   a stop, a restart or the end of data ends it.
- *
  * Pipeline position: recorder (fan-out -> **session cutter** -> recorder's writes).
+ *
+ * The rules (which sample starts and ends a session, the pre-roll, the grace for a
+ * reconnection, replays): docs/design/session-cutting.md.
  */
 
 /** Samples as parallel arrays; `raw` is carried along untouched. */
