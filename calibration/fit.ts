@@ -2,25 +2,11 @@
  * Fitting a calibration: known loads against the raw counts they produced, to the curve
  * that converts every later reading (see model.ts for what each model means).
  *
- * - `hx711`: linear least squares (a load cell is linear; the tare is a point at 0 N).
- * - `fsr`: a power law on conductance, fitted in log space (so each point weighs by its
- *   relative error, which is how an FSR errs), or a monotone cubic through the points,
- *   whichever predicts left-out points better (leave-one-out cross-validation); both pass
- *   through zero force at the tare.
+ *   const { fit, stats } = fitCalibration({ sensor: 'fsr', tareRaw: 12, points }, `device ${deviceId}`);
+ *   describeError(stats.error); // the error bar it states, from left-out points
  *
- * What a fit reports, and why: in-sample residuals, R^2 and the largest error describe how
- * well the curve passes through the points, which says little about a reading between
- * them. The stated error bar is therefore built from leave-one-out errors (each point
- * predicted by a fit without it), scaled by Student's t at 95 % with n - 2 degrees of
- * freedom for the few points a calibration has: with 3 points the bar is wide, as it
- * should be (on synthetic parts it covers 94 to 98 % of held-out readings). An `fsr`'s error is
- * stated relative to the reading (its errors grow with force), an `hx711`'s in newtons.
- * With 2 points a 2-parameter curve passes through both exactly and nothing is known
- * about its error: the error is then `null`, never a made-up number.
- *
- * Bad input is refused before anything is fitted, with a message naming the points:
- * fewer than 2, a duplicate raw value, force not increasing with raw, a negative load, a
- * saturated or unloaded FSR reading.
+ * Bad points are refused before fitting (a `CalibrationError` naming them). Which curve each
+ * sensor gets, and why the error bar comes from left-out points: docs/design/calibration.md.
  */
 import { z } from 'zod';
 import type { SensorKind } from '../device/transport.ts';

@@ -1,24 +1,15 @@
 /**
  * Fitted calibration curves: what a profile's `fit` means, evaluated both ways. Raw
  * counts first become the sensor's linearised input `x` relative to the tare, then the
- * fitted model maps `x` to newtons:
- *
- * - `hx711` (a load cell: linear): x = raw - tareRaw, net counts.
- * - `fsr` (a force-sensing resistor in the reference divider, FSR from 5 V to A0 and
- *   10 kOhm to ground): raw / 1023 = R0 / (R0 + R_fsr), so g(raw) = raw / (1023 - raw) is
- *   the FSR's conductance in units of 1 / R0, and x = g(raw) - g(tareRaw). An FSR's
- *   conductance grows roughly in proportion to force (docs/calibration.md), so forces are nearly
- *   linear in x where they are strongly curved in raw counts; extrapolating in x past
- *   the last calibration point errs far less than in raw counts (which would
- *   underestimate the force near full scale: the unsafe side).
- *
- * Models: `linear` F = slope x + intercept; `power` F = coefficient x^exponent (a power
- * law on conductance); `monotone-cubic` a Fritsch-Carlson monotone Hermite spline
- * through (0, 0) and the points, extended past the last point along its end tangent.
- * Every model is non-decreasing in raw counts, so the inverse (newtons -> raw, for the
- * firmware's `LIMIT`) is an exact bisection over whole counts.
+ * fitted model maps `x` to newtons.
  *
  * Pure, no I/O: the server, the CLI and the dashboard (which draws the curves) share it.
+ *
+ *   const forceN = forceFromRaw(profile.sensor, profile.fit, profile.tareRaw, raw);
+ *   const limitRaw = rawForForce(sensor, toNewtons, overLimitN); // for the firmware's LIMIT
+ *
+ * The linearised input of each sensor and the models (`linear`, `power`, `monotone-cubic`),
+ * and why an FSR is fitted on its conductance: docs/design/calibration.md.
  */
 import { z } from 'zod';
 import { FSR_RAW_MAX as FSR_FULL_SCALE, SENSOR_RAW_RANGE } from '../device/sensors.ts';

@@ -7,12 +7,7 @@
  *   noLoadProblem(sensor, toNewtons, meanRaw)          -> null, or why the tip is not bare
  *   loadProblem({ sensor, toNewtons, tareRaw, points }, load, raw) -> null, or why the load disagrees
  *
- * Judged through the device's current conversion (its profile, or the documented default
- * curve) with room for real parts: a part may read from 0.4 to 2.5 times its curve (the
- * simulator's `gain` spans 0.5 to 2, real FSRs spread 10-25 % on top). Points of one part
- * must also agree with each other: a load cell is linear (within 30 %), an FSR's
- * sensitivity wanders with force as its exponent (0.9 to 1.3) allows. Both are warnings
- * a person may overrule (an unusual part); neither is applied to a confirmed reading.
+ * How much room it gives real parts: docs/design/calibration.md.
  */
 import type { SensorKind } from '../device/transport.ts';
 import type { CalibrationPoint } from './fit.ts';

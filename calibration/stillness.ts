@@ -3,16 +3,12 @@
  * must know when the tip is at rest: a hand still moving a weight into place, a knock, or
  * a tip being pressed give a mean that belongs to no load in particular.
  *
- * The judgement is made in newtons (through the device's current conversion, however
- * rough), because that is the scale on which "still" means something to a person: the
- * spread (standard deviation) and the drift (second half minus first half) of the last
- * `windowMs` of device time must both stay within half the tolerance, which is 0.15 N or
- * 1.5 % of the force, whichever is larger. Sensor noise (an HX711's few hundredths of a
- * newton, an FSR's count or two) passes; a hand's tremor (0.2 N and more at 4-12 Hz)
- * does not; an FSR's creep (a few percent over tens of seconds) passes over the seconds
- * a capture takes, which is why the error bar of an FSR is no tighter than its creep.
- *
  * Pure: it is fed samples and asked; time is the device's.
+ *
+ *   const stats = windowStats(tMs, raw, toNewtons); // null: too few samples
+ *   if (stats?.still === true) capture(stats.meanRaw); // else describeMotion(stats) says why not
+ *
+ * Why the judgement is made in newtons, and its tolerance: docs/design/calibration.md.
  */
 
 export const STILL_TOLERANCE_MIN_N = 0.15;
