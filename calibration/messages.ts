@@ -104,6 +104,9 @@ export const calibrationRequestSchemas = {
   calibrationRemovePoint: z.strictObject({ deviceId, index: z.number().int().nonnegative() }),
   /** Forget the tare and every point of the calibration in progress. */
   calibrationReset: z.strictObject({ deviceId }),
-  /** Fit the points and save the profile (added to the device's history, in force at once). */
-  calibrationSave: z.strictObject({ deviceId, areaCm2: z.number().positive().max(100) }),
+  /**
+   * Fit the points and save the profile (added to the device's history, in force at once).
+   * `confirm`: save it even though it moves forces by more than 25 % (after the refusal said how).
+   */
+  calibrationSave: z.strictObject({ deviceId, areaCm2: z.number().positive().max(100), confirm: z.boolean().optional() }),
 } as const;

@@ -9,7 +9,8 @@
  * At the load prompt: a load (`500 g`, `1 kg`, `2 lb`, `9.8 N`), `undo` (drop the last
  * point), an empty line (done: fit), or `q` (quit without saving) at any prompt. A tare
  * on a tip that does not look bare, or a load that settles far from the one typed, is
- * refused with what was seen, and kept only if the person answers `y` to keep it. The
+ * refused with what was seen, and kept only if the person answers `y` to keep it; so is a
+ * save whose curve moves forces by more than 25 % from the profile in force (change.ts). The
  * closing hint is the `npm start` command that runs this same device (seed included).
  *
  * Only this device's profile file is read: another device's corrupt file is no concern
@@ -22,6 +23,7 @@ import { parseDeviceSpec } from '../device/device-spec.ts';
 import { defaultCalibration, type ForceCalibration } from '../device/sensors.ts';
 import { createTransport } from '../device/registry.ts';
 import type { RawSample, Transport, TransportStatus } from '../device/transport.ts';
+import { calibrationChange } from './change.ts';
 import { CalibrationError, MIN_POINTS, type FitResult } from './fit.ts';
 import { newProfileEntry, profileCalibration } from './profile.ts';
 import { fitSummary, residualTable, textPlot } from './report.ts';
@@ -180,6 +182,7 @@ export class Wizard {
       this.#say(`The dashboard's calibration page shows it too, live: ${serverCommand(this.#options.dataDir, this.#options.deviceSpec, transportSpec)}, then http://127.0.0.1:8080/#/calibration/${session.deviceId}`);
       const answer = (await this.#ask(`Save this calibration for device ${session.deviceId} in ${this.#options.store.pathOf(session.deviceId)}? [Y/n, or a load to add a point] `)).trim();
       if (answer === '' || /^y(es)?$/i.test(answer)) {
+        await this.#confirmChange(session, result);
         this.#save(session, result);
         return 0;
       }
@@ -271,6 +274,14 @@ export class Wizard {
   /** A yes/no question whose default is no. */
   async #confirm(question: string): Promise<boolean> {
     return /^y(es)?$/i.test((await this.#ask(question)).trim());
+  }
+
+  /** A calibration that moves forces a lot is saved only on a yes (default no). */
+  async #confirmChange(session: CalibrationSession, result: FitResult): Promise<void> {
+    const { message } = calibrationChange(result, this.#options.store.active(session.deviceId));
+    if (message === null) return;
+    this.#say(`Careful: ${message}.`);
+    if (!(await this.#confirm('Save it anyway? [y/N] '))) throw new Quit(0, 'Nothing saved. Check the loads, then calibrate again.');
   }
 
   #save(session: CalibrationSession, result: FitResult): void {

@@ -20,6 +20,7 @@ import type { RecorderStatus } from './contract/live-events.ts';
 import { UsageError } from './errors.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
+import { auditTrail } from './recording/audit-trail.ts';
 import { replaySources } from './traces/replay-sources.ts';
 import { AllowedHosts } from './security/hosts.ts';
 import { guardHttp } from './security/http-guard.ts';
@@ -117,28 +118,33 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   await guardHttp(http, hosts);
   await registerDashboard(http, options.logger);
   const pipelines: DevicePipeline[] = [];
+  // Into the database only while this server records in it (a second server on the file only reads it).
+  const audit = auditTrail(() => (recording?.recorder == null ? null : recording.store), options.logger.child({ part: 'audit' }));
   const broadcaster = new LiveBroadcaster(http.server, {
     sessions: () => pipelines.map((pipeline) => pipeline.session()),
-    selectPreset: ({ deviceId, preset }) => {
+    selectPreset: ({ deviceId, preset }, client) => {
       const pipeline = pipelines.find((candidate) => candidate.info?.deviceId === deviceId);
       if (pipeline === undefined) throw new Error(`no device ${deviceId} on this server`);
       // The preset in force already: nothing changes, so nothing is restarted, broadcast or logged.
-      if (pipeline.info?.preset === preset) return;
+      const before = pipeline.info?.preset ?? null;
+      if (before === preset) return;
       pipeline.selectPreset(preset);
       options.logger.info({ deviceId, preset }, 'preset selected');
+      audit({ client, action: 'preset', deviceId, sessionId: null, before: { preset: before }, after: { preset } });
     },
   }, { allowRequest: allowRequestFor(hosts) });
   limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS));
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
   if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);
-  const calibration = new CalibrationLive(broadcaster.io, profiles, () => pipelines, options.logger.child({ part: 'calibration' }));
+  const calibration = new CalibrationLive(broadcaster.io, profiles, () => pipelines, options.logger.child({ part: 'calibration' }), audit);
   await http.register(
     apiRoutes({
       store: () => recording?.store ?? null,
       unavailableReason: () => (recording === null ? 'this server records nothing: start it with --db FILE' : `recorded sessions cannot be read: ${recording.status().error ?? 'unknown reason'}`),
       unwritableReason: () => (recording?.recorder == null ? `recorded sessions cannot be changed: ${recording?.status().error ?? 'this server records nothing'}; nothing changed` : null),
       isRecording: (sessionId) => recording?.recorder?.isRecording(sessionId) ?? false,
+      audit,
     }),
     { prefix: '/api' },
   );

@@ -15,6 +15,7 @@
  *   PATCH  /api/sessions/:id/holds/:number    body area and knot of a hold (the first is 1)
  *   DELETE /api/sessions/:id                  the session and all it recorded
  *   GET    /api/trends                        holds per body area and knot over weeks
+ *   GET    /api/audit                         the audit log of safety-relevant changes, newest first
  *
  * Pipeline position: session store -> **REST API** -> dashboard's review pages, scripts.
  */
@@ -28,11 +29,14 @@ import { DEFAULT_CONTACT_AREA_CM2, unitColumnSuffix, type ForceUnit } from '../.
 import { roundDecimals } from '../engine/report.ts';
 import type { SessionDetail } from '../contract/records.ts';
 import type { SessionStore } from '../recording/store.ts';
+import type { AuditTrail } from '../recording/audit-trail.ts';
+import { clientName } from '../security/client-name.ts';
 import { csvTable, forceCell, holdsCsvColumns, TRACE_CSV_HEADER, warningsCsvColumns } from '../contract/csv.ts';
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_POINTS,
   describeIssues,
+  auditQuerySchema,
   exportQuerySchema,
   holdParamsSchema,
   holdPatchSchema,
@@ -52,6 +56,8 @@ export interface ApiOptions {
   readonly unwritableReason: () => string | null;
   /** Whether a session is still being recorded (it cannot be deleted then). */
   readonly isRecording: (sessionId: number) => boolean;
+  /** Where deletions are written down (the audit log). */
+  readonly audit: AuditTrail;
 }
 
 class HttpError extends Error {
@@ -284,13 +290,21 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');
       parsed(noQuerySchema, request.query, 'query');
       if (options.isRecording(id)) throw new HttpError(409, `session ${id} is being recorded: it can be deleted once it ends`);
-      if (!(await writableStore().deleteSession(id))) throw notFound(id);
+      const deleted = await store().getSession(id);
+      if (!(await writableStore().deleteSession(id)) || deleted === null) throw notFound(id);
+      const { deviceId, startedAt, durationMs, holdCount, warningCount } = deleted;
+      options.audit({ client: clientName({ address: request.ip }), action: 'delete', deviceId, sessionId: id, before: { startedAt, durationMs: Math.round(durationMs), holdCount, warningCount }, after: null });
       return reply.code(204).send();
     });
 
     http.get('/trends', async (request) => {
       const { from, to, ...labels } = parsed(trendsQuerySchema, request.query, 'query');
       return store().trends({ ...labels, fromMs: from, toMs: to });
+    });
+
+    http.get('/audit', async (request) => {
+      const { limit = DEFAULT_PAGE_SIZE, offset = 0 } = parsed(auditQuerySchema, request.query, 'query');
+      return store().listAudit({ limit, offset });
     });
 
     // A route of its own rather than a 404 handler: the dashboard's static files answer every other path.

@@ -3,8 +3,9 @@
  *
  *   npm run calibrate -- [wizard] --device SPEC [--data-dir DIR] [--area-cm2 A] [--seed N]
  *       the wizard: tare, known loads one by one, fit, save (see calibration/wizard.ts)
- *   npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:NEWTONS ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json]
- *       fits the points, saves the profile (added to the device's history) and prints it
+ *   npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:NEWTONS ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json] [--confirm-change]
+ *       fits the points, saves the profile (added to the device's history) and prints it;
+ *       a profile that moves forces by more than 25 % is saved only with --confirm-change
  *   npm run calibrate -- convert --device-id ID [--unit UNIT] [--data-dir DIR] RAW ...
  *       prints the forces of raw counts through the device's profile, as a JSON array
  *   npm run calibrate -- show ID [--data-dir DIR] [--json]
@@ -23,6 +24,7 @@ import { z } from 'zod';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN, deviceIdSchema } from '../../device/device-id.ts';
 import { DeviceSpecError } from '../../device/device-spec.ts';
 import type { SensorKind } from '../../device/transport.ts';
+import { calibrationChange, CONFIRM_CHANGE_ABOVE } from '../../calibration/change.ts';
 import { CALIBRATE_HINT, CalibrationError, fitCalibration, type CalibrationPoint } from '../../calibration/fit.ts';
 import { SENSOR_RAW_RANGE } from '../../calibration/model.ts';
 import { newProfileEntry, profileCalibration, type ProfileEntry } from '../../calibration/profile.ts';
@@ -59,9 +61,10 @@ const COMMAND_PAGES = {
     FLAG_TEXT.help,
   ],
   fit: [
-    'Usage: npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:LOAD ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json]',
+    'Usage: npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:LOAD ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json] [--confirm-change]',
     '  Fits the points, saves a profile for the device (kept in its history) and prints it.',
     '  An fsr needs 2 loads or more; an hx711 needs 2 points, its tare counting as one (at 0 N).',
+    `  A profile that moves forces by more than ${CONFIRM_CHANGE_ABOVE * 100} % from the one in force (or the default curve) is refused, saying how, unless --confirm-change.`,
     '',
     'Flags:',
     FLAG_TEXT.deviceId,
@@ -71,6 +74,7 @@ const COMMAND_PAGES = {
     FLAG_TEXT.areaCm2,
     FLAG_TEXT.dataDir,
     '  --json           print the saved profile entry as JSON',
+    `  --confirm-change save it even though it moves forces by more than ${CONFIRM_CHANGE_ABOVE * 100} % (check the loads first)`,
     FLAG_TEXT.help,
   ],
   convert: [
@@ -108,7 +112,7 @@ export function calibrateUsage(): string {
     'Usage:',
     '  npm run calibrate -- [wizard] --device SPEC [--data-dir DIR] [--area-cm2 A] [--seed N]',
     '      the wizard: tare, then known masses one by one, the fit, save',
-    '  npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:LOAD ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json]',
+    '  npm run calibrate -- fit --device-id ID --sensor fsr|hx711 --point RAW:LOAD ... [--tare RAW] [--area-cm2 A] [--data-dir DIR] [--json] [--confirm-change]',
     '      fits the points, saves a profile for the device (kept in its history) and prints it',
     '  npm run calibrate -- convert --device-id ID [--unit UNIT] [--data-dir DIR] RAW ...',
     "      prints the raw counts converted through the device's profile, as a JSON array",
@@ -117,7 +121,7 @@ export function calibrateUsage(): string {
     '  npm run calibrate -- COMMAND --help    the flags of one command (wizard, fit, convert, show)',
     '  npm run calibrate -- --version         the version',
     '',
-    'Exit status: 0 done; 2 a wrong flag or value, a bad point, an unknown device or a corrupt profile file (nothing saved);',
+    'Exit status: 0 done; 2 a wrong flag or value, a bad point, an unknown device, a corrupt profile file or a change not confirmed (nothing saved);',
     '1 the machine failed: the device, the data directory (cannot be read or written), or the input ended before saving.',
   ].join('\n');
 }
@@ -201,7 +205,7 @@ function parsePoint(value: string): CalibrationPoint {
 }
 
 function fitCommand(argv: readonly string[]): void {
-  const { values } = parse(argv, { 'device-id': { type: 'string' }, sensor: { type: 'string' }, point: { type: 'string', multiple: true }, tare: { type: 'string' }, 'area-cm2': { type: 'string' }, json: { type: 'boolean' } }, false);
+  const { values } = parse(argv, { 'device-id': { type: 'string' }, sensor: { type: 'string' }, point: { type: 'string', multiple: true }, tare: { type: 'string' }, 'area-cm2': { type: 'string' }, json: { type: 'boolean' }, 'confirm-change': { type: 'boolean' } }, false);
   const deviceIdText = text(values, 'device-id');
   const sensorText = text(values, 'sensor');
   if (deviceIdText === undefined) throw new UsageError('fit needs --device-id ID (the device the points were measured on)');
@@ -221,7 +225,12 @@ function fitCommand(argv: readonly string[]): void {
   }
   const result = fitCalibration({ sensor, tareRaw, points }, `calibration for device ${deviceId}`);
   // Read before writing: a corrupt file is refused here, and its history never lost.
-  const areaCm2 = areaText === undefined ? (store.active(deviceId)?.areaCm2 ?? DEFAULT_CONTACT_AREA_CM2) : checkedFlag(flagSchemas.areaCm2, areaText, '--area-cm2');
+  const inForce = store.active(deviceId);
+  const areaCm2 = areaText === undefined ? (inForce?.areaCm2 ?? DEFAULT_CONTACT_AREA_CM2) : checkedFlag(flagSchemas.areaCm2, areaText, '--area-cm2');
+  const change = calibrationChange(result, inForce);
+  if (change.message !== null && values['confirm-change'] !== true) {
+    throw new CalibrationError(`calibration for device ${deviceId}: ${change.message} by running again with --confirm-change; nothing saved`);
+  }
   const file = store.append(deviceId, newProfileEntry(result, { areaCm2, madeWith: 'command' }));
   process.stdout.write(values['json'] === true ? `${JSON.stringify(file.history.at(-1), null, 2)}\n` : `Saved.\n${profileReport(file, store.pathOf(deviceId))}\n`);
 }

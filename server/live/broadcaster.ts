@@ -11,6 +11,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { EngineEvent } from '../engine/results.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
+import { clientName } from '../security/client-name.ts';
 import {
   clientEventSchemas,
   type ClientToServerEvents,
@@ -33,8 +34,8 @@ type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 export interface LiveControl {
   /** Every device's session so far, for a client that connects. */
   sessions(): SessionSnapshot[];
-  /** Applies a client's preset choice; throws an Error whose message the client is shown. */
-  selectPreset(request: SelectPreset): void;
+  /** Applies a client's preset choice (`client`: who asked, as `clientName` names them); throws an Error whose message the client is shown. */
+  selectPreset(request: SelectPreset, client: string): void;
 }
 
 /** A device's recent readings, kept as the batches that were sent (oldest first). */
@@ -178,11 +179,11 @@ export class LiveBroadcaster implements PipelineListener {
     for (const status of this.#statuses.values()) socket.emit('status', status);
     for (const snapshot of this.#control.sessions()) socket.emit('session', snapshot);
     socket.emit('history', [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId)));
-    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply));
+    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply, clientName({ address: socket.handshake.address })));
   }
 
   /** Validates a client's preset choice and answers it; nothing changes on a bad request. */
-  #onSelectPreset(payload: unknown, reply: unknown): void {
+  #onSelectPreset(payload: unknown, reply: unknown, client: string): void {
     const answer = (result: CommandReply): void => {
       if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
     };
@@ -192,7 +193,7 @@ export class LiveBroadcaster implements PipelineListener {
       return;
     }
     try {
-      this.#control.selectPreset(request.data);
+      this.#control.selectPreset(request.data, client);
       answer({ ok: true });
     } catch (error) {
       answer({ ok: false, error: error instanceof Error ? error.message : String(error) });

@@ -7,19 +7,22 @@
  * at most ten times a second), and a client that connects gets every device's state,
  * saved history included. A tare or capture refused because the reading does not fit
  * what the person says (a loaded tip, a load far from the one typed) is done anyway
- * when the request repeats it with `confirm: true`.
+ * when the request repeats it with `confirm: true`; so is a save whose curve moves forces by
+ * more than 25 % from the profile in force or the default curve (`calibration/change.ts`).
  *
  * Saving appends a profile to the device's history in the profile store; the device's
  * pipeline, subscribed to the store, converts with it from its next sample. A tare on a
  * device that has a profile re-zeros that profile too (a new history entry with the same
- * curve), since the zero moved for every reading, not only for the calibration.
+ * curve), since the zero moved for every reading, not only for the calibration. Saves and
+ * tares go into the audit trail with the client that asked.
  *
  * Pipeline position: beside the live broadcaster (`broadcaster.ts`), on the same socket.io
  * server; a pipeline listener for the raw samples.
  */
 import type { Server, Socket } from 'socket.io';
 import type { z } from 'zod';
-import { CalibrationError } from '../../calibration/fit.ts';
+import { calibrationChange, UnconfirmedChangeError, type CalibrationChange } from '../../calibration/change.ts';
+import { CalibrationError, type FitResult } from '../../calibration/fit.ts';
 import { newProfileEntry, retaredEntry, type ProfileEntry } from '../../calibration/profile.ts';
 import { CalibrationSession, ImplausibleReadingError } from '../../calibration/session.ts';
 import { ProfileFileError, type ProfileStore } from '../../calibration/store.ts';
@@ -29,6 +32,8 @@ import { calibrationRequestSchemas, type CalibrationState } from '../contract/ca
 import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, ServerToClientEvents } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
+import type { AuditTrail } from '../recording/audit-trail.ts';
+import { clientName } from '../security/client-name.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -60,6 +65,23 @@ function notCalibratable(info: DeviceInfo): string {
     : `device ${info.deviceId} (${info.transport}) cannot be calibrated`;
 }
 
+function roundCount(raw: number): number {
+  return Math.round(raw * 10) / 10;
+}
+
+/** A profile as the audit log shows it (null: the sensor's default curve). */
+function profileSummary(entry: ProfileEntry | null): Record<string, string | number | null> {
+  if (entry === null) return { profile: 'default curve' };
+  return { profile: entry.createdAt, model: entry.fit.model, points: entry.points.length, tareRaw: roundCount(entry.tareRaw), areaCm2: entry.areaCm2 };
+}
+
+/** How far the new curve moved forces, and whether the person confirmed it. */
+function changeSummary(change: CalibrationChange, result: FitResult): Record<string, string | number | boolean> {
+  const [lightN, heavyN] = result.stats.rangeN;
+  const largest = change.change === null ? 'none' : `${change.change.relative >= 0 ? '+' : ''}${Math.round(change.change.relative * 100)} % at ${change.change.currentN.toFixed(2)} N`;
+  return { rangeN: `${lightN.toFixed(2)} to ${heavyN.toFixed(2)} N`, largestChange: largest, confirmed: change.needsConfirming };
+}
+
 export class CalibrationLive implements PipelineListener {
   readonly #io: LiveServer;
   readonly #store: ProfileStore;
@@ -67,12 +89,14 @@ export class CalibrationLive implements PipelineListener {
   readonly #logger: Logger;
   readonly #calibrations = new Map<string, DeviceCalibration>();
   readonly #stopWatching: () => void;
+  readonly #audit: AuditTrail;
 
-  constructor(io: LiveServer, store: ProfileStore, devices: () => readonly CalibratedDevice[], logger: Logger) {
+  constructor(io: LiveServer, store: ProfileStore, devices: () => readonly CalibratedDevice[], logger: Logger, audit: AuditTrail = () => undefined) {
     this.#io = io;
     this.#store = store;
     this.#devices = devices;
     this.#logger = logger;
+    this.#audit = audit;
     this.#stopWatching = store.subscribe((deviceId) => {
       const calibration = this.#calibrations.get(deviceId);
       if (calibration === undefined) return;
@@ -201,7 +225,8 @@ export class CalibrationLive implements PipelineListener {
       if (state !== null) socket.emit('calibration', state);
     }
     const requests = calibrationRequestSchemas;
-    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true)));
+    const client = clientName({ address: socket.handshake.address });
+    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true, client)));
     socket.on('calibrationCapture', (payload: unknown, reply?: unknown) =>
       void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit, confirm }) => {
         await this.#session(deviceId).capture(knownLoad(value, unit), undefined, { confirm: confirm === true });
@@ -217,22 +242,41 @@ export class CalibrationLive implements PipelineListener {
       void this.#serve('calibrationReset', requests.calibrationReset, payload, reply, ({ deviceId }) => this.#session(deviceId).reset()),
     );
     socket.on('calibrationSave', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2 }) => {
-        const result = this.#session(deviceId).fit();
-        this.#store.append(deviceId, newProfileEntry(result, { areaCm2, madeWith: 'dashboard' }));
-        this.#logger.info({ deviceId, model: result.fit.model, points: result.points.length }, 'calibration saved');
-      }),
+      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2, confirm }) => this.#save(deviceId, areaCm2, confirm === true, client)),
     );
   }
 
-  async #tare(deviceId: string, confirm: boolean): Promise<void> {
-    const tare = await this.#session(deviceId).tare({ confirm });
+  /** Saves the fit as the device's profile; one that moves forces a lot only when confirmed. */
+  #save(deviceId: string, areaCm2: number, confirm: boolean, client: string): void {
+    const session = this.#session(deviceId);
+    const result = session.fit();
+    const before = this.#store.active(deviceId);
+    const change = calibrationChange(result, before);
+    if (change.message !== null && !confirm) throw new UnconfirmedChangeError(`${session.label}: ${change.message}`);
+    const entry = newProfileEntry(result, { areaCm2, madeWith: 'dashboard' });
+    this.#store.append(deviceId, entry);
+    this.#logger.info({ deviceId, model: result.fit.model, points: result.points.length, confirmed: change.needsConfirming }, 'calibration saved');
+    this.#audit({ client, action: 'calibration', deviceId, sessionId: null, before: profileSummary(before?.sensor === result.sensor ? before : null), after: { ...profileSummary(entry), ...changeSummary(change, result) } });
+  }
+
+  async #tare(deviceId: string, confirm: boolean, client: string): Promise<void> {
+    const session = this.#session(deviceId);
+    const tare = await session.tare({ confirm });
     // The zero moved for every reading, not just for this calibration: re-zero the profile in force too.
     const active = this.#store.active(deviceId);
-    if (active !== null && active.sensor === this.#session(deviceId).sensor) {
+    const rezero = active !== null && active.sensor === session.sensor;
+    if (rezero) {
       this.#store.append(deviceId, retaredEntry(active, tare.raw, 'dashboard'));
       this.#logger.info({ deviceId, tareRaw: tare.raw }, 'calibration re-tared');
     }
+    this.#audit({
+      client,
+      action: 'tare',
+      deviceId,
+      sessionId: null,
+      before: { tareRaw: rezero ? active.tareRaw : null },
+      after: { tareRaw: roundCount(tare.raw), onDevice: tare.onDevice, profileRezeroed: rezero, confirmed: confirm },
+    });
   }
 
   #session(deviceId: string): CalibrationSession {
@@ -260,7 +304,7 @@ export class CalibrationLive implements PipelineListener {
       await run(request.data);
       answer({ ok: true });
     } catch (error) {
-      if (error instanceof ImplausibleReadingError) {
+      if (error instanceof ImplausibleReadingError || error instanceof UnconfirmedChangeError) {
         answer({ ok: false, error: error.message, confirmable: true });
         return;
       }
