@@ -17,6 +17,7 @@ REQUIRED=(
   "libsimavr-dev:/usr/include/simavr/parts/uart_pty.h"
   "libelf-dev:/usr/include/libelf.h"
   "socat:/usr/bin/socat"
+  "jq:/usr/bin/jq"
 )
 
 missing=()

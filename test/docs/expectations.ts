@@ -19,7 +19,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
 import { z } from 'zod';
-import { sessionPageSchema } from '../../server/contract/records.ts';
+import { recordedHoldSchema, sampleEnvelopeSchema, sessionDetailSchema, sessionPageSchema, type RecordedHold } from '../../server/contract/records.ts';
 import type { JobExit, TypedCommand } from '../support/typed-command.ts';
 import { until } from '../support/until.ts';
 import { eventually, getJson, LiveStream, printedJson, withoutNpmBanner } from './probes.ts';
@@ -104,7 +104,10 @@ async function servesDashboard(url: string): Promise<void> {
   const html = await page.text();
   const script = /<script[^>]+src="\/?([^"]+\.js)"/.exec(html)?.[1];
   expect(script, `the dashboard page has a script: ${html.slice(0, 300)}`).toBeDefined();
-  expect((await fetch(`${url}/${script ?? ''}`)).status).toBe(200);
+  // Read to its end, as a browser does: a response left unread is a connection left open.
+  const scriptResponse = await fetch(`${url}/${script ?? ''}`);
+  expect(scriptResponse.status).toBe(200);
+  expect((await scriptResponse.arrayBuffer()).byteLength).toBeGreaterThan(0);
 }
 
 /** Devices with these transports stream readings; returns them. */
@@ -145,23 +148,31 @@ async function warnsOverPressure(live: LiveStream): Promise<void> {
   expect(event.type === 'over.started' && event.warning.peakN).toBeGreaterThanOrEqual(device?.engineConfig.overLimitN ?? Infinity);
 }
 
+const printedHoldsSchema = z.array(z.object({ startMs: z.number(), endMs: z.number(), durationMs: z.number(), meanN: z.number(), peakN: z.number() }));
+const printedWarningsSchema = z.array(z.object({ startMs: z.number(), alertMs: z.number(), endMs: z.number().nullable(), peakN: z.number() }));
+
+function expectedResults(expectedFile: string, dir: string): { holds: Record<string, number>[]; warnings: Record<string, number | null>[] } {
+  return z.object({ holds: z.array(z.record(z.string(), z.number())), warnings: z.array(z.record(z.string(), z.number().nullable())) }).parse(JSON.parse(readFileSync(join(dir, expectedFile), 'utf8')));
+}
+
+/** Each result within the tolerances the traces' README gives, one for one. */
+function closeToExpected(got: readonly Record<string, number | null>[], want: readonly Record<string, number | null>[]): void {
+  expect(got).toHaveLength(want.length);
+  got.forEach((result, i) => {
+    for (const [key, value] of Object.entries(want[i] ?? {})) {
+      const tolerance = key.endsWith('N') ? 0.5 : key === 'durationMs' ? 120 : 60;
+      if (value === null) expect(result[key], key).toBeNull();
+      else expect(Math.abs((result[key] ?? NaN) - value), `${key}: ${result[key]} against ${value}`).toBeLessThanOrEqual(tolerance);
+    }
+  });
+}
+
 /** The trace's expected engine results (test/fixtures/traces/NAME.expected.json) within the tolerances its README gives. */
 function matchesExpectedResults(printed: unknown, expectedFile: string, dir: string): void {
-  const result = z
-    .object({ holds: z.array(z.object({ startMs: z.number(), endMs: z.number(), durationMs: z.number(), meanN: z.number(), peakN: z.number() })), warnings: z.array(z.object({ startMs: z.number(), alertMs: z.number(), endMs: z.number().nullable(), peakN: z.number() })) })
-    .parse(printed);
-  const expected = z.object({ holds: z.array(z.record(z.string(), z.number())), warnings: z.array(z.record(z.string(), z.number().nullable())) }).parse(JSON.parse(readFileSync(join(dir, expectedFile), 'utf8')));
-  expect(result.holds).toHaveLength(expected.holds.length);
-  expect(result.warnings).toHaveLength(expected.warnings.length);
-  const close = (got: Record<string, number | null>, want: Record<string, number | null>): void => {
-    for (const [key, value] of Object.entries(want)) {
-      const tolerance = key.endsWith('N') ? 0.5 : key === 'durationMs' ? 120 : 60;
-      if (value === null) expect(got[key], key).toBeNull();
-      else expect(Math.abs((got[key] ?? NaN) - value), `${key}: ${got[key]} against ${value}`).toBeLessThanOrEqual(tolerance);
-    }
-  };
-  result.holds.forEach((hold, i) => close(hold, expected.holds[i] ?? {}));
-  result.warnings.forEach((warning, i) => close(warning, expected.warnings[i] ?? {}));
+  const result = z.object({ holds: printedHoldsSchema, warnings: printedWarningsSchema }).parse(printed);
+  const expected = expectedResults(expectedFile, dir);
+  closeToExpected(result.holds, expected.holds);
+  closeToExpected(result.warnings, expected.warnings);
 }
 
 const CALIBRATION_DEMO_DIR = '/tmp/knotmeter-calibration-demo';
@@ -341,6 +352,87 @@ export const SCENARIOS: readonly Scenario[] = [
           await servesDashboard(server.url);
         },
       },
+      {
+        kind: 'prints',
+        command: "curl -s 'http://127.0.0.1:8080/api/sessions?bodyArea=neck&limit=5'",
+        finishesWithinMs: 15_000,
+        check({ stdout }) {
+          const page = sessionPageSchema.parse(JSON.parse(stdout));
+          // Eight weeks of Monday neck treatments; the live simulated massager's session has no label.
+          expect(page).toMatchObject({ total: 8, limit: 5, offset: 0 });
+          expect(page.sessions).toHaveLength(5);
+          for (const session of page.sessions) expect(session.bodyAreas).toContain('neck');
+          const started = page.sessions.map((session) => session.startedAt);
+          expect(started, 'newest first').toEqual([...started].sort().reverse());
+        },
+      },
+      {
+        kind: 'prints',
+        command: "curl -s 'http://127.0.0.1:8080/api/sessions/1/samples?fromMs=60000&toMs=90000&maxPoints=500'",
+        finishesWithinMs: 15_000,
+        check({ stdout }) {
+          const samples = sampleEnvelopeSchema.parse(JSON.parse(stdout));
+          expect(samples).toMatchObject({ fromMs: 60_000, toMs: 90_000, exact: false });
+          expect(samples.tMs.length).toBeGreaterThan(100);
+          expect(samples.tMs.length).toBeLessThanOrEqual(500);
+          for (const t of samples.tMs) expect(t).toSatisfy((ms: number) => ms >= 60_000 && ms <= 90_000);
+          samples.minN.forEach((low, i) => expect(low).toBeLessThanOrEqual(samples.maxN[i] ?? -Infinity));
+        },
+      },
+      {
+        kind: 'prints',
+        command: `curl -s -X PATCH -H 'content-type: application/json' -d '{"knot": "left C6"}' http://127.0.0.1:8080/api/sessions/1/holds/1`,
+        finishesWithinMs: 15_000,
+        async check({ stdout }, { serverUrl }) {
+          expect(recordedHoldSchema.parse(JSON.parse(stdout))).toMatchObject({ number: 1, bodyArea: 'neck', knot: 'left C6' });
+          const session = await getJson(`${serverUrl ?? ''}/api/sessions/1`, sessionDetailSchema);
+          expect(session.holds[0]).toMatchObject({ number: 1, bodyArea: 'neck', knot: 'left C6' });
+        },
+      },
+      {
+        kind: 'server',
+        command: 'npm start -- --db data/demo.db --device replay:1 --preset neck --speed max',
+        url: KNOTMETER_URL,
+        whileRunning: (server) =>
+          withLiveStream(server.url, async (live) => {
+            const [device] = await live.waitForDevices(1);
+            expect(device).toMatchObject({ transport: 'replay', preset: 'neck' });
+            const deviceId = device?.deviceId ?? '';
+            await live.waitForStatus(deviceId, 'the replay to stop at the end of the recorded session', (status) => status.state === 'stopped', 60_000);
+            const original = await getJson(`${server.url}/api/sessions/1`, sessionDetailSchema);
+            const replayed = await eventually(
+              async () => (await getJson(`${server.url}/api/sessions?limit=200`, sessionPageSchema)).sessions.find((s) => s.deviceId === deviceId && s.transport === 'replay' && s.status === 'complete'),
+              'the replayed session to be recorded and complete',
+              20_000,
+            );
+            expect(replayed.id).not.toBe(1);
+            const again = await getJson(`${server.url}/api/sessions/${replayed.id}`, sessionDetailSchema);
+            // The same samples through the same engine: the same holds (forces to 1 mN), recorded anew.
+            const figures = ({ number, startMs, endMs, durationMs, meanN, peakN, timeInBandMs, timeOverMs }: RecordedHold): Partial<RecordedHold> => ({ number, startMs, endMs, durationMs, meanN, peakN, timeInBandMs, timeOverMs });
+            expect(original.holds.length).toBeGreaterThan(0);
+            expect(again.holds.map(figures)).toEqual(original.holds.map(figures));
+            expect(again.warnings).toEqual(original.warnings);
+          }),
+      },
+    ],
+  },
+  {
+    title: '--db in a folder that does not exist yet: the folder and file are made, and a session is recorded in it',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'server',
+        command: 'npm start -- --db data/clinic/2026.db',
+        url: KNOTMETER_URL,
+        whileRunning: (server) =>
+          withLiveStream(server.url, async (live) => {
+            expect(existsSync(join(server.dir, 'data/clinic')), 'the folder data/clinic is made').toBe(true);
+            const [device] = await streamsFrom(live, ['sim']);
+            await recordsSessionOf(live, server.url, device?.deviceId ?? '', 'data/clinic/2026.db', 60_000);
+            expect(existsSync(join(server.dir, 'data/clinic/2026.db'))).toBe(true);
+            expect(existsSync(join(server.dir, 'data/knotmeter.db')), 'the default file is not made').toBe(false);
+          }),
+      },
     ],
   },
   {
@@ -424,6 +516,37 @@ export const SCENARIOS: readonly Scenario[] = [
           expect(table).toMatch(/^Holds: 1$/m);
           expect(table).toMatch(/^Over-pressure warnings: 1$/m);
           expect(table).toMatch(/peak N/);
+        },
+      },
+    ],
+  },
+  {
+    title: 'analyze -s piped into jq: jq prints the holds array the engine found',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run -s analyze -- test/fixtures/traces/example_overpressure.csv | jq .holds',
+        finishesWithinMs: 60_000,
+        check({ stdout }, { dir }) {
+          // -s keeps npm's banner out, so what jq read was JSON and what it prints is JSON too.
+          const holds = printedHoldsSchema.parse(JSON.parse(stdout));
+          closeToExpected(holds, expectedResults('test/fixtures/traces/example_overpressure.expected.json', dir).holds);
+        },
+      },
+    ],
+  },
+  {
+    title: 'ports --json piped into jq: jq prints the ports array (empty here, with no USB serial device)',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run -s ports -- --json | jq .ports',
+        finishesWithinMs: 60_000,
+        check({ stdout }) {
+          const ports = z.array(z.looseObject({ path: z.string() })).parse(JSON.parse(stdout));
+          for (const port of ports) expect(port.path).toMatch(/^(\/dev\/|COM\d)/);
         },
       },
     ],
