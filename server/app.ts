@@ -5,6 +5,7 @@
  * ephemeral port.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -26,6 +27,8 @@ import { AllowedHosts } from './security/hosts.ts';
 import { guardHttp } from './security/http-guard.ts';
 import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
 import { TokenBuckets } from './security/token-bucket.ts';
+import { authApplies, PairingGate, type AuthMode } from './security/pairing-guard.ts';
+import { PairingStore } from './security/pairing.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -49,6 +52,8 @@ export interface StartOptions {
   readonly dataDir?: string;
   /** `--allowed-host NAME`: names besides loopback, the bound address and this machine's that the server answers to. */
   readonly allowedHosts?: readonly string[];
+  /** `--auth`: `auto` (default) pairs clients when bound beyond loopback, `always` on loopback too. */
+  readonly auth?: AuthMode;
 }
 
 export interface RunningServer {
@@ -59,6 +64,8 @@ export interface RunningServer {
   readonly recording: Recording | null;
   /** Calibration profiles by device id. */
   readonly profiles: ProfileStore;
+  /** The pairing gate, when clients must pair (see `authApplies`); its store makes codes. */
+  readonly pairing: PairingGate | null;
   close(): Promise<void>;
 }
 
@@ -116,6 +123,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true });
   const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
   await guardHttp(http, hosts);
+  // Paired clients are kept in --data-dir's pairing.json (in memory without one, as in tests).
+  const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(new PairingStore(options.dataDir === undefined ? null : join(options.dataDir, 'pairing.json')), { secure: false }) : null;
+  pairing?.register(http);
   await registerDashboard(http, options.logger);
   const pipelines: DevicePipeline[] = [];
   // Into the database only while this server records in it (a second server on the file only reads it).
@@ -132,8 +142,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options.logger.info({ deviceId, preset }, 'preset selected');
       audit({ client, action: 'preset', deviceId, sessionId: null, before: { preset: before }, after: { preset } });
     },
-  }, { allowRequest: allowRequestFor(hosts) });
+  }, { allowRequest: pairing === null ? allowRequestFor(hosts) : pairing.allowRequest(allowRequestFor(hosts)) });
   limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS));
+  pairing?.guardSockets(broadcaster.io);
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
   if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);
@@ -158,6 +169,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     closing ??= (async () => {
       await Promise.all(started.map((pipeline) => pipeline.stop()));
       calibration.close();
+      pairing?.close();
       profiles.close();
       await recording?.close();
       // socket.io's close waits for the HTTP server's, which waits for every open connection:
@@ -180,7 +192,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await close();
     throw error;
   }
-  return { url, pipelines, recording, profiles, close };
+  return { url, pipelines, recording, profiles, pairing, close };
 }
 
 async function registerDashboard(http: FastifyInstance, logger: Logger): Promise<void> {

@@ -14,6 +14,7 @@ import type { EngineSettings } from '../pipeline.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { canonicalHost } from '../security/hosts.ts';
+import { AUTH_MODES, type AuthMode } from '../security/pairing-guard.ts';
 
 export interface ServerOptions {
   readonly host: string;
@@ -40,6 +41,8 @@ export interface ServerOptions {
   readonly version: boolean;
   /** `--allowed-host NAME`, repeatable: more names the server answers to (besides loopback, the bound address and this machine's names). */
   readonly allowedHosts: readonly string[];
+  /** `--auth auto|always`: whether clients must pair (auto: only when bound beyond loopback). */
+  readonly auth: AuthMode;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -49,7 +52,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -59,6 +62,8 @@ export function serverUsage(): string {
     '  --allowed-host NAME  a name this server is reached by besides localhost, its addresses and this machine\'s',
     '                     names (a LAN name, a reverse proxy\'s); repeat for several. Requests naming any other',
     '                     host are refused (421), against DNS rebinding',
+    '  --auth MODE        auto (default): every client off this machine must pair (a link printed at start)',
+    '                     when --host is not a loopback address; always: on loopback too (npm run pair lists, revokes)',
     `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
     `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
     ...deviceSpecUsage().map((usage) => `                       ${usage}`),
@@ -100,6 +105,7 @@ const flagSchemas = {
     .trim()
     .refine((text) => canonicalHost(text) !== null && !/:\d+$/.test(text.replace(/^\[.*\]/, '')), '--allowed-host needs a host name or address without scheme or port, e.g. knotmeter.clinic.example, 192.168.1.20 or [fd00::20]')
     .transform((text) => canonicalHost(text)?.name ?? text),
+  auth: z.enum(AUTH_MODES, { error: `--auth needs one of ${AUTH_MODES.join(', ')}` }),
   deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
 };
 
@@ -147,6 +153,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         speed: { type: 'string' },
         'log-level': { type: 'string' },
         'allowed-host': { type: 'string', multiple: true },
+        auth: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -177,6 +184,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     help: values.help ?? false,
     version: values.version ?? false,
     allowedHosts: (values['allowed-host'] ?? []).map((name) => checkedFlag(flagSchemas.allowedHost, name, '--allowed-host')),
+    auth: values.auth === undefined ? 'auto' : checkedFlag(flagSchemas.auth, values.auth, '--auth'),
   };
 }
 
