@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import type { ForceUnit } from '../../../calibration/units.ts';
+import { auditPageSchema, type AuditPage } from '../../../server/contract/audit.ts';
 import { DEFAULT_POINTS, MAX_POINTS } from '../../../server/contract/requests.ts';
 import {
   recordedHoldSchema,
@@ -52,6 +53,11 @@ const json = (method: string, body: unknown): RequestInit => ({ method, headers:
 
 export function listSessions(query: Query): Promise<SessionPage> {
   return request(sessionPageSchema, `/sessions${queryString(query)}`);
+}
+
+/** A page of the audit log of safety-relevant changes, newest first. */
+export function listAudit(limit: number, offset: number): Promise<AuditPage> {
+  return request(auditPageSchema, `/audit${queryString({ limit, offset })}`);
 }
 
 export function getSession(id: number): Promise<SessionDetail> {
