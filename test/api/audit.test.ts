@@ -13,6 +13,7 @@ import { startServer, type RunningServer } from '../../server/app.ts';
 import { auditPageSchema, type AuditEntry } from '../../server/contract/audit.ts';
 import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type CommandReply, type DeviceInfo, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
+import { clientName } from '../../server/security/client-name.ts';
 import { getJson, seedPastSessions, tempDir } from '../recording/support.ts';
 import { until } from '../support/until.ts';
 
@@ -119,5 +120,20 @@ describe('calibration save guard and audit log (issue 12)', () => {
     expect(remove).toMatchObject({ deviceId: '5eed5eed', sessionId: 1, before: { holdCount: 1, warningCount: 0, startedAt: '2026-11-02T08:00:00.000Z' }, after: null });
     // Paged: the oldest alone.
     expect((await audit('?limit=1&offset=3')).map((entry) => entry.action)).toEqual(['preset']);
+  });
+});
+
+describe('clientName: who the audit log says made a change', () => {
+  it.each([
+    ['127.0.0.1', 'localhost'],
+    ['127.8.9.10', 'localhost'],
+    ['::1', 'localhost'],
+    ['::ffff:127.0.0.1', 'localhost'],
+    ['192.168.1.20', '192.168.1.20'],
+    ['::ffff:192.168.1.20', '::ffff:192.168.1.20'],
+    ['fe80::1', 'fe80::1'],
+    [undefined, 'unknown client'],
+  ])('%s is %s', (address, name) => {
+    expect(clientName({ address })).toBe(name);
   });
 });
