@@ -8,6 +8,7 @@
  */
 import { DeviceSpecError } from '../../device/device-spec.ts';
 import { startServer, type RunningServer } from '../app.ts';
+import { pairingBanner } from './pairing-banner.ts';
 import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './start-args.ts';
 import { EXIT_USAGE, UsageError, versionText } from './support.ts';
 import { ConfigError } from '../engine/presets.ts';
@@ -91,6 +92,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   process.stdout.write(`Knotmeter dashboard: ${server.url}\n`);
+  if (server.pairing !== null) process.stdout.write(pairingBanner(server.url, options.host, server.pairing.store));
 }
 
 await main();
