@@ -293,7 +293,7 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       const deleted = await store().getSession(id);
       if (!(await writableStore().deleteSession(id)) || deleted === null) throw notFound(id);
       const { deviceId, startedAt, durationMs, holdCount, warningCount } = deleted;
-      options.audit({ client: clientName({ address: request.ip }), action: 'delete', deviceId, sessionId: id, before: { startedAt, durationMs: Math.round(durationMs), holdCount, warningCount }, after: null });
+      options.audit({ client: clientName({ address: request.ip, paired: request.pairedClient }), action: 'delete', deviceId, sessionId: id, before: { startedAt, durationMs: Math.round(durationMs), holdCount, warningCount }, after: null });
       return reply.code(204).send();
     });
 

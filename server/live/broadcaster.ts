@@ -11,7 +11,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { EngineEvent } from '../engine/results.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
-import { clientName } from '../security/client-name.ts';
+import { clientName, pairedOfSocket } from '../security/client-name.ts';
 import {
   clientEventSchemas,
   type ClientToServerEvents,
@@ -179,7 +179,7 @@ export class LiveBroadcaster implements PipelineListener {
     for (const status of this.#statuses.values()) socket.emit('status', status);
     for (const snapshot of this.#control.sessions()) socket.emit('session', snapshot);
     socket.emit('history', [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId)));
-    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply, clientName({ address: socket.handshake.address })));
+    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply, clientName({ address: socket.handshake.address, paired: pairedOfSocket(socket.data) })));
   }
 
   /** Validates a client's preset choice and answers it; nothing changes on a bad request. */

@@ -33,7 +33,7 @@ import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, Serv
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import type { AuditTrail } from '../recording/audit-trail.ts';
-import { clientName } from '../security/client-name.ts';
+import { clientName, pairedOfSocket } from '../security/client-name.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -225,8 +225,9 @@ export class CalibrationLive implements PipelineListener {
       if (state !== null) socket.emit('calibration', state);
     }
     const requests = calibrationRequestSchemas;
-    const client = clientName({ address: socket.handshake.address });
-    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true, client)));
+    // Asked at each request: the pairing gate names the socket's client after this handler has run.
+    const client = (): string => clientName({ address: socket.handshake.address, paired: pairedOfSocket(socket.data) });
+    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true, client())));
     socket.on('calibrationCapture', (payload: unknown, reply?: unknown) =>
       void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit, confirm }) => {
         await this.#session(deviceId).capture(knownLoad(value, unit), undefined, { confirm: confirm === true });
@@ -242,7 +243,7 @@ export class CalibrationLive implements PipelineListener {
       void this.#serve('calibrationReset', requests.calibrationReset, payload, reply, ({ deviceId }) => this.#session(deviceId).reset()),
     );
     socket.on('calibrationSave', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2, confirm }) => this.#save(deviceId, areaCm2, confirm === true, client)),
+      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2, confirm }) => this.#save(deviceId, areaCm2, confirm === true, client())),
     );
   }
 

@@ -16,6 +16,12 @@ export interface ClientSource {
   readonly paired?: { readonly name: string } | null;
 }
 
+/** The paired client a socket.io socket's `data` carries (the pairing gate sets it on connection), or null. */
+export function pairedOfSocket(data: unknown): { readonly name: string } | null {
+  const paired = (data as { pairedClient?: { name?: unknown } | null } | null | undefined)?.pairedClient;
+  return typeof paired?.name === 'string' ? { name: paired.name } : null;
+}
+
 function isLoopbackAddress(address: string): boolean {
   const plain = address.replace(/^::ffff:/i, '');
   return plain === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(plain);
