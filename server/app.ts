@@ -27,7 +27,7 @@ import { AllowedHosts } from './security/hosts.ts';
 import { guardHttp } from './security/http-guard.ts';
 import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
 import { TokenBuckets } from './security/token-bucket.ts';
-import { authApplies, PairingGate, type AuthMode } from './security/pairing-guard.ts';
+import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
 import { PairingStore } from './security/pairing.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -126,6 +126,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // Paired clients are kept in --data-dir's pairing.json (in memory without one, as in tests).
   const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(new PairingStore(options.dataDir === undefined ? null : join(options.dataDir, 'pairing.json')), { secure: false }) : null;
   pairing?.register(http);
+  if (pairing === null) registerPairingOff(http);
+  else pairing.registerApi(http);
   await registerDashboard(http, options.logger);
   const pipelines: DevicePipeline[] = [];
   // Into the database only while this server records in it (a second server on the file only reads it).

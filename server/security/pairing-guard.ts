@@ -16,6 +16,7 @@ import type { IncomingMessage } from 'node:http';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Server, Socket } from 'socket.io';
 import type { CommandReply } from '../contract/live-events.ts';
+import { pairingParamsSchema, type PairingState } from '../contract/pairing.ts';
 import type { PairedClient, PairingStore, Role } from './pairing.ts';
 
 export const TOKEN_COOKIE = 'knotmeter_token';
@@ -80,6 +81,7 @@ export class PairingGate {
   readonly store: PairingStore;
   readonly #secure: boolean;
   #sweep: NodeJS.Timeout | null = null;
+  #io: Server | null = null;
 
   constructor(store: PairingStore, options: { readonly secure: boolean }) {
     this.store = store;
@@ -112,6 +114,22 @@ export class PairingGate {
       request.log.info({ client: paired.client.name, role: paired.client.role }, 'device paired');
       const cookie = [`${TOKEN_COOKIE}=${paired.token}`, 'HttpOnly', 'SameSite=Strict', 'Path=/', `Max-Age=${COOKIE_MAX_AGE_S}`, ...(this.#secure ? ['Secure'] : [])].join('; ');
       return reply.code(303).header('set-cookie', cookie).header('location', '/').type('text/html; charset=utf-8').send(page('Paired', `<p>This device is paired as ${escapeHtml(paired.client.name)} (${paired.client.role}). <a href="/">Open the dashboard</a>.</p>`));
+    });
+  }
+
+  /** `GET /api/pairing` and `DELETE /api/pairing/:name` (the gate has let only operators write). */
+  registerApi(http: FastifyInstance): void {
+    http.get('/api/pairing', (request, reply) => {
+      const state: PairingState = { required: true, you: request.pairedClient === null ? null : { name: request.pairedClient.name, role: request.pairedClient.role }, clients: this.store.list() };
+      return reply.send(state);
+    });
+    http.delete('/api/pairing/:name', async (request, reply) => {
+      const params = pairingParamsSchema.safeParse(request.params);
+      if (!params.success) return reply.code(400).send({ error: `path: ${params.error.issues.map((issue) => issue.message).join('; ')}` });
+      if (!this.store.revoke(params.data.name)) return reply.code(404).send({ error: `no paired device is named ${params.data.name}: nothing changed` });
+      request.log.info({ client: params.data.name, by: request.pairedClient?.name }, 'device unpaired');
+      if (this.#io !== null) this.disconnectRevoked(this.#io);
+      return reply.code(204).send();
     });
   }
 
@@ -153,6 +171,7 @@ export class PairingGate {
         if (typeof reply === 'function') (reply as (answer: CommandReply) => void)({ ok: false, error: viewerRefusal(event) });
       });
     });
+    this.#io = io;
     this.#sweep = setInterval(() => this.disconnectRevoked(io), REVOCATION_SWEEP_MS);
     this.#sweep.unref();
   }
@@ -165,4 +184,11 @@ export class PairingGate {
   close(): void {
     if (this.#sweep !== null) clearInterval(this.#sweep);
   }
+}
+
+/** The pairing API when clients need not pair (on loopback without --auth always): nothing to list or revoke. */
+export function registerPairingOff(http: FastifyInstance): void {
+  const off: PairingState = { required: false, you: null, clients: [] };
+  http.get('/api/pairing', (_request, reply) => reply.send(off));
+  http.delete('/api/pairing/:name', async (_request, reply) => reply.code(409).send({ error: 'this server pairs no devices (it listens on loopback only; start it with --host ADDRESS or --auth always to pair): nothing changed' }));
 }

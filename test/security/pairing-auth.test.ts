@@ -11,11 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { parseServerArgs } from '../../server/cli/start-args.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../server/contract/live-events.ts';
+import { pairingStateSchema } from '../../server/contract/pairing.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { clientName } from '../../server/security/client-name.ts';
 import { authApplies, PairingGate, TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
 import type { Role } from '../../server/security/pairing.ts';
-import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { seedPastSessions, tempDir } from '../server/recording/support.ts';
 import { until } from '../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -158,5 +159,47 @@ describe('pairing (--auth always)', () => {
     const again = await connect(server.url, operator.cookie);
     again.client.close();
     expect(again.connected).toBe(false);
+  });
+
+  it('lists paired devices to any paired client and lets only an operator revoke one (GET, DELETE /api/pairing)', async () => {
+    const viewer = await pair('viewer');
+    const operator = await pair('operator');
+    const listed = await send(server.url, '/api/pairing', { cookie: viewer.cookie });
+    expect(listed.status).toBe(200);
+    const state = pairingStateSchema.parse(JSON.parse(listed.body));
+    expect(state.required).toBe(true);
+    expect(state.you).toEqual({ name: viewer.name, role: 'viewer' });
+    expect(state.clients.map((client) => client.name)).toEqual(expect.arrayContaining([viewer.name, operator.name]));
+    expect(state.clients.find((client) => client.name === viewer.name)?.lastSeenAt).not.toBeNull();
+    expect((await send(server.url, `/api/pairing/${operator.name}`, { cookie: viewer.cookie }, 'DELETE')).status).toBe(403);
+    expect((await send(server.url, '/api/pairing', {})).status).toBe(401);
+    const { client, connected } = await connect(server.url, viewer.cookie);
+    try {
+      expect(connected).toBe(true);
+      expect((await send(server.url, `/api/pairing/${viewer.name}`, { cookie: operator.cookie }, 'DELETE')).status).toBe(204);
+      await until(() => !client.connected, 'the revoked viewer to be disconnected', 5000);
+    } finally {
+      client.close();
+    }
+    expect((await send(server.url, '/api/pairing', { cookie: viewer.cookie })).status).toBe(401);
+    const again = await send(server.url, `/api/pairing/${viewer.name}`, { cookie: operator.cookie }, 'DELETE');
+    expect(again.status).toBe(404);
+    expect(JSON.parse(again.body)).toEqual({ error: `no paired device is named ${viewer.name}: nothing changed` });
+    expect((await send(server.url, '/api/pairing/Not%20a%20name', { cookie: operator.cookie }, 'DELETE')).status).toBe(400);
+  });
+});
+
+describe('pairing off (loopback, --auth auto)', () => {
+  it('answers GET /api/pairing with required false and refuses to revoke', async () => {
+    const server = await startServer({ host: '127.0.0.1', port: 0, devices: ['sim:idle?rate=50'], seed: 3, engine: { preset: 'shoulders', config: presetConfig('shoulders') }, logger: pino({ level: 'silent' }) });
+    try {
+      expect(server.pairing).toBeNull();
+      const state = await send(server.url, '/api/pairing', {});
+      expect(pairingStateSchema.parse(JSON.parse(state.body))).toEqual({ required: false, you: null, clients: [] });
+      expect((await send(server.url, '/api/pairing/tablet-1', {}, 'DELETE')).status).toBe(409);
+      expect((await send(server.url, '/api/sessions', {})).status).not.toBe(401);
+    } finally {
+      await server.close();
+    }
   });
 });
