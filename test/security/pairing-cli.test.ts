@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
-import { tempDir } from '../recording/support.ts';
+import { tempDir } from '../server/recording/support.ts';
 import { runTsx, spawnTsx } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 
