@@ -22,8 +22,8 @@
 import { pathToFileURL } from 'node:url';
 import { HX711_RAW_MIN, type OutputPin } from '../../device/emulator/emulator.ts';
 import type { SensorKind } from '../../device/transport.ts';
-import { millivoltsForRaw, quietFromUs, switchedOnUs } from '../firmware-emulated/support/alarm-pins.ts';
-import { EmulatedFirmware, FIRMWARE_BAUD_RATE, LONGEST_SAMPLE_LINE_BYTES, seqGaps } from '../firmware-emulated/support/emulated-firmware.ts';
+import { millivoltsForRaw, quietFromUs, switchedOnUs } from '../device/firmware/emulated/support/alarm-pins.ts';
+import { EmulatedFirmware, FIRMWARE_BAUD_RATE, LONGEST_SAMPLE_LINE_BYTES, seqGaps } from '../device/firmware/emulated/support/emulated-firmware.ts';
 
 const CROSSINGS = 50;
 const CROSSING_SPACING_US = 100_000;

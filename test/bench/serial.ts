@@ -14,7 +14,7 @@
  *    - `npm start -- --device serial:PTY` in its own process: the line that makes the
  *      pressure engine fire -> `over.started` at a socket.io client in this process (sent
  *      at once), and the same line's reading (batched per 50 ms flush by design).
- *    The fake device (test/serial/support/fake-device.ts) answers the server's INFO and
+ *    The fake device (test/device/serial/support/fake-device.ts) answers the server's INFO and
  *    commands as the firmware does.
  */
 import { once } from 'node:events';
@@ -30,8 +30,8 @@ import { DeviceLineReader } from '../../device/protocol/line-reader.ts';
 import { SerialTransport } from '../../device/transports/serial.ts';
 import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
-import { FakeDevice } from '../serial/support/fake-device.ts';
-import { PtyPair } from '../serial/support/pty-pair.ts';
+import { FakeDevice } from '../device/serial/support/fake-device.ts';
+import { PtyPair } from '../device/serial/support/pty-pair.ts';
 
 const THROUGHPUT_LINES = 2_000_000;
 const THROUGHPUT_RUNS = 5;

@@ -13,7 +13,7 @@ import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type CommandReply, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { seedPastSessions, tempDir } from '../server/recording/support.ts';
 import { launchChromium } from '../support/browser.ts';
 import { until } from '../support/until.ts';
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { launchChromium } from '../support/browser.ts';
-import { seedPastSessions, startRecordingServer, tempDir } from '../recording/support.ts';
+import { seedPastSessions, startRecordingServer, tempDir } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
 const SCREENS = [

@@ -12,7 +12,7 @@ import { sessionDetailSchema } from '../../server/contract/records.ts';
 import { launchChromium } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { until } from '../support/until.ts';
-import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../recording/support.ts';
+import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
 

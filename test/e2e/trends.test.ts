@@ -11,7 +11,7 @@ import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { launchChromium } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
-import { seedPastSessions, startRecordingServer, tempDir, type PastHold } from '../recording/support.ts';
+import { seedPastSessions, startRecordingServer, tempDir, type PastHold } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
 /** Mondays (UTC) of the six weeks recorded. */

@@ -13,7 +13,7 @@ import { startServer, type RunningServer } from '../../server/app.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { sessionDetailSchema, type SessionDetail } from '../../server/contract/records.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { getJson, seedPastSessions, tempDir } from '../recording/support.ts';
+import { getJson, seedPastSessions, tempDir } from '../server/recording/support.ts';
 import { ATTACK_SCRIPT, attackPageHtml, attackPagePath, startAttackSite, type AttackOutcome, type AttackTarget } from '../support/attack-page.ts';
 import { launchChromium } from '../support/browser.ts';
 import { until } from '../support/until.ts';

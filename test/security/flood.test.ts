@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REST_WRITE_LIMIT } from '../../server/api/routes.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { SOCKET_REQUEST_LIMITS } from '../../server/security/socket-guard.ts';
-import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { seedPastSessions, tempDir } from '../server/recording/support.ts';
 import { REPO_ROOT, waitForLine } from '../support/cli.ts';
 import type { MeasuredMemory } from '../support/measured-server.ts';
 import { until } from '../support/until.ts';

@@ -8,8 +8,8 @@ import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../server/app.ts';
 import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
-import { FakeDevice } from '../serial/support/fake-device.ts';
-import { PtyPair } from '../serial/support/pty-pair.ts';
+import { FakeDevice } from '../device/serial/support/fake-device.ts';
+import { PtyPair } from '../device/serial/support/pty-pair.ts';
 import { startTestServer } from '../support/server.ts';
 import { until } from '../support/until.ts';
 

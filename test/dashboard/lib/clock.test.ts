@@ -2,7 +2,7 @@
 // clock steps at every zoom, labelled finely enough to tell them apart.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clockText, clockTickLabel, clockTicks } from '../../dashboard/src/lib/clock.ts';
+import { clockText, clockTickLabel, clockTicks } from '../../../dashboard/src/lib/clock.ts';
 
 describe('session clock', () => {
   it('reads m:ss, and h:mm:ss past the hour', () => {

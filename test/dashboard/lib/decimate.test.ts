@@ -1,8 +1,8 @@
 // The live chart's thinning: few points per pixel column, every extreme kept, gaps kept.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimateMinMax } from '../../dashboard/src/lib/decimate.ts';
-import type { ChartPoint } from '../../dashboard/src/lib/reading-buffer.ts';
+import { decimateMinMax } from '../../../dashboard/src/lib/decimate.ts';
+import type { ChartPoint } from '../../../dashboard/src/lib/reading-buffer.ts';
 
 const trace = (count: number, y: (index: number) => number): ChartPoint[] => Array.from({ length: count }, (_, index) => ({ x: index / 1000, y: y(index) }));
 

@@ -1,7 +1,7 @@
 // The dashboard's reading buffer: keeps the window, skips what it already has, starts
 // afresh when the device restarts, and breaks the line where readings are missing.
 import { describe, expect, it } from 'vitest';
-import { ReadingBuffer } from '../../dashboard/src/lib/reading-buffer.ts';
+import { ReadingBuffer } from '../../../dashboard/src/lib/reading-buffer.ts';
 
 function batch(fromMs: number, count: number, periodMs = 10) {
   const tMs = Array.from({ length: count }, (_, index) => fromMs + index * periodMs);

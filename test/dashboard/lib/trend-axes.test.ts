@@ -1,8 +1,8 @@
 // The trends page's shared axes: every week in view, and each metric's top a step above
 // the highest value, so no dot sits on the chart's top edge.
 import { describe, expect, it } from 'vitest';
-import type { TrendGroup } from '../../server/contract/records.ts';
-import { trendAxes } from '../../dashboard/src/lib/trend-axes.ts';
+import type { TrendGroup } from '../../../server/contract/records.ts';
+import { trendAxes } from '../../../dashboard/src/lib/trend-axes.ts';
 
 function group(holds: { durationMs: number; peakN: number }[], weekStarts: string[]): TrendGroup {
   return {

@@ -6,7 +6,7 @@
  * they name.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emulator, forceToHx711Raw, forceToMillivolts, millivoltsToAdc, parseForceCsv, type PinChange } from '../../device/emulator/emulator.ts';
+import { Emulator, forceToHx711Raw, forceToMillivolts, millivoltsToAdc, parseForceCsv, type PinChange } from '../../../device/emulator/emulator.ts';
 import { buildFixture, SerialLink, type Fixture } from './fixture.ts';
 
 let fixture: Fixture;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildEmulator, Emulator } from '../../device/emulator/emulator.ts';
+import { buildEmulator, Emulator } from '../../../device/emulator/emulator.ts';
 import { buildFixture, processExists, SerialLink, type Fixture } from './fixture.ts';
 
 let fixture: Fixture;

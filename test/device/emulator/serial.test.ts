@@ -4,7 +4,7 @@
  * (StandardFirmata's), the link speed the harness reports, and output nobody reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Emulator } from '../../device/emulator/emulator.ts';
+import { Emulator } from '../../../device/emulator/emulator.ts';
 import { buildFixture, SerialLink, type Fixture } from './fixture.ts';
 
 const everyByte = Buffer.from(Array.from({ length: 256 }, (_, index) => index));

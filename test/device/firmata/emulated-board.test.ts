@@ -4,9 +4,9 @@
 // local alarm and the LED's zone patterns on D13/D6/D9 as the emulator reports them, and a
 // board that restarts mid-session.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../device/emulator/emulator.ts';
-import { BUZZER_DUTY, MOTOR_DUTY } from '../../device/firmata/local-alarm.ts';
-import { FirmataTransport, portDeviceId, type FirmataTransportOptions } from '../../device/transports/firmata.ts';
+import type { Emulator } from '../../../device/emulator/emulator.ts';
+import { BUZZER_DUTY, MOTOR_DUTY } from '../../../device/firmata/local-alarm.ts';
+import { FirmataTransport, portDeviceId, type FirmataTransportOptions } from '../../../device/transports/firmata.ts';
 import { increasing, Recorder, until } from '../serial/support/recorder.ts';
 import { driveSawtooth, millivoltsForCode, PinLog, startFirmataEmulator } from './support.ts';
 

@@ -2,8 +2,8 @@
 // without a board: hysteresis, the alarm ceiling, the feedback mask, the zone blink and its
 // restart after a stall. The emulator tests show the same rules on D13/D6/D9.
 import { describe, expect, it } from 'vitest';
-import { BUZZER_DUTY, LocalAlarm, MOTOR_DUTY } from '../../device/firmata/local-alarm.ts';
-import { DEFAULT_ALARM_CEILING_RAW } from '../../device/protocol/device-messages.ts';
+import { BUZZER_DUTY, LocalAlarm, MOTOR_DUTY } from '../../../device/firmata/local-alarm.ts';
+import { DEFAULT_ALARM_CEILING_RAW } from '../../../device/protocol/device-messages.ts';
 
 describe('LocalAlarm', () => {
   it('switches on at raw >= on and off at raw <= off, never in between', () => {

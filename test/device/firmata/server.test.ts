@@ -6,12 +6,12 @@
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Emulator } from '../../device/emulator/emulator.ts';
-import { BUZZER_DUTY, MOTOR_DUTY } from '../../device/firmata/local-alarm.ts';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { serverEventSchemas, type DeviceInfo, type DeviceStatus, type EngineEvents } from '../../server/contract/live-events.ts';
-import { startTestServer } from '../support/server.ts';
+import type { Emulator } from '../../../device/emulator/emulator.ts';
+import { BUZZER_DUTY, MOTOR_DUTY } from '../../../device/firmata/local-alarm.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { serverEventSchemas, type DeviceInfo, type DeviceStatus, type EngineEvents } from '../../../server/contract/live-events.ts';
+import { startTestServer } from '../../support/server.ts';
 import { until } from '../serial/support/recorder.ts';
 import { PinLog, startFirmataEmulator } from './support.ts';
 

@@ -1,11 +1,11 @@
 // The `firmata` device spec and the server's `--device-id` flag: what each accepts, the
 // canonical spec, the id from the port, and the message for each mistake.
 import { describe, expect, it } from 'vitest';
-import { DeviceSpecError } from '../../device/device-spec.ts';
-import { createTransport } from '../../device/registry.ts';
-import { FirmataTransport, portDeviceId } from '../../device/transports/firmata.ts';
-import { parseServerArgs } from '../../server/cli/start-args.ts';
-import { UsageError } from '../../server/cli/support.ts';
+import { DeviceSpecError } from '../../../device/device-spec.ts';
+import { createTransport } from '../../../device/registry.ts';
+import { FirmataTransport, portDeviceId } from '../../../device/transports/firmata.ts';
+import { parseServerArgs } from '../../../server/cli/start-args.ts';
+import { UsageError } from '../../../server/cli/support.ts';
 
 function firmata(spec: string, deviceId?: string): FirmataTransport {
   const { transport } = createTransport(spec, { instance: 0, seed: 1, deviceId });

@@ -4,8 +4,8 @@
  * exact ADC codes on A0 (one code per emulated millisecond encodes when a sample was
  * taken), and recording D13/D6/D9 as the emulator reports them.
  */
-import { Emulator, type OutputPin, type PinChange } from '../../device/emulator/emulator.ts';
-import { standardFirmataHexPath } from '../../device/transports/firmata.ts';
+import { Emulator, type OutputPin, type PinChange } from '../../../device/emulator/emulator.ts';
+import { standardFirmataHexPath } from '../../../device/transports/firmata.ts';
 
 export async function startFirmataEmulator(): Promise<Emulator> {
   return Emulator.start({ hexPath: standardFirmataHexPath(), sensor: 'fsr' });

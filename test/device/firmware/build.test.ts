@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const FIRMWARE_DIR = join(ROOT, 'device', 'firmware');
 const BUILD_DIR = join(FIRMWARE_DIR, 'build');
 const SENSORS = ['fsr', 'hx711'] as const;

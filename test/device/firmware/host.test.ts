@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'device', 'firmware');
+const FIRMWARE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'device', 'firmware');
 const HOST_TESTS = join(FIRMWARE_DIR, 'build', 'host', 'knotmeter-host-tests');
 
 interface HostTestResult {

@@ -3,9 +3,9 @@
 // one drop reason, never part of one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { alarmCeilingRaw, DEFAULT_ALARM_CEILING_RAW, decodeDeviceLine, encodeDeviceMessage, type DeviceMessage } from '../../device/protocol/device-messages.ts';
-import { checksumOf, frame, unframe } from '../../device/protocol/framing.ts';
-import { decodeHostLine, encodeHostCommand, HOST_COMMAND_NAMES, type HostCommand } from '../../device/protocol/host-commands.ts';
+import { alarmCeilingRaw, DEFAULT_ALARM_CEILING_RAW, decodeDeviceLine, encodeDeviceMessage, type DeviceMessage } from '../../../device/protocol/device-messages.ts';
+import { checksumOf, frame, unframe } from '../../../device/protocol/framing.ts';
+import { decodeHostLine, encodeHostCommand, HOST_COMMAND_NAMES, type HostCommand } from '../../../device/protocol/host-commands.ts';
 
 const line = (body: string): string => frame(body);
 

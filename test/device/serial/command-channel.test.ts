@@ -8,9 +8,9 @@ import {
   CommandRefusedError,
   CommandTimeoutError,
   type CommandReply,
-} from '../../device/protocol/command-channel.ts';
-import type { DeviceMessage } from '../../device/protocol/device-messages.ts';
-import { frame } from '../../device/protocol/framing.ts';
+} from '../../../device/protocol/command-channel.ts';
+import type { DeviceMessage } from '../../../device/protocol/device-messages.ts';
+import { frame } from '../../../device/protocol/framing.ts';
 
 const HELLO: DeviceMessage = { type: 'HELLO', protocolVersion: 1, firmwareVersion: '1.0.0', deviceId: '1a2b3c4d', sensor: 'fsr', rateHz: 100, limitOnRaw: 0, limitOffRaw: 0 };
 

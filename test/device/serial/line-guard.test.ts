@@ -5,10 +5,10 @@
 import { ReadlineParser } from '@serialport/parser-readline';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { encodeDeviceMessage, type DeviceMessage } from '../../device/protocol/device-messages.ts';
-import type { DropReason } from '../../device/protocol/drop-reasons.ts';
-import { LineGuard } from '../../device/protocol/line-guard.ts';
-import { DeviceLineReader } from '../../device/protocol/line-reader.ts';
+import { encodeDeviceMessage, type DeviceMessage } from '../../../device/protocol/device-messages.ts';
+import type { DropReason } from '../../../device/protocol/drop-reasons.ts';
+import { LineGuard } from '../../../device/protocol/line-guard.ts';
+import { DeviceLineReader } from '../../../device/protocol/line-reader.ts';
 
 /** Runs bytes through a guard in the given chunks; returns what came out and what it counted. */
 function guard(chunks: readonly Uint8Array[], end = true): { output: Buffer; dropped: LineGuard['dropped'] } {

@@ -5,9 +5,9 @@ import { mkdtemp, rm, symlink, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { claimNamedPort, claimPort, portHolder } from '../../device/lifecycle/port-claims.ts';
-import { PortFinder, type ProbeAnswer } from '../../device/lifecycle/port-finder.ts';
-import { ReconnectLoop } from '../../device/lifecycle/reconnect-loop.ts';
+import { claimNamedPort, claimPort, portHolder } from '../../../device/lifecycle/port-claims.ts';
+import { PortFinder, type ProbeAnswer } from '../../../device/lifecycle/port-finder.ts';
+import { ReconnectLoop } from '../../../device/lifecycle/reconnect-loop.ts';
 import { until } from './support/recorder.ts';
 
 let dir: string;

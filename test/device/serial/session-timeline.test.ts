@@ -4,7 +4,7 @@
 // reboot never makes time or sample numbers go back.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionTimeline, type PlacedSample } from '../../device/protocol/session-timeline.ts';
+import { SessionTimeline, type PlacedSample } from '../../../device/protocol/session-timeline.ts';
 
 const SEQ = 0x1_0000;
 const CLOCK = 0x1_0000_0000;

@@ -1,9 +1,9 @@
 // The simulated massager: deterministic for a seed, and each scenario has the shape its
 // name promises (checked on the forces the calibration turns its raw counts into).
 import { describe, expect, it } from 'vitest';
-import { parseDeviceSpec } from '../../device/device-spec.ts';
-import { parseSimulatorSpec, SimulatedSampleSource, type SimulatorOptions } from '../../device/transports/simulator.ts';
-import { SHOULDERS_BAND } from '../../device/simulator/scenarios.ts';
+import { parseDeviceSpec } from '../../../device/device-spec.ts';
+import { parseSimulatorSpec, SimulatedSampleSource, type SimulatorOptions } from '../../../device/transports/simulator.ts';
+import { SHOULDERS_BAND } from '../../../device/simulator/scenarios.ts';
 
 function options(spec: string, seed = 42): SimulatorOptions {
   return parseSimulatorSpec(parseDeviceSpec(spec), { instance: 0, seed });

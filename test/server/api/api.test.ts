@@ -6,12 +6,12 @@ import { writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/app.ts';
-import { readTraceCsv } from '../../server/traces/trace-csv.ts';
-import { sampleEnvelopeSchema, sessionDetailSchema, sessionPageSchema, trendsSchema, type SessionDetail } from '../../server/contract/records.ts';
-import { MAX_POINTS } from '../../server/contract/requests.ts';
-import { startTestServer } from '../support/server.ts';
-import { until } from '../support/until.ts';
+import type { RunningServer } from '../../../server/app.ts';
+import { readTraceCsv } from '../../../server/traces/trace-csv.ts';
+import { sampleEnvelopeSchema, sessionDetailSchema, sessionPageSchema, trendsSchema, type SessionDetail } from '../../../server/contract/records.ts';
+import { MAX_POINTS } from '../../../server/contract/requests.ts';
+import { startTestServer } from '../../support/server.ts';
+import { until } from '../../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../recording/support.ts';
 
 const TRACE = join(TRACES_DIR, 'example_overpressure.csv');

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { auditPageSchema, type AuditEntry } from '../../server/contract/audit.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type CommandReply, type DeviceInfo, type ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { clientName } from '../../server/security/client-name.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { auditPageSchema, type AuditEntry } from '../../../server/contract/audit.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type CommandReply, type DeviceInfo, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { clientName } from '../../../server/security/client-name.ts';
 import { getJson, seedPastSessions, tempDir } from '../recording/support.ts';
-import { until } from '../support/until.ts';
+import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

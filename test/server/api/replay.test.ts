@@ -7,11 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/app.ts';
-import { runAnalyze } from '../../server/cli/analyze.ts';
-import { engineResultsSchema, type EngineResults } from '../../server/engine/results.ts';
-import { sessionDetailSchema, sessionPageSchema, type SessionDetail } from '../../server/contract/records.ts';
-import { until } from '../support/until.ts';
+import type { RunningServer } from '../../../server/app.ts';
+import { runAnalyze } from '../../../server/cli/analyze.ts';
+import { engineResultsSchema, type EngineResults } from '../../../server/engine/results.ts';
+import { sessionDetailSchema, sessionPageSchema, type SessionDetail } from '../../../server/contract/records.ts';
+import { until } from '../../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACE_NAMES, TRACES_DIR } from '../recording/support.ts';
 
 const TIME_TOLERANCE_MS = 60;

@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../server/cli/analyze.ts';
-import { MAX_TRACE_LINE_CHARS } from '../../server/traces/trace-csv.ts';
-import { REPO_ROOT, runTsx } from '../support/cli.ts';
+import { runAnalyze } from '../../../server/cli/analyze.ts';
+import { MAX_TRACE_LINE_CHARS } from '../../../server/traces/trace-csv.ts';
+import { REPO_ROOT, runTsx } from '../../support/cli.ts';
 
-const TRACES = fileURLToPath(new URL('../fixtures/traces/', import.meta.url));
+const TRACES = fileURLToPath(new URL('../../fixtures/traces/', import.meta.url));
 const OVERPRESSURE = `${TRACES}example_overpressure.csv`;
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 const scratch = mkdtempSync(join(tmpdir(), 'knotmeter-analyze-'));

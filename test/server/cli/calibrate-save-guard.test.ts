@@ -9,9 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileProfileStore } from '../../calibration/store.ts';
-import { defaultCalibration } from '../../device/sensors.ts';
-import { REPO_ROOT, runTsx, type CliResult } from '../support/cli.ts';
+import { FileProfileStore } from '../../../calibration/store.ts';
+import { defaultCalibration } from '../../../device/sensors.ts';
+import { REPO_ROOT, runTsx, type CliResult } from '../../support/cli.ts';
 
 const CALIBRATE = 'server/cli/calibrate.ts';
 const DEVICE = '1a2b3c4d';

@@ -13,13 +13,13 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { profileFileSchema } from '../../calibration/profile.ts';
-import { FileProfileStore } from '../../calibration/store.ts';
-import { defaultCalibration } from '../../device/sensors.ts';
+import { profileFileSchema } from '../../../calibration/profile.ts';
+import { FileProfileStore } from '../../../calibration/store.ts';
+import { defaultCalibration } from '../../../device/sensors.ts';
 import { io } from 'socket.io-client';
-import { serverEventSchemas, type DeviceInfo } from '../../server/contract/live-events.ts';
-import { REPO_ROOT, runTsx, waitForLine, type CliResult } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { serverEventSchemas, type DeviceInfo } from '../../../server/contract/live-events.ts';
+import { REPO_ROOT, runTsx, waitForLine, type CliResult } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 const CALIBRATE = 'server/cli/calibrate.ts';
 const DEVICE = '1a2b3c4d';

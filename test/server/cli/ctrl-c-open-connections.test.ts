@@ -6,9 +6,9 @@ import { connect, type Socket } from 'node:net';
 import { io } from 'socket.io-client';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { tempDir } from '../recording/support.ts';
-import { REPO_ROOT } from '../support/cli.ts';
-import { killAllTypedCommands, TypedCommand } from '../support/typed-command.ts';
-import { until } from '../support/until.ts';
+import { REPO_ROOT } from '../../support/cli.ts';
+import { killAllTypedCommands, TypedCommand } from '../../support/typed-command.ts';
+import { until } from '../../support/until.ts';
 
 const URL_LINE = /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/;
 /** More than a loopback connection buffers for a reader that reads nothing (about 4 MB sent + 128 kB received here). */

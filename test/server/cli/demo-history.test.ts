@@ -6,12 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../server/cli/analyze.ts';
-import { runDemoHistory } from '../../server/cli/demo-history.ts';
-import { DEMO_DEVICE_ID } from '../../server/recording/demo-sessions.ts';
-import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
-import { REPO_ROOT, runTsx } from '../support/cli.ts';
-import { seedPastSessions, tempDir } from './support.ts';
+import { runAnalyze } from '../../../server/cli/analyze.ts';
+import { runDemoHistory } from '../../../server/cli/demo-history.ts';
+import { DEMO_DEVICE_ID } from '../../../server/recording/demo-sessions.ts';
+import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
+import { REPO_ROOT, runTsx } from '../../support/cli.ts';
+import { seedPastSessions, tempDir } from '../recording/support.ts';
 
 /** Wednesday 25 November 2026, 20:00 UTC: this week's Monday and Wednesday treatments are done. */
 const NOW_MS = Date.UTC(2026, 10, 25, 20);

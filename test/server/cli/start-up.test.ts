@@ -6,13 +6,13 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { serverEventSchemas } from '../../server/contract/live-events.ts';
-import { sessionDetailSchema, sessionPageSchema, type SessionDetail, type SessionSummary } from '../../server/contract/records.ts';
-import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
+import { serverEventSchemas } from '../../../server/contract/live-events.ts';
+import { sessionDetailSchema, sessionPageSchema, type SessionDetail, type SessionSummary } from '../../../server/contract/records.ts';
+import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
 import { io } from 'socket.io-client';
 import { tempDir } from '../recording/support.ts';
-import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 const MAIN = 'server/cli/start.ts';
 const URL_LINE = /Knotmeter dashboard: (http:\/\/127\.0\.0\.1:\d+)/;

@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseServerArgs, resolveEngineSettings } from '../../server/cli/start-args.ts';
-import { UsageError } from '../../server/cli/support.ts';
-import { serverEventSchemas } from '../../server/contract/live-events.ts';
-import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../support/cli.ts';
+import { parseServerArgs, resolveEngineSettings } from '../../../server/cli/start-args.ts';
+import { UsageError } from '../../../server/cli/support.ts';
+import { serverEventSchemas } from '../../../server/contract/live-events.ts';
+import { REPO_ROOT, runTsx, spawnTsx, waitForLine } from '../../support/cli.ts';
 
 const MAIN = 'server/cli/start.ts';
 

@@ -2,8 +2,8 @@
 // and forces in a unit rounded to the millinewton they were recorded to.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { FORCE_UNITS, unitsPerNewton } from '../../calibration/units.ts';
-import { csvCell, forceCell, forceDecimals } from '../../server/contract/csv.ts';
+import { FORCE_UNITS, unitsPerNewton } from '../../../calibration/units.ts';
+import { csvCell, forceCell, forceDecimals } from '../../../server/contract/csv.ts';
 
 const AREA_CM2 = 1.5;
 

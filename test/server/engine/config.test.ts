@@ -3,10 +3,10 @@
 // a message naming the field and the rule.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, describeEngineConfig, parseEngineConfig, PRESET_NAMES, PRESETS, presetConfig } from '../../server/engine/presets.ts';
-import { ENGINE_CONFIG_FIELDS, engineConfigSchema } from '../../server/engine/results.ts';
+import { ConfigError, describeEngineConfig, parseEngineConfig, PRESET_NAMES, PRESETS, presetConfig } from '../../../server/engine/presets.ts';
+import { ENGINE_CONFIG_FIELDS, engineConfigSchema } from '../../../server/engine/results.ts';
 
-const SHARED_CONFIG: unknown = JSON.parse(readFileSync(new URL('../fixtures/traces/config.json', import.meta.url), 'utf8'));
+const SHARED_CONFIG: unknown = JSON.parse(readFileSync(new URL('../../fixtures/traces/config.json', import.meta.url), 'utf8'));
 
 /** The message parseEngineConfig gives, or a failure if it accepts the config. */
 function refusal(json: unknown): string {

@@ -2,8 +2,8 @@
 // TEST_CONFIG: band 15-30 N, limit 45 N, clear below 40 N for 500 ms, holdMinMs 3000,
 // dropoutMs 300, overDebounceMs 100, targetHoldMs 5000, maxHoldMs 8000; samples every 10 ms.
 import { describe, expect, it } from 'vitest';
-import { PressureEngine, zoneOf } from '../../server/engine/engine.ts';
-import { engineEventSchema, engineResultsSchema, engineStateSchema } from '../../server/engine/results.ts';
+import { PressureEngine, zoneOf } from '../../../server/engine/engine.ts';
+import { engineEventSchema, engineResultsSchema, engineStateSchema } from '../../../server/engine/results.ts';
 import { buildTrace, eventsOfType, runEngine, TEST_CONFIG } from './trace-builder.ts';
 
 const REST = { ms: 500, n: 0 };

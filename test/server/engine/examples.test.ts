@@ -6,10 +6,10 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { engineResultsSchema, type HoldResult, type WarningResult } from '../../server/engine/results.ts';
-import { REPO_ROOT, runTsx } from '../support/cli.ts';
+import { engineResultsSchema, type HoldResult, type WarningResult } from '../../../server/engine/results.ts';
+import { REPO_ROOT, runTsx } from '../../support/cli.ts';
 
-const TRACES = fileURLToPath(new URL('../fixtures/traces/', import.meta.url));
+const TRACES = fileURLToPath(new URL('../../fixtures/traces/', import.meta.url));
 const EXAMPLES = readdirSync(TRACES)
   .filter((name) => name.endsWith('.expected.json'))
   .map((name) => name.slice(0, -'.expected.json'.length))

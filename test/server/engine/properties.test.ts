@@ -5,8 +5,8 @@
 // keep their invariants.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { zoneOf } from '../../server/engine/engine.ts';
-import type { EngineConfig, EngineEvent, EngineResults } from '../../server/engine/results.ts';
+import { zoneOf } from '../../../server/engine/engine.ts';
+import type { EngineConfig, EngineEvent, EngineResults } from '../../../server/engine/results.ts';
 import { expectedFor, renderPlan, SYNTHETIC_CONFIG, tracePlanArbitrary, truncate, type ExpectedEventTimes } from './synthetic.ts';
 import { eventsOfType, runEngine, type Run, type Trace } from './trace-builder.ts';
 

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MovingAverage } from '../../server/engine/smoothing.ts';
-import { readTraceCsv, TraceFileError } from '../../server/traces/trace-csv.ts';
+import { MovingAverage } from '../../../server/engine/smoothing.ts';
+import { readTraceCsv, TraceFileError } from '../../../server/traces/trace-csv.ts';
 
 describe('MovingAverage', () => {
   it('refuses a window that is not a time above 0', () => {

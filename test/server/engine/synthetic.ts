@@ -9,7 +9,7 @@
 // arrays by index arithmetic on a regular clock, not by running a state machine like the
 // engine's; lengths and forces are biased towards the exact thresholds.
 import fc from 'fast-check';
-import type { EngineConfig, EngineResults, HoldResult, WarningResult } from '../../server/engine/results.ts';
+import type { EngineConfig, EngineResults, HoldResult, WarningResult } from '../../../server/engine/results.ts';
 
 export type PartKind = 'band' | 'firm' | 'high' | 'over' | 'dip';
 export interface Part {

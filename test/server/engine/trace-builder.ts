@@ -1,8 +1,8 @@
 // Test helpers for the pressure engine: build traces from pieces ("300 ms at 20 N, then 1 s
 // of lost samples"), run the engine over them in any chunking, and the test config.
-import { PressureEngine } from '../../server/engine/engine.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import type { EngineConfig, EngineEvent, EngineResults } from '../../server/engine/results.ts';
+import { PressureEngine } from '../../../server/engine/engine.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import type { EngineConfig, EngineEvent, EngineResults } from '../../../server/engine/results.ts';
 
 export interface Trace {
   tMs: number[];

@@ -10,16 +10,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultCalibration } from '../../device/sensors.ts';
-import type { CalibrationState } from '../../calibration/messages.ts';
-import { fitCalibration } from '../../calibration/fit.ts';
-import { newProfileEntry, profileCalibration } from '../../calibration/profile.ts';
-import { FileProfileStore } from '../../calibration/store.ts';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { runTsx } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { defaultCalibration } from '../../../device/sensors.ts';
+import type { CalibrationState } from '../../../calibration/messages.ts';
+import { fitCalibration } from '../../../calibration/fit.ts';
+import { newProfileEntry, profileCalibration } from '../../../calibration/profile.ts';
+import { FileProfileStore } from '../../../calibration/store.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ReadingsBatch, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { runTsx } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

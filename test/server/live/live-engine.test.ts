@@ -3,12 +3,12 @@
 // once; a client can switch a device's preset, and bad requests are refused.
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/app.ts';
-import type { EngineEvent } from '../../server/engine/results.ts';
-import { foldZoneChanges } from '../../server/live/broadcaster.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ServerToClientEvents, type SessionSnapshot } from '../../server/contract/live-events.ts';
-import { startTestServer } from '../support/server.ts';
-import { until } from '../support/until.ts';
+import type { RunningServer } from '../../../server/app.ts';
+import type { EngineEvent } from '../../../server/engine/results.ts';
+import { foldZoneChanges } from '../../../server/live/broadcaster.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type ServerToClientEvents, type SessionSnapshot } from '../../../server/contract/live-events.ts';
+import { startTestServer } from '../../support/server.ts';
+import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -2,10 +2,10 @@
 // real simulated devices, a real socket.io-client subscribing with no request of its own.
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/app.ts';
-import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type ReadingsBatch, type ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { startTestServer } from '../support/server.ts';
-import { until } from '../support/until.ts';
+import type { RunningServer } from '../../../server/app.ts';
+import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type ReadingsBatch, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { startTestServer } from '../../support/server.ts';
+import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

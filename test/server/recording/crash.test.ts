@@ -8,11 +8,11 @@ import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { serverEventSchemas, type ClientToServerEvents, type RecorderStatus, type ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { sampleEnvelopeSchema, sessionDetailSchema } from '../../server/contract/records.ts';
-import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
-import { REPO_ROOT, spawnTsx, waitForLine } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { serverEventSchemas, type ClientToServerEvents, type RecorderStatus, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { sampleEnvelopeSchema, sessionDetailSchema } from '../../../server/contract/records.ts';
+import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
+import { REPO_ROOT, spawnTsx, waitForLine } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 import { getJson, startRecordingServer, tempDir } from './support.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

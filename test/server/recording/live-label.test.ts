@@ -4,10 +4,10 @@
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningServer } from '../../server/app.ts';
-import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type RecorderStatus, type ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { sessionDetailSchema } from '../../server/contract/records.ts';
-import { until } from '../support/until.ts';
+import type { RunningServer } from '../../../server/app.ts';
+import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type RecorderStatus, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { sessionDetailSchema } from '../../../server/contract/records.ts';
+import { until } from '../../support/until.ts';
 import { getJson, startRecordingServer, tempDir } from './support.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -6,7 +6,7 @@
 // shorter than the grace carries on, a longer one ends the session.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PRE_ROLL_MS, RECONNECT_GRACE_MS, SessionCutter, type CutStep, type LinkState, type SessionEndReason, type SessionRules } from '../../server/recording/session-cutter.ts';
+import { PRE_ROLL_MS, RECONNECT_GRACE_MS, SessionCutter, type CutStep, type LinkState, type SessionEndReason, type SessionRules } from '../../../server/recording/session-cutter.ts';
 
 const PRESS_N = 15;
 const IDLE_MS = 5000;

@@ -5,9 +5,9 @@
 // tested over plain rows in trends.test.ts and through the store in store.test.ts).
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { openSqliteStorage } from '../../server/recording/sqlite-store.ts';
-import type { SessionHandle, SessionStorage, SessionWrite } from '../../server/recording/store.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { openSqliteStorage } from '../../../server/recording/sqlite-store.ts';
+import type { SessionHandle, SessionStorage, SessionWrite } from '../../../server/recording/store.ts';
 import { tempDir } from './support.ts';
 
 const HOLD = { startMs: 1000, endMs: 31_000.5, durationMs: 30_000.5, meanN: 20.123456, peakN: 25.000001, timeInBandMs: 30_000, timeOverMs: 0 };

@@ -5,17 +5,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../server/recording/migrations.ts';
-import { toChunks } from '../../server/recording/recorder.ts';
-import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
-import { weekStartOf } from '../../server/recording/trends.ts';
-import { summaryLabels, type HoldLabel } from '../../server/contract/records.ts';
-import type { NewSession, SessionHandle, SessionStore, SessionWrite } from '../../server/recording/store.ts';
-import { REPO_ROOT } from '../support/cli.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { migrate, MIGRATIONS, SCHEMA_VERSION, schemaVersion } from '../../../server/recording/migrations.ts';
+import { toChunks } from '../../../server/recording/recorder.ts';
+import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
+import { weekStartOf } from '../../../server/recording/trends.ts';
+import { summaryLabels, type HoldLabel } from '../../../server/contract/records.ts';
+import type { NewSession, SessionHandle, SessionStore, SessionWrite } from '../../../server/recording/store.ts';
+import { REPO_ROOT } from '../../support/cli.ts';
 import { tempDir } from './support.ts';
 
-const V1_FIXTURE = join(REPO_ROOT, 'test/recording/fixtures/store-v1.sql');
+const V1_FIXTURE = join(REPO_ROOT, 'test/server/recording/fixtures/store-v1.sql');
 
 function newSession(overrides: Partial<NewSession> = {}): NewSession {
   return {

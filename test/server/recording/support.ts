@@ -4,12 +4,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { parseEngineConfig, presetConfig } from '../../server/engine/presets.ts';
-import type { EngineSettings } from '../../server/pipeline.ts';
-import { openSqliteStore } from '../../server/recording/sqlite-store.ts';
-import type { SessionWrite } from '../../server/recording/store.ts';
-import { REPO_ROOT } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { parseEngineConfig, presetConfig } from '../../../server/engine/presets.ts';
+import type { EngineSettings } from '../../../server/pipeline.ts';
+import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
+import type { SessionWrite } from '../../../server/recording/store.ts';
+import { REPO_ROOT } from '../../support/cli.ts';
 
 export const TRACES_DIR = join(REPO_ROOT, 'test/fixtures/traces');
 export const TRACE_NAMES = ['example_hold_with_dip', 'example_overpressure', 'example_short_and_spike'] as const;

@@ -4,10 +4,10 @@
 // returns them in. Properties (fast-check) over generated holds.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { HoldLabel } from '../../server/contract/records.ts';
-import { labelMatchKey, spellingsOf } from '../../server/recording/labels.ts';
-import type { StoredHoldAt } from '../../server/recording/store.ts';
-import { median, trendsOf, weekStartOf } from '../../server/recording/trends.ts';
+import type { HoldLabel } from '../../../server/contract/records.ts';
+import { labelMatchKey, spellingsOf } from '../../../server/recording/labels.ts';
+import type { StoredHoldAt } from '../../../server/recording/store.ts';
+import { median, trendsOf, weekStartOf } from '../../../server/recording/trends.ts';
 
 const DAY_MS = 86_400_000;
 

@@ -10,8 +10,8 @@
  * the LED is steady over a blinking zone; LIMIT,0,0 is refused and the alarm rings on.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlarmMessage } from '../../device/protocol/device-messages.ts';
-import { frame } from '../../device/protocol/framing.ts';
+import type { AlarmMessage } from '../../../../device/protocol/device-messages.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { ALARM_PINS, FEEDBACK_BIT, millivoltsForRaw, MOTOR_DUTY_RATIO, quietFromUs, switchedOnUs } from './support/alarm-pins.ts';
 import { EmulatedFirmware, type DeviceLine } from './support/emulated-firmware.ts';
 

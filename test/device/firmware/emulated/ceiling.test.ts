@@ -14,8 +14,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_ALARM_CEILING_RAW } from '../../device/protocol/device-messages.ts';
-import { frame } from '../../device/protocol/framing.ts';
+import { DEFAULT_ALARM_CEILING_RAW } from '../../../../device/protocol/device-messages.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { EmulatedFirmware } from './support/emulated-firmware.ts';
 
 const TEST_TIMEOUT_MS = 90_000;

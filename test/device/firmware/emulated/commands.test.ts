@@ -12,8 +12,8 @@
  * sounding at the old limit; CEILING is refused `NAK,CEILING,locked` (no thumb button).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frame } from '../../device/protocol/framing.ts';
-import { DEFAULT_ALARM_CEILING_RAW } from '../../device/protocol/device-messages.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
+import { DEFAULT_ALARM_CEILING_RAW } from '../../../../device/protocol/device-messages.ts';
 import { millivoltsForRaw } from './support/alarm-pins.ts';
 import { EmulatedFirmware, FIRMWARE_BAUD_RATE, isReply, LONGEST_SAMPLE_LINE_BYTES } from './support/emulated-firmware.ts';
 

@@ -22,9 +22,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HX711_RAW_MAX, HX711_RAW_MIN } from '../../device/emulator/emulator.ts';
-import type { AlarmMessage, SampleMessage } from '../../device/protocol/device-messages.ts';
-import { frame } from '../../device/protocol/framing.ts';
+import { HX711_RAW_MAX, HX711_RAW_MIN } from '../../../../device/emulator/emulator.ts';
+import type { AlarmMessage, SampleMessage } from '../../../../device/protocol/device-messages.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { ALARM_PINS, quietFromUs, switchedOnUs } from './support/alarm-pins.ts';
 import { EmulatedFirmware, sampleOf, seqGaps, type DeviceLine } from './support/emulated-firmware.ts';
 

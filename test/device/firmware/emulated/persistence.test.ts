@@ -13,7 +13,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frame } from '../../device/protocol/framing.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { ALARM_PINS, millivoltsForRaw, switchedOnUs } from './support/alarm-pins.ts';
 import { EmulatedFirmware } from './support/emulated-firmware.ts';
 

@@ -12,7 +12,7 @@
  * it stays there, again only after it has cleared and come back for 1 s; raw 0 is no fault.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { frame } from '../../device/protocol/framing.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { EmulatedFirmware, isReply, seqGaps } from './support/emulated-firmware.ts';
 
 const TEST_TIMEOUT_MS = 120_000;

@@ -9,9 +9,9 @@
  * exact emulated times (simavr's floor(mV * 1023 / 5000), within 1 count).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { millivoltsToAdc } from '../../device/emulator/emulator.ts';
-import type { SampleMessage } from '../../device/protocol/device-messages.ts';
-import { frame } from '../../device/protocol/framing.ts';
+import { millivoltsToAdc } from '../../../../device/emulator/emulator.ts';
+import type { SampleMessage } from '../../../../device/protocol/device-messages.ts';
+import { frame } from '../../../../device/protocol/framing.ts';
 import { EmulatedFirmware, FIRMWARE_BAUD_RATE, LONGEST_SAMPLE_LINE_BYTES, seqGaps } from './support/emulated-firmware.ts';
 
 const TEST_TIMEOUT_MS = 120_000;

@@ -7,9 +7,9 @@
  * skip or restart), alarms, faults, boot HELLOs and raw garbage.
  */
 import { SerialPort } from 'serialport';
-import { encodeDeviceMessage, type DeviceMessage, type HelloMessage } from '../../../device/protocol/device-messages.ts';
-import { decodeHostLine, type HostCommand, type HostCommandName, type NakReason } from '../../../device/protocol/host-commands.ts';
-import type { SensorKind } from '../../../device/transport.ts';
+import { encodeDeviceMessage, type DeviceMessage, type HelloMessage } from '../../../../device/protocol/device-messages.ts';
+import { decodeHostLine, type HostCommand, type HostCommandName, type NakReason } from '../../../../device/protocol/host-commands.ts';
+import type { SensorKind } from '../../../../device/transport.ts';
 
 export interface FakeDeviceIdentity {
   readonly deviceId: string;

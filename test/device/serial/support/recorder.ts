@@ -2,7 +2,7 @@
  * Test helpers for transports: a listener that records every sample and status, and a
  * polling wait with a message that says what never happened.
  */
-import type { RawSample, TransportListener, TransportStatus } from '../../../device/transport.ts';
+import type { RawSample, TransportListener, TransportStatus } from '../../../../device/transport.ts';
 
 export class Recorder implements TransportListener {
   readonly samples: RawSample[] = [];

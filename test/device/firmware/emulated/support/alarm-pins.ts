@@ -5,7 +5,7 @@
  * device/PROTOCOL.md builds them: D13 (LED) steady high, D6 (motor) Timer0 PWM (one report
  * with the duty ratio), D9 (buzzer) a square wave toggled edge by edge.
  */
-import { AVCC_MILLIVOLTS, millivoltsToAdc, type OutputPin, type PinChange } from '../../../device/emulator/emulator.ts';
+import { AVCC_MILLIVOLTS, millivoltsToAdc, type OutputPin, type PinChange } from '../../../../../device/emulator/emulator.ts';
 
 export const ALARM_PINS: readonly OutputPin[] = ['D13', 'D6', 'D9'];
 /** FEEDBACK bit of each output (device/PROTOCOL.md). */

@@ -19,15 +19,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
-import { Emulator, type EmulatorEvent, type EmulatorOptions, type PinChange } from '../../../device/emulator/emulator.ts';
-import { decodeDeviceLine, SEQ_MODULUS, type DeviceMessage, type HelloMessage, type SampleMessage } from '../../../device/protocol/device-messages.ts';
-import type { DropReason } from '../../../device/protocol/drop-reasons.ts';
-import { frame, MAX_LINE_BYTES, unframe } from '../../../device/protocol/framing.ts';
-import { NAK_REASONS } from '../../../device/protocol/host-commands.ts';
-import { LineGuard } from '../../../device/protocol/line-guard.ts';
-import type { SensorKind } from '../../../device/transport.ts';
+import { Emulator, type EmulatorEvent, type EmulatorOptions, type PinChange } from '../../../../../device/emulator/emulator.ts';
+import { decodeDeviceLine, SEQ_MODULUS, type DeviceMessage, type HelloMessage, type SampleMessage } from '../../../../../device/protocol/device-messages.ts';
+import type { DropReason } from '../../../../../device/protocol/drop-reasons.ts';
+import { frame, MAX_LINE_BYTES, unframe } from '../../../../../device/protocol/framing.ts';
+import { NAK_REASONS } from '../../../../../device/protocol/host-commands.ts';
+import { LineGuard } from '../../../../../device/protocol/line-guard.ts';
+import type { SensorKind } from '../../../../../device/transport.ts';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..', '..');
 const FIRMWARE_DIR = join(ROOT, 'device', 'firmware');
 /** The default build's link (device/PROTOCOL.md): 115200 nominal, 117647 on the wire. */
 export const FIRMWARE_BAUD_RATE = 115_200;
