@@ -9,7 +9,7 @@
  * on every change and once a second, a `session` snapshot per device at once, `engine`
  * events as they happen, and `readings` batches (volatile: a slow client may miss some;
  * one message per 50 ms carrying a batch per device), after one `history` with every
- * device's last 30 s. The README lists every event and its payload. The calibration
+ * device's last 30 s. docs/live-stream.md says what each event is for. The calibration
  * page's messages are declared in calibration/messages.ts (`calibration-events.ts`
  * re-exports them) and listed here.
  */
