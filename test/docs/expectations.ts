@@ -582,6 +582,31 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    title: 'pair: list with nobody paired, then a new operator link written for the server to accept',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run pair -- list',
+        finishesWithinMs: 60_000,
+        check({ stdout }) {
+          expect(stdout).toMatch(/No paired devices \(\S*data\/pairing\.json\)\./);
+        },
+      },
+      {
+        kind: 'prints',
+        command: 'npm run pair -- new --role operator --url http://192.168.1.20:8080',
+        finishesWithinMs: 60_000,
+        check({ stdout }, { dir }) {
+          expect(stdout).toMatch(/Pairing link for an operator .*\n {2}http:\/\/192\.168\.1\.20:8080\/pair\?code=[A-Z2-9]+\n/);
+          // The code's hash is in the data folder's pairing.json, for a running server to accept.
+          const file = z.object({ pendingCodes: z.array(z.object({ role: z.literal('operator') }).loose()).length(1) }).loose();
+          expect(() => file.parse(JSON.parse(readFileSync(join(dir, 'data/pairing.json'), 'utf8')))).not.toThrow();
+        },
+      },
+    ],
+  },
+  {
     title: 'firmware builds both hex files and prints their flash and RAM use',
     copy: 'built',
     steps: [
