@@ -5,6 +5,8 @@
  * ephemeral port.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import type { RequestListener, Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -29,6 +31,7 @@ import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './s
 import { TokenBuckets } from './security/token-bucket.ts';
 import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
 import { PairingStore } from './security/pairing.ts';
+import type { TlsFiles } from './security/tls.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
 
@@ -54,6 +57,8 @@ export interface StartOptions {
   readonly allowedHosts?: readonly string[];
   /** `--auth`: `auto` (default) pairs clients when bound beyond loopback, `always` on loopback too. */
   readonly auth?: AuthMode;
+  /** `--tls-cert`/`--tls-key`, read and checked (readTlsFiles): serve HTTPS. */
+  readonly tls?: TlsFiles | null;
 }
 
 export interface RunningServer {
@@ -120,11 +125,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const httpLogger: FastifyBaseLogger = options.logger.child({ part: 'http' });
   // forceCloseConnections: a browser's open connections (a response it has not read, a
   // request half sent) must not keep Ctrl-C from stopping the server.
-  const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true });
+  const tls = options.tls ?? null;
+  // HTTPS through serverFactory keeps one server type: socket.io and the hooks see a node:http server either way.
+  const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true, ...(tls === null ? {} : { serverFactory: httpsServerFactory(tls) }) });
   const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
   await guardHttp(http, hosts);
   // Paired clients are kept in --data-dir's pairing.json (in memory without one, as in tests).
-  const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(new PairingStore(options.dataDir === undefined ? null : join(options.dataDir, 'pairing.json')), { secure: false }) : null;
+  const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(new PairingStore(options.dataDir === undefined ? null : join(options.dataDir, 'pairing.json')), { secure: tls !== null }) : null;
   pairing?.register(http);
   if (pairing === null) registerPairingOff(http);
   else pairing.registerApi(http);
@@ -183,6 +190,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let url: string;
   try {
     url = await http.listen({ host: options.host, port: options.port });
+    // Fastify names the address from its own https option, which serverFactory bypasses.
+    if (tls !== null) url = url.replace(/^http:/, 'https:');
     for (const pipeline of pipelines) {
       await pipeline.start();
       started.push(pipeline);
@@ -195,6 +204,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     throw error;
   }
   return { url, pipelines, recording, profiles, pairing, close };
+}
+
+/** A Node HTTPS server for Fastify's serverFactory, typed as the HTTP server it behaves as. */
+function httpsServerFactory(tls: TlsFiles): (handler: RequestListener) => HttpServer {
+  return (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
 }
 
 async function registerDashboard(http: FastifyInstance, logger: Logger): Promise<void> {

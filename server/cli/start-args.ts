@@ -43,6 +43,8 @@ export interface ServerOptions {
   readonly allowedHosts: readonly string[];
   /** `--auth auto|always`: whether clients must pair (auto: only when bound beyond loopback). */
   readonly auth: AuthMode;
+  /** `--tls-cert FILE --tls-key FILE` (both or neither): serve HTTPS (the files are read and checked by startServer's caller). */
+  readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -52,7 +54,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -64,6 +66,9 @@ export function serverUsage(): string {
     '                     host are refused (421), against DNS rebinding',
     '  --auth MODE        auto (default): every client off this machine must pair (a link printed at start)',
     '                     when --host is not a loopback address; always: on loopback too (npm run pair lists, revokes)',
+    '  --tls-cert FILE    serve HTTPS with this PEM certificate (with --tls-key): a tablet gets a secure context',
+    '                     (screen wake lock, installable app) and the pairing cookie is Secure',
+    '  --tls-key FILE     the certificate\'s PEM private key (no passphrase)',
     `  --port N           TCP port, 0 for any free one (default ${DEFAULT_PORT})`,
     `  --device SPEC      a device to read; repeat for several (default ${DEFAULT_DEVICE}). SPEC is one of:`,
     ...deviceSpecUsage().map((usage) => `                       ${usage}`),
@@ -131,6 +136,14 @@ function deviceIdsOf(tokens: readonly { kind: string; name?: string; value?: str
   return ids;
 }
 
+/** `--tls-cert` and `--tls-key`: both or neither. */
+function tlsFlags(certFile: string | undefined, keyFile: string | undefined): ServerOptions['tls'] {
+  if (certFile === undefined && keyFile === undefined) return null;
+  if (certFile === undefined || keyFile === undefined) throw new UsageError(`${certFile === undefined ? '--tls-key' : '--tls-cert'} needs ${certFile === undefined ? '--tls-cert' : '--tls-key'} too: pass both the certificate and its key, or neither`);
+  const file = z.string().trim().min(1, 'needs a PEM file');
+  return { certFile: pathAsTyped(checkedFlag(file, certFile, '--tls-cert'), 'start'), keyFile: pathAsTyped(checkedFlag(file, keyFile, '--tls-key'), 'start') };
+}
+
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
   let parsed;
   try {
@@ -154,6 +167,8 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         'log-level': { type: 'string' },
         'allowed-host': { type: 'string', multiple: true },
         auth: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -185,6 +200,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     version: values.version ?? false,
     allowedHosts: (values['allowed-host'] ?? []).map((name) => checkedFlag(flagSchemas.allowedHost, name, '--allowed-host')),
     auth: values.auth === undefined ? 'auto' : checkedFlag(flagSchemas.auth, values.auth, '--auth'),
+    tls: tlsFlags(values['tls-cert'], values['tls-key']),
   };
 }
 

@@ -9,6 +9,7 @@
 import { DeviceSpecError } from '../../device/device-spec.ts';
 import { startServer, type RunningServer } from '../app.ts';
 import { pairingBanner } from './pairing-banner.ts';
+import { readTlsFiles, type TlsFiles } from '../security/tls.ts';
 import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './start-args.ts';
 import { EXIT_USAGE, UsageError, versionText } from './support.ts';
 import { ConfigError } from '../engine/presets.ts';
@@ -76,10 +77,20 @@ function handleStopSignals(logger: Logger, server: Promise<RunningServer | null>
   process.on('SIGTERM', stop);
 }
 
+/** Reads --tls-cert and --tls-key now, so a wrong file is a usage mistake (exit 2) before anything starts. */
+function tlsOrExit(options: ServerOptions): TlsFiles | null {
+  try {
+    return options.tls === null ? null : readTlsFiles(options.tls.certFile, options.tls.keyFile);
+  } catch (error) {
+    exitOnUsageMistake(error);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOrExit(process.argv.slice(2));
   const logger = createLogger(options.logLevel);
-  const starting = startServer({ ...options, logger });
+  const starting = startServer({ ...options, logger, tls: tlsOrExit(options) });
   handleStopSignals(logger, starting.catch(() => null));
   let server: RunningServer;
   try {
