@@ -308,7 +308,7 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
     });
 
     // A route of its own rather than a 404 handler: the dashboard's static files answer every other path.
-    http.all('/*', (request, reply) => reply.code(404).send({ error: `no such API route: ${request.method} ${request.url.split('?')[0] ?? ''} (see README, "Review API")` }));
+    http.all('/*', (request, reply) => reply.code(404).send({ error: `no such API route: ${request.method} ${request.url.split('?')[0] ?? ''} (docs/recording.md, "Review API", lists them)` }));
   };
 }
 
