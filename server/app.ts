@@ -30,7 +30,7 @@ import { guardHttp } from './security/http-guard.ts';
 import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
 import { TokenBuckets } from './security/token-bucket.ts';
 import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
-import { PairingStore } from './security/pairing.ts';
+import { PairingError, PairingStore } from './security/pairing.ts';
 import type { TlsFiles } from './security/tls.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -104,6 +104,8 @@ function openProfiles(dataDir: string | undefined): ProfileStore {
 }
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  // First: a damaged pairing file stops the start with nothing left open.
+  const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(openPairing(options.dataDir), { secure: (options.tls ?? null) !== null }) : null;
   const profiles = openProfiles(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
@@ -130,8 +132,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true, ...(tls === null ? {} : { serverFactory: httpsServerFactory(tls) }) });
   const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
   await guardHttp(http, hosts);
-  // Paired clients are kept in --data-dir's pairing.json (in memory without one, as in tests).
-  const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(new PairingStore(options.dataDir === undefined ? null : join(options.dataDir, 'pairing.json')), { secure: tls !== null }) : null;
   pairing?.register(http);
   if (pairing === null) registerPairingOff(http);
   else pairing.registerApi(http);
@@ -209,6 +209,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 /** A Node HTTPS server for Fastify's serverFactory, typed as the HTTP server it behaves as. */
 function httpsServerFactory(tls: TlsFiles): (handler: RequestListener) => HttpServer {
   return (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+}
+
+/**
+ * Paired clients, in --data-dir's pairing.json (in memory without one, as in tests).
+ * @throws UsageError when the file is damaged (it names the file and what to do).
+ */
+function openPairing(dataDir: string | undefined): PairingStore {
+  try {
+    return new PairingStore(dataDir === undefined ? null : join(dataDir, 'pairing.json'));
+  } catch (error) {
+    if (error instanceof PairingError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 async function registerDashboard(http: FastifyInstance, logger: Logger): Promise<void> {

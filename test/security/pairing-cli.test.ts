@@ -3,7 +3,9 @@
 // paired devices, makes a link the running server accepts, and revokes a device, which the
 // running server then refuses.
 import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
 import { tempDir } from '../server/recording/support.ts';
@@ -79,5 +81,20 @@ describe('pairing from the command line', () => {
     const usage = await pair(['new']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^knotmeter pair: new needs --role viewer or --role operator/);
+  });
+
+  it('names a damaged pairing file at start (exit 2) and what to do', async () => {
+    const damaged = tempDir('knotmeter-pair-damaged-');
+    try {
+      writeFileSync(join(damaged.path, 'pairing.json'), '{"version": 1, "clients": "everyone"}');
+      const refused = await runTsx('server/cli/start.ts', ['--auth', 'always', '--port', '0', '--device', 'sim:idle?rate=50', '--data-dir', damaged.path]);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/^knotmeter: \S+pairing\.json is not a pairing file \(clients: .*\): move it away to start pairing afresh\n$/);
+      const listed = await runTsx('server/cli/pair.ts', ['list', '--data-dir', damaged.path]);
+      expect(listed.code).toBe(1);
+      expect(listed.stderr).toMatch(/^knotmeter pair: \S+pairing\.json is not a pairing file/);
+    } finally {
+      damaged.remove();
+    }
   });
 });
