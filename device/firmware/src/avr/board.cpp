@@ -95,6 +95,24 @@ bool readThumbButtonHeld() {
   return true;
 }
 
+#if defined(KNOTMETER_SENSOR_HX711)
+// The HX711 does not see this AVR reset (watchdog, the host's DTR, the reset
+// button): one that came in the middle of a read leaves it part-way through
+// shifting out a conversion. Read from there, the first value is torn and the
+// pulses past the 25th select channel A gain 64 for the next conversion (half
+// the reading); stopped on a 1 bit, it holds DOUT high and is never read
+// again. So power it down (SCK high over 60 µs) and up (SCK low): that resets
+// it to channel A, gain 128, with its first data after the settling time
+// (4 conversion periods: 50 ms at 80 SPS, 400 ms at 10 SPS).
+void resetHx711() {
+  PORTD &= static_cast<uint8_t>(~_BV(PORTD3));
+  DDRD |= _BV(DDD3);
+  PORTD |= _BV(PORTD3);
+  _delay_us(100);
+  PORTD &= static_cast<uint8_t>(~_BV(PORTD3));
+}
+#endif
+
 uint16_t nextPeriodTicks() {
   uint16_t ticks = baseTicks;
   extraAccumulator += extraTicks;
@@ -165,6 +183,9 @@ ISR(WDT_vect) {
 namespace knotmeter {
 
 void AvrBoard::init() {
+#if defined(KNOTMETER_SENSOR_HX711)
+  resetHx711();  // first: its settling time runs on during the thumb button's reads
+#endif
   thumbButtonHeld_ = readThumbButtonHeld();
   // Outputs, all off: LED D13 = PB5, buzzer D9 = PB1, motor D6 = PD6.
   PORTB &= static_cast<uint8_t>(~(_BV(PORTB5) | _BV(PORTB1)));
