@@ -143,10 +143,6 @@ static void hx711_sck_rise(void)
 	if (hx.pulses == 0) {
 		hx.reading_valid = hx.ready;
 		hx.ready = 0;
-		if (!hx.reading_valid && !hx.warned_not_ready) {
-			hx.warned_not_ready = 1;
-			emit_log("warning", "HX711 clocked while DOUT was high (no conversion ready): it shifts out ones");
-		}
 	}
 	hx.pulses++;
 	if (hx.pulses <= 24)
@@ -160,6 +156,12 @@ static void hx711_sck_fall(void)
 {
 	hx.power_down_at = 0;
 	avr_cycle_timer_cancel(avr, hx711_power_down, NULL);
+	/* Warned at the fall, not the rise: a rise that powers it down (a firmware resetting
+	 * the HX711 at boot) is no read. */
+	if (hx.powered && hx.pulses > 0 && !hx.reading_valid && !hx.warned_not_ready) {
+		hx.warned_not_ready = 1;
+		emit_log("warning", "HX711 clocked while DOUT was high (no conversion ready): it shifts out ones");
+	}
 	if (!hx.powered) {
 		hx711_power_up();
 		emit_hx711("powerUp");
