@@ -26,9 +26,9 @@ describe('dashboard/build.ts --if-stale', () => {
     dir.remove();
     write('dashboard/index.html', '<script type="module" src="/src/main.ts"></script>');
     write('dashboard/vite.config.ts', 'export default {};');
-    write('dashboard/src/main.ts', "import { shared } from '../../server/live/shared.ts';\nimport type { Only } from '../../server/typed.ts';\nimport App from '../server/App.svelte';\n");
+    write('dashboard/src/main.ts', "import { shared } from '../../server/live/shared.ts';\nimport type { Only } from '../../server/typed.ts';\nimport App from './App.svelte';\n");
     write('dashboard/src/App.svelte', "<script lang=\"ts\">\n  import {\n    units,\n  } from '../../calibration/units.ts';\n</script>\n");
-    write('server/live/shared.ts', "export * from '../server/deeper.ts';\n");
+    write('server/live/shared.ts', "export * from './deeper.ts';\n");
     write('server/live/deeper.ts', 'export const deep = 1;');
     write('server/typed.ts', 'export type Only = 1;');
     write('server/main.ts', "import '../data/x.ts';");
