@@ -110,9 +110,11 @@ describe('floods', { timeout: 120_000 }, () => {
     observer.close();
     flooder.close();
     if (child.exitCode === null && child.signalCode === null) {
-      const closed = once(child, 'close');
+      // 'exit', not 'close': the server has stopped once its process has; its stdout, no
+      // longer read since its URL line, need not be drained for that.
+      const exited = once(child, 'exit');
       child.disconnect();
-      await closed;
+      await exited;
     }
     dir.remove();
   });
