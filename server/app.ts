@@ -27,6 +27,7 @@ import { auditTrail } from './recording/audit-trail.ts';
 import { replaySources } from './traces/replay-sources.ts';
 import { AllowedHosts } from './security/hosts.ts';
 import { guardHttp } from './security/http-guard.ts';
+import { RefusalLog } from './security/refusal-log.ts';
 import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './security/socket-guard.ts';
 import { TokenBuckets } from './security/token-bucket.ts';
 import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
@@ -131,7 +132,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // HTTPS through serverFactory keeps one server type: socket.io and the hooks see a node:http server either way.
   const http = Fastify({ loggerInstance: httpLogger, clientErrorHandler: answerUnreadableRequest, forceCloseConnections: true, ...(tls === null ? {} : { serverFactory: httpsServerFactory(tls) }) });
   const hosts = new AllowedHosts({ boundAddress: options.host, extraNames: options.allowedHosts ?? [] });
-  await guardHttp(http, hosts);
+  const refusals = new RefusalLog(options.logger.child({ part: 'security' }));
+  await guardHttp(http, hosts, refusals);
   pairing?.register(http);
   if (pairing === null) registerPairingOff(http);
   else pairing.registerApi(http);
@@ -151,8 +153,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       options.logger.info({ deviceId, preset }, 'preset selected');
       audit({ client, action: 'preset', deviceId, sessionId: null, before: { preset: before }, after: { preset } });
     },
-  }, { allowRequest: pairing === null ? allowRequestFor(hosts) : pairing.allowRequest(allowRequestFor(hosts)) });
-  limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS));
+  }, { allowRequest: pairing === null ? allowRequestFor(hosts, refusals) : pairing.allowRequest(allowRequestFor(hosts, refusals)) });
+  limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS), refusals);
   pairing?.guardSockets(broadcaster.io);
   publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).

@@ -10,6 +10,7 @@
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
 import { refuseOrigin, type AllowedHosts } from './hosts.ts';
+import type { RefusalLog } from './refusal-log.ts';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -31,7 +32,7 @@ export const CONTENT_SECURITY_POLICY = {
   frameAncestors: ["'none'"],
 } as const;
 
-export async function guardHttp(http: FastifyInstance, hosts: AllowedHosts): Promise<void> {
+export async function guardHttp(http: FastifyInstance, hosts: AllowedHosts, refusals: RefusalLog): Promise<void> {
   await http.register(helmet, {
     // useDefaults off: helmet's defaults add upgrade-insecure-requests, which breaks the dashboard served over plain HTTP on a LAN.
     contentSecurityPolicy: { useDefaults: false, directives: { ...CONTENT_SECURITY_POLICY } },
@@ -43,9 +44,15 @@ export async function guardHttp(http: FastifyInstance, hosts: AllowedHosts): Pro
   // After helmet's hooks, so that refusals carry the headers too.
   http.addHook('onRequest', async (request, reply) => {
     const wrongHost = hosts.refuseHost(request.headers.host);
-    if (wrongHost !== null) return reply.code(421).send({ error: wrongHost });
+    if (wrongHost !== null) {
+      refusals.refused('foreign-host', request.ip, `${request.method} ${request.url.split('?')[0] ?? ''} for Host ${request.headers.host ?? '(none)'}`);
+      return reply.code(421).send({ error: wrongHost });
+    }
     if (SAFE_METHODS.has(request.method)) return;
     const foreignPage = refuseOrigin(request.headers.origin, request.headers.host, request.headers['sec-fetch-site']);
-    if (foreignPage !== null) return reply.code(403).send({ error: foreignPage });
+    if (foreignPage !== null) {
+      refusals.refused('foreign-origin', request.ip, `${request.method} ${request.url.split('?')[0] ?? ''} from ${request.headers.origin ?? request.headers['sec-fetch-site'] ?? 'another site'}`);
+      return reply.code(403).send({ error: foreignPage });
+    }
   });
 }

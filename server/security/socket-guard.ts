@@ -15,6 +15,7 @@ import type { Server, Socket } from 'socket.io';
 import type { CommandReply } from '../contract/live-events.ts';
 import type { AllowedHosts } from './hosts.ts';
 import { refuseOrigin } from './hosts.ts';
+import type { RefusalLog } from './refusal-log.ts';
 import { TokenBuckets, type TokenBucketLimits } from './token-bucket.ts';
 
 /** Every request of the dashboard is a person's click: far below this. */
@@ -30,9 +31,14 @@ const MAX_UNREAD_PACKETS = 10_000;
 type AllowRequest = (request: IncomingMessage, callback: (error: string | null | undefined, success: boolean) => void) => void;
 
 /** socket.io's `allowRequest`: the Host and Origin checks, for the handshake and the WebSocket upgrade. */
-export function allowRequestFor(hosts: AllowedHosts): AllowRequest {
+export function allowRequestFor(hosts: AllowedHosts, refusals: RefusalLog): AllowRequest {
   return (request, callback) => {
-    const refusal = hosts.refuseHost(request.headers.host) ?? refuseOrigin(request.headers.origin, request.headers.host, request.headers['sec-fetch-site']);
+    const wrongHost = hosts.refuseHost(request.headers.host);
+    const refusal = wrongHost ?? refuseOrigin(request.headers.origin, request.headers.host, request.headers['sec-fetch-site']);
+    if (refusal !== null) {
+      const attempt = wrongHost === null ? `the live stream from ${request.headers.origin ?? 'another site'}` : `the live stream for Host ${request.headers.host ?? '(none)'}`;
+      refusals.refused(wrongHost === null ? 'foreign-origin' : 'foreign-host', request.socket.remoteAddress ?? 'unknown', attempt);
+    }
     callback(refusal, refusal === null);
   };
 }
@@ -47,7 +53,7 @@ function unreadPackets(socket: Socket): number {
 }
 
 /** Spends a token per incoming request of every socket of `io`; over the limit, the request is answered and dropped. */
-export function limitSocketRequests(io: Server, buckets: TokenBuckets, nowMs: () => number = () => performance.now()): void {
+export function limitSocketRequests(io: Server, buckets: TokenBuckets, refusals: RefusalLog, nowMs: () => number = () => performance.now()): void {
   io.on('connection', (socket: Socket) => {
     const client = socket.handshake.address;
     socket.use((packet, next) => {
@@ -61,6 +67,7 @@ export function limitSocketRequests(io: Server, buckets: TokenBuckets, nowMs: ()
       }
       const reply: unknown = packet.at(-1);
       const event = typeof packet[0] === 'string' ? packet[0].slice(0, 40) : 'request';
+      refusals.refused('rate-limit', client, `${event} over the live stream's rate limit`);
       if (typeof reply === 'function') (reply as (answer: CommandReply) => void)({ ok: false, error: rateLimitMessage(event, buckets.limits) });
     });
   });

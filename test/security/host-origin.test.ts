@@ -45,6 +45,7 @@ function send(url: string, path: string, headers: Record<string, string>, method
 const POLLING = '/socket.io/?EIO=4&transport=polling';
 
 describe('Host and Origin', () => {
+  const logged: { refused?: string; client?: string; msg?: string; alsoRefusedSinceLastLine?: number }[] = [];
   let dir: ReturnType<typeof tempDir>;
   let server: RunningServer;
   let port = '';
@@ -59,7 +60,7 @@ describe('Host and Origin', () => {
       devices: ['sim:idle?rate=50'],
       seed: 3,
       engine: { preset: 'shoulders', config: presetConfig('shoulders') },
-      logger: pino({ level: 'silent' }),
+      logger: pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as (typeof logged)[number]) }),
       db,
       allowedHosts: ['knot.clinic.example'],
     });
@@ -79,6 +80,14 @@ describe('Host and Origin', () => {
     expect((await send(server.url, '/api/sessions/1', { host: `evil.example:${port}` }, 'DELETE')).status).toBe(421);
     expect((await send(server.url, '/api/sessions', { host: 'not a host' })).status).toBe(421);
     expect((await send(server.url, '/api/sessions/1', {})).status).toBe(200);
+  });
+
+  it('logs every refusal, a flood of them once per client and kind until a summary', async () => {
+    // The test before refused a foreign Host from this client already: logged then, counted now.
+    for (let index = 0; index < 50; index++) await send(server.url, '/api/sessions', { host: `rebound.example:${port}` });
+    await send(server.url, '/api/sessions/1', { host: `127.0.0.1:${port}`, origin: 'http://evil.example' }, 'DELETE');
+    expect(logged.filter((line) => line.refused === 'foreign-host')).toEqual([expect.objectContaining({ client: '127.0.0.1', msg: `refused: GET / for Host evil.example:${port}` })]);
+    expect(logged.filter((line) => line.refused === 'foreign-origin')).toEqual([expect.objectContaining({ client: '127.0.0.1', msg: 'refused: DELETE /api/sessions/1 from http://evil.example' })]);
   });
 
   it('answers to loopback names and addresses, this machine, and --allowed-host names', async () => {
