@@ -6,7 +6,10 @@
  *   const refusals = new RefusalLog(logger);
  *   refusals.refused('foreign-host', '192.0.2.7', 'Host evil.example');
  */
-import type { Logger } from 'pino';
+/** What the log needs of a logger (pino's loggers have it). */
+export interface WarnLogger {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
 
 export type RefusalKind = 'foreign-host' | 'foreign-origin' | 'rate-limit' | 'unpaired' | 'viewer-write';
 
@@ -19,12 +22,12 @@ interface Tally {
 const MAX_TALLIES = 1000;
 
 export class RefusalLog {
-  readonly #logger: Pick<Logger, 'warn'>;
+  readonly #logger: WarnLogger;
   readonly #everyMs: number;
   readonly #nowMs: () => number;
   readonly #tallies = new Map<string, Tally>();
 
-  constructor(logger: Pick<Logger, 'warn'>, everyMs = 10_000, nowMs: () => number = () => performance.now()) {
+  constructor(logger: WarnLogger, everyMs = 10_000, nowMs: () => number = () => performance.now()) {
     if (!(everyMs > 0)) throw new TypeError(`everyMs must be a positive number of milliseconds (got ${everyMs})`);
     this.#logger = logger;
     this.#everyMs = everyMs;

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { parseServerArgs } from '../../server/cli/start-args.ts';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { seedPastSessions, tempDir } from '../server/recording/support.ts';
-import { REPO_ROOT, waitForLine } from '../support/cli.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { parseServerArgs } from '../../../server/cli/start-args.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { REPO_ROOT, waitForLine } from '../../support/cli.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const NOBODY = 65_534;

@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { parseServerArgs } from '../../server/cli/start-args.ts';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../server/contract/live-events.ts';
-import { pairingStateSchema } from '../../server/contract/pairing.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import { clientName } from '../../server/security/client-name.ts';
-import { authApplies, PairingGate, TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
-import type { Role } from '../../server/security/pairing.ts';
-import { seedPastSessions, tempDir } from '../server/recording/support.ts';
-import { until } from '../support/until.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { parseServerArgs } from '../../../server/cli/start-args.ts';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/contract/live-events.ts';
+import { pairingStateSchema } from '../../../server/contract/pairing.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { clientName } from '../../../server/security/client-name.ts';
+import { authApplies, PairingGate, TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
+import type { Role } from '../../../server/security/pairing.ts';
+import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 

@@ -7,10 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
-import { tempDir } from '../server/recording/support.ts';
-import { runTsx, spawnTsx } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
+import { tempDir } from '../recording/support.ts';
+import { runTsx, spawnTsx } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 function get(url: string, cookie?: string): Promise<{ status: number; setCookie: string }> {
   return new Promise((resolve, reject) => {

@@ -4,10 +4,10 @@
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type RunningServer } from '../../server/app.ts';
-import { presetConfig } from '../../server/engine/presets.ts';
-import type { Role } from '../../server/security/pairing.ts';
-import { launchChromium } from '../support/browser.ts';
+import { startServer, type RunningServer } from '../../../server/app.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import type { Role } from '../../../server/security/pairing.ts';
+import { launchChromium } from '../../support/browser.ts';
 
 function start(auth: 'auto' | 'always'): Promise<RunningServer> {
   return startServer({ host: '127.0.0.1', port: 0, devices: ['sim:idle?rate=50'], seed: 3, engine: { preset: 'shoulders', config: presetConfig('shoulders') }, logger: pino({ level: 'silent' }), auth });

@@ -10,11 +10,11 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
-import { seedPastSessions, tempDir } from '../server/recording/support.ts';
-import { launchChromium } from '../support/browser.ts';
-import { REPO_ROOT, runTsx } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
+import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { launchChromium } from '../../support/browser.ts';
+import { REPO_ROOT, runTsx } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 const IP = ['/usr/sbin/ip', '/sbin/ip'].find((path) => existsSync(path)) ?? 'ip';
 const NAMESPACE = `kmpair${process.pid}`;

@@ -4,8 +4,8 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CODE_LIFETIME_MS, PairingError, PairingStore, sha256 } from '../../server/security/pairing.ts';
-import { tempDir } from '../server/recording/support.ts';
+import { CODE_LIFETIME_MS, PairingError, PairingStore, sha256 } from '../../../server/security/pairing.ts';
+import { tempDir } from '../recording/support.ts';
 
 describe('PairingStore', () => {
   const dirs: ReturnType<typeof tempDir>[] = [];

@@ -9,12 +9,12 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseServerArgs } from '../../server/cli/start-args.ts';
-import { TOKEN_COOKIE } from '../../server/security/pairing-guard.ts';
-import { readTlsFiles } from '../../server/security/tls.ts';
-import { tempDir } from '../server/recording/support.ts';
-import { runTsx, spawnTsx } from '../support/cli.ts';
-import { until } from '../support/until.ts';
+import { parseServerArgs } from '../../../server/cli/start-args.ts';
+import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
+import { readTlsFiles } from '../../../server/security/tls.ts';
+import { tempDir } from '../recording/support.ts';
+import { runTsx, spawnTsx } from '../../support/cli.ts';
+import { until } from '../../support/until.ts';
 
 const OPENSSL = '/usr/bin/openssl';
 

@@ -1,7 +1,7 @@
 // The refusal log: every refused attempt is logged, a flood of them is summed up instead
 // of flooding the log.
 import { describe, expect, it } from 'vitest';
-import { RefusalLog } from '../../server/security/refusal-log.ts';
+import { RefusalLog } from '../../../server/security/refusal-log.ts';
 
 function recorder(): { lines: { fields: Record<string, unknown>; message: string }[]; warn: (fields: Record<string, unknown>, message: string) => void } {
   const lines: { fields: Record<string, unknown>; message: string }[] = [];
