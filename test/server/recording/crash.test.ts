@@ -4,7 +4,8 @@
 // the dashboard while live readings go on, and is not fatal.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -114,7 +115,10 @@ describe('crash safety', () => {
     chmodSync(dir.path, 0o555);
     const asRoot = process.getuid?.() === 0;
     // Root writes through file permissions: run the server as nobody so the file is truly read-only for it.
-    const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/start.ts', '--port', '0', '--db', db, '--device', 'sim:treatment?rate=100', '--log-level', 'silent'], {
+    // Its calibration profiles somewhere it may write (a fresh clone has no data/ that nobody could make).
+    const dataDir = mkdtempSync(join(tmpdir(), 'knotmeter-readonly-data-'));
+    chmodSync(dataDir, 0o777);
+    const server = spawn(process.execPath, ['--import', 'tsx', 'server/cli/start.ts', '--port', '0', '--db', db, '--data-dir', dataDir, '--device', 'sim:treatment?rate=100', '--log-level', 'silent'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: dir.path } } : {}),
@@ -137,6 +141,7 @@ describe('crash safety', () => {
       expect(reply).toMatchObject({ ok: false, error: expect.stringMatching(/this server is not recording \(cannot record sessions in/) as unknown });
     } finally {
       client.close();
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

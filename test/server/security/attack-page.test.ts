@@ -9,6 +9,7 @@ import type { Browser, Page, Response } from 'playwright-core';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboardIfStale } from '../../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../../server/app.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/contract/live-events.ts';
 import { sessionDetailSchema, type SessionDetail } from '../../../server/contract/records.ts';
@@ -63,6 +64,8 @@ describe('an attacker web page', { timeout: 90_000 }, () => {
   };
 
   beforeAll(async () => {
+    // The page is served from dashboard/dist: built here, as every browser test does, since no other file may have built it yet.
+    await buildDashboardIfStale();
     dir = tempDir('knotmeter-attack-');
     const db = join(dir.path, 'attack.db');
     await seedPastSessions(db, [{ startedAtMs: Date.parse('2026-11-02T08:00:00Z'), holds: [{ durationMs: 30_000, peakN: 20, bodyArea: 'neck', knot: 'left C5' }] }]);

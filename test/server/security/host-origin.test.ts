@@ -194,7 +194,7 @@ describe('a read-only database', () => {
     chmodSync(dir.path, 0o777);
     // Root writes through file permissions: the server runs as nobody so the file is truly read-only for it.
     const asRoot = process.getuid?.() === 0;
-    child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/start.ts', '--port', '0', '--db', db, '--device', 'sim:idle?rate=50', '--log-level', 'silent'], {
+    child = spawn(process.execPath, ['--import', 'tsx', 'server/cli/start.ts', '--port', '0', '--db', db, '--data-dir', join(dir.path, 'data'), '--device', 'sim:idle?rate=50', '--log-level', 'silent'], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: dir.path } } : {}),

@@ -4,6 +4,7 @@
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboardIfStale } from '../../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../../server/app.ts';
 import { presetConfig } from '../../../server/engine/presets.ts';
 import type { Role } from '../../../server/security/pairing.ts';
@@ -18,6 +19,8 @@ describe('Paired devices page', () => {
   let server: RunningServer;
 
   beforeAll(async () => {
+    // The page is served from dashboard/dist: built here, as every browser test does, since no other file may have built it yet.
+    await buildDashboardIfStale();
     browser = await launchChromium();
     server = await start('always');
   }, 30_000);

@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildDashboardIfStale } from '../../../dashboard/build.ts';
 import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
 import { seedPastSessions, tempDir } from '../recording/support.ts';
 import { launchChromium } from '../../support/browser.ts';
@@ -109,6 +110,8 @@ describe('pairing on the LAN, in Chromium', () => {
   let origin = '';
 
   beforeAll(async () => {
+    // The page is served from dashboard/dist: built here, as every browser test does, since no other file may have built it yet.
+    await buildDashboardIfStale();
     dir = tempDir('knotmeter-pair-lan-');
     await seedPastSessions(join(dir.path, 'knotmeter.db'), [{ startedAtMs: Date.parse('2026-11-02T08:00:00Z'), holds: [{ durationMs: 30_000, peakN: 20, bodyArea: 'neck', knot: null }] }]);
     makeNetwork();
