@@ -42,6 +42,12 @@ function groupAlive(pgid: number): boolean {
 
 const running = new Set<TypedCommand>();
 
+/** Text without ANSI colour and style sequences (ESC [ ... m). */
+function withoutColours(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\x1b\[[\d;]*m/g, '');
+}
+
 export class TypedCommand {
   readonly line: string;
   readonly #child: ChildProcess;
@@ -87,12 +93,15 @@ export class TypedCommand {
     return this.#exited !== null;
   }
 
-  /** The first match of `pattern` in stdout; fails if the job exits first or the time runs out. */
+  /**
+   * The first match of `pattern` in stdout, read without its colours (tools colour their
+   * output where CI is set, even into a pipe); fails if the job exits first or the time runs out.
+   */
   async waitForOutput(pattern: RegExp, limitMs: number): Promise<RegExpExecArray> {
-    await until(() => pattern.test(this.#stdout) || this.hasExited, `\`${this.line}\` to print ${pattern}`, limitMs).catch((error: unknown) => {
+    await until(() => pattern.test(withoutColours(this.#stdout)) || this.hasExited, `\`${this.line}\` to print ${pattern}`, limitMs).catch((error: unknown) => {
       throw new Error(`${(error as Error).message}; it printed:\n${this.transcript()}`);
     });
-    const match = pattern.exec(this.#stdout);
+    const match = pattern.exec(withoutColours(this.#stdout));
     if (match === null) throw new Error(`\`${this.line}\` exited (${this.#exited?.code ?? '?'}) before printing ${pattern}; it printed:\n${this.transcript()}`);
     return match;
   }
