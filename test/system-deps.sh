@@ -18,6 +18,9 @@ REQUIRED=(
   "libelf-dev:/usr/include/libelf.h"
   "socat:/usr/bin/socat"
   "jq:/usr/bin/jq"
+  "arduino-core-avr:/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex"
+  "postgresql:/usr/lib/postgresql/15/bin/initdb"
+  "redis-server:/usr/bin/redis-server"
 )
 
 missing=()
