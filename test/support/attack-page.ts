@@ -5,6 +5,7 @@
 // dashboard's own page as the control that shows the same code works from there.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { PAGE_SOCKET_SCRIPT, type PageSocketOutcome } from './page-socket.ts';
 
 export interface AttackTarget {
   /** The Knotmeter server as the page addresses it, e.g. `http://127.0.0.1:8080`. */
@@ -13,16 +14,8 @@ export interface AttackTarget {
   readonly sessionId: number;
 }
 
-export interface SocketOutcome {
-  readonly opened: boolean;
-  /** How it ended: `answered`, `error`, `closed` or `timeout`. */
-  readonly how: string;
-  /** The server's acknowledgements, by request index. */
-  readonly replies: unknown[];
-}
-
 export interface AttackOutcome {
-  readonly socket: SocketOutcome;
+  readonly socket: PageSocketOutcome;
   /** Each fetch: the HTTP status, or `blocked: ...` when the browser or the server refused it before an answer could be read. */
   readonly fetches: Record<string, string | number>;
 }
@@ -31,40 +24,7 @@ export interface AttackOutcome {
  * `attack(target, requests)`: the socket.io requests (`[event, payload]`) over one WebSocket,
  * then the REST writes. Bounded: the socket gives up after 5 s.
  */
-export const ATTACK_SCRIPT = String.raw`
-async function attackSocket(target, requests) {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(target.url.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket');
-    const replies = [];
-    let opened = false;
-    let done = false;
-    const finish = (how) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      try { ws.close(); } catch {}
-      resolve({ opened, how, replies });
-    };
-    const timer = setTimeout(() => finish('timeout'), 5000);
-    ws.onopen = () => { opened = true; };
-    ws.onerror = () => finish('error');
-    ws.onclose = () => finish('closed');
-    ws.onmessage = (event) => {
-      const text = String(event.data);
-      if (text === '2') { ws.send('3'); return; }
-      if (text.startsWith('0')) { ws.send('40'); return; }
-      if (text.startsWith('40')) {
-        requests.forEach(([name, payload], index) => ws.send('42' + index + JSON.stringify([name, payload])));
-        return;
-      }
-      const ack = /^43(\d+)(.*)$/s.exec(text);
-      if (ack === null) return;
-      replies[Number(ack[1])] = JSON.parse(ack[2])[0];
-      if (replies.filter((reply) => reply !== undefined).length === requests.length) finish('answered');
-    };
-  });
-}
-
+export const ATTACK_SCRIPT = PAGE_SOCKET_SCRIPT + String.raw`
 async function attackFetch(url, init) {
   try {
     const response = await fetch(url, init);
@@ -75,7 +35,7 @@ async function attackFetch(url, init) {
 }
 
 async function attack(target, requests) {
-  const socket = await attackSocket(target, requests);
+  const socket = await socketRequests(target.url, requests, { timeoutMs: 5000, forFirstDevice: false });
   const session = target.url + '/api/sessions/' + target.sessionId;
   const json = { 'content-type': 'application/json' };
   const fetches = {

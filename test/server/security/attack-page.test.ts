@@ -150,7 +150,7 @@ describe('an attacker web page', { timeout: 90_000 }, () => {
     try {
       await page.goto(`${server.url}/`);
       const target: AttackTarget = { url: server.url, deviceId, sessionId: 1 };
-      const own: unknown = await page.evaluate(`(() => { ${ATTACK_SCRIPT}; return attackSocket(${JSON.stringify(target)}, ${JSON.stringify([['selectPreset', { deviceId, preset: 'neck' }]])}); })()`);
+      const own: unknown = await page.evaluate(`(() => { ${ATTACK_SCRIPT}; return socketRequests(${JSON.stringify(target.url)}, ${JSON.stringify([['selectPreset', { deviceId, preset: 'neck' }]])}, { timeoutMs: 5000, forFirstDevice: false }); })()`);
       expect(own).toMatchObject({ opened: true, how: 'answered', replies: [{ ok: true }] });
       await until(() => server.pipelines[0]?.info?.preset === 'neck', 'the preset chosen from the own page');
       const patched = await page.evaluate(

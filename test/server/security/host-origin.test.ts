@@ -7,7 +7,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync } from 'node:fs';
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
@@ -17,30 +16,11 @@ import { parseServerArgs } from '../../../server/cli/start-args.ts';
 import type { ClientToServerEvents, ServerToClientEvents } from '../../../server/contract/live-events.ts';
 import { presetConfig } from '../../../server/engine/presets.ts';
 import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { send, type RawAnswer } from '../../support/raw-http.ts';
 import { REPO_ROOT, waitForLine } from '../../support/cli.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
 const NOBODY = 65_534;
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-/** One HTTP request with exactly these headers (fetch will not send another Host). */
-function send(url: string, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(new URL(path, url), { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
-    });
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
 
 const POLLING = '/socket.io/?EIO=4&transport=polling';
 
@@ -122,7 +102,7 @@ describe('Host and Origin', () => {
   });
 
   it('refuses a write from another origin (403) and takes one from its own pages', async () => {
-    const patch = (headers: Record<string, string>): Promise<Answer> => send(server.url, '/api/sessions/1', { host: `127.0.0.1:${port}`, ...headers }, 'PATCH', JSON.stringify({ notes: 'checked' }));
+    const patch = (headers: Record<string, string>): Promise<RawAnswer> => send(server.url, '/api/sessions/1', { host: `127.0.0.1:${port}`, ...headers }, 'PATCH', JSON.stringify({ notes: 'checked' }));
     const foreign = await patch({ origin: `http://localhost:${port}` });
     expect(foreign.status).toBe(403);
     expect(JSON.parse(foreign.body)).toEqual({ error: `requests from pages of http://localhost:${port} are refused: only this server's own dashboard may send them` });
@@ -200,7 +180,7 @@ describe('a read-only database', () => {
       ...(asRoot ? { uid: NOBODY, gid: NOBODY, env: { ...process.env, HOME: dir.path } } : {}),
     });
     const url = (await waitForLine(child, /Knotmeter dashboard: (\S+)/))[1] ?? '';
-    const read: Answer = await send(url, '/api/sessions/1', {});
+    const read: RawAnswer = await send(url, '/api/sessions/1', {});
     expect(read.status).toBe(200);
     for (const [method, path, body] of [
       ['PATCH', '/api/sessions/1', JSON.stringify({ notes: 'x' })],

@@ -3,7 +3,6 @@
 // socket.io connection is refused (401, a page telling how to pair); a pairing link sets
 // an HttpOnly SameSite=Strict cookie once; a viewer reads but every write and live-stream
 // request is refused; an operator writes; a revoked client is refused and disconnected.
-import { request } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { io, type Socket } from 'socket.io-client';
@@ -17,28 +16,10 @@ import { clientName } from '../../../server/security/client-name.ts';
 import { authApplies, PairingGate, TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
 import type { Role } from '../../../server/security/pairing.ts';
 import { seedPastSessions, tempDir } from '../recording/support.ts';
+import { send } from '../../support/raw-http.ts';
 import { until } from '../../support/until.ts';
 
 type Client = Socket<ServerToClientEvents, ClientToServerEvents>;
-
-interface Answer {
-  readonly status: number;
-  readonly headers: Record<string, string | string[] | undefined>;
-  readonly body: string;
-}
-
-function send(url: string, path: string, headers: Record<string, string>, method = 'GET', body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const outgoing = request(new URL(path, url), { method, headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) } }, (response) => {
-      let text = '';
-      response.setEncoding('utf8');
-      response.on('data', (chunk: string) => (text += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: text }));
-    });
-    outgoing.on('error', reject);
-    outgoing.end(body);
-  });
-}
 
 /** A socket.io client with this cookie; `received`: the events it has been sent. */
 function connect(url: string, cookie: string | null): Promise<{ client: Client; connected: boolean; received: string[] }> {

@@ -14,6 +14,7 @@ import { buildDashboardIfStale } from '../../../dashboard/build.ts';
 import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
 import { seedPastSessions, tempDir } from '../recording/support.ts';
 import { launchChromium } from '../../support/browser.ts';
+import { PAGE_SOCKET_SCRIPT, type PageSocketOutcome } from '../../support/page-socket.ts';
 import { REPO_ROOT, runTsx } from '../../support/cli.ts';
 import { until } from '../../support/until.ts';
 
@@ -55,46 +56,10 @@ function removeNetwork(): void {
  * The dashboard's live-stream requests as a page sends them (socket.io's wire protocol
  * over a raw WebSocket), each for the first device the server lists; bounded at 10 s.
  */
-const LIVE_SCRIPT = String.raw`
-(requests) => new Promise((resolve) => {
-  const ws = new WebSocket(location.origin.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket');
-  const replies = [];
-  let opened = false;
-  let sent = false;
-  let done = false;
-  const finish = (how) => {
-    if (done) return;
-    done = true;
-    clearTimeout(timer);
-    try { ws.close(); } catch {}
-    resolve({ opened, how, replies });
-  };
-  const timer = setTimeout(() => finish('timeout'), 10000);
-  ws.onopen = () => { opened = true; };
-  ws.onerror = () => finish('error');
-  ws.onclose = () => finish('closed');
-  ws.onmessage = (event) => {
-    const text = String(event.data);
-    if (text === '2') { ws.send('3'); return; }
-    if (text.startsWith('0')) { ws.send('40'); return; }
-    if (!sent && text.startsWith('42["devices"')) {
-      const deviceId = JSON.parse(text.slice(2))[1][0].deviceId;
-      sent = true;
-      requests.forEach(([name, payload], index) => ws.send('42' + index + JSON.stringify([name, { deviceId, ...payload }])));
-      return;
-    }
-    const ack = /^43(\d+)(.*)$/s.exec(text);
-    if (ack === null) return;
-    replies[Number(ack[1])] = JSON.parse(ack[2])[0];
-    if (replies.filter((reply) => reply !== undefined).length === requests.length) finish('answered');
-  };
-})`;
-
-interface LiveOutcome {
-  readonly opened: boolean;
-  readonly how: string;
-  readonly replies: unknown[];
-}
+const LIVE_SCRIPT = `(requests) => {
+${PAGE_SOCKET_SCRIPT}
+return socketRequests(location.origin, requests, { timeoutMs: 10000, forFirstDevice: true });
+}`;
 
 const FETCH_SCRIPT = String.raw`
 async ([path, method, body]) => {
@@ -156,7 +121,7 @@ describe('pairing on the LAN, in Chromium', () => {
       expect(answer?.status()).toBe(401);
       expect(await page.textContent('h1')).toBe('Pair this device');
       expect(await page.evaluate(`(${FETCH_SCRIPT})(['/api/sessions', 'GET', null])`)).toBe(401);
-      const live = await page.evaluate<LiveOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }]])`);
+      const live = await page.evaluate<PageSocketOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }]])`);
       expect(live.opened).toBe(false);
     } finally {
       await unpaired.close();
@@ -176,21 +141,21 @@ describe('pairing on the LAN, in Chromium', () => {
       expect(await viewerPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions', 'GET', null])`)).toBe(200);
       expect(await viewerPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions/1', 'PATCH', '{"notes":"viewer"}'])`)).toBe(403);
       expect(await viewerPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions/1', 'DELETE', null])`)).toBe(403);
-      const viewerLive = await viewerPage.evaluate<LiveOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }], ['labelHold', { bodyArea: 'neck', knot: null }], ['calibrationTare', {}]])`);
+      const viewerLive = await viewerPage.evaluate<PageSocketOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }], ['labelHold', { bodyArea: 'neck', knot: null }], ['calibrationTare', {}]])`);
       expect(viewerLive.how).toBe('answered');
       for (const reply of viewerLive.replies) expect(reply).toEqual({ ok: false, error: expect.stringMatching(/refused, nothing changed: this device is paired as a viewer/) as unknown });
 
       const operatorPage = await operator.newPage();
       expect((await operatorPage.goto(link('operator')))?.status()).toBe(200);
       expect(await operatorPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions/1', 'PATCH', '{"notes":"operator"}'])`)).toBe(200);
-      const operatorLive = await operatorPage.evaluate<LiveOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }]])`);
+      const operatorLive = await operatorPage.evaluate<PageSocketOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'neck' }]])`);
       expect(operatorLive).toEqual({ opened: true, how: 'answered', replies: [{ ok: true }] });
 
       const revoked = await runTsx('server/cli/pair.ts', ['revoke', 'operator-1', '--data-dir', dir.path]);
       expect(revoked.code, revoked.stderr).toBe(0);
       expect(await operatorPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions', 'GET', null])`)).toBe(401);
       expect(await operatorPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions/1', 'PATCH', '{"notes":"revoked"}'])`)).toBe(401);
-      expect((await operatorPage.evaluate<LiveOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'shoulders' }]])`)).opened).toBe(false);
+      expect((await operatorPage.evaluate<PageSocketOutcome>(`(${LIVE_SCRIPT})([['selectPreset', { preset: 'shoulders' }]])`)).opened).toBe(false);
       expect((await operatorPage.reload())?.status()).toBe(401);
       // The viewer is still paired.
       expect(await viewerPage.evaluate(`(${FETCH_SCRIPT})(['/api/sessions', 'GET', null])`)).toBe(200);
