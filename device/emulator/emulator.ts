@@ -32,6 +32,8 @@ import { sensorKindSchema, type SensorKind } from '../transport.ts';
 const EMULATOR_DIR = dirname(fileURLToPath(import.meta.url));
 /** The harness binary that `make` builds. */
 export const HARNESS_PATH = join(EMULATOR_DIR, 'build', 'knotmeter-emu');
+/** Arduino's Optiboot for the Uno/Nano, as `buildOptiboot()` builds it. */
+export const OPTIBOOT_PATH = join(EMULATOR_DIR, 'build', 'optiboot_atmega328.hex');
 
 /** AVCC of the emulated Uno: the ADC's reference and the top of its input range. */
 export const AVCC_MILLIVOLTS = 5000;
@@ -60,6 +62,8 @@ export const emulatorEventSchema = z.discriminatedUnion('event', [
     realtime: z.boolean(),
     hx711: z.boolean(),
     uart: z.enum(['chip', 'simavr']),
+    /** The bootloader's first byte address (every reset starts there), or -1 without one. */
+    bootloader: z.number().int().min(-1),
     pid: z.number().int().positive(),
   }),
   z.strictObject({
@@ -106,8 +110,13 @@ export type PinChange = Omit<Extract<EmulatorEvent, { event: 'pin' }>, 'event'>;
 // ---------------------------------------------------------------- options and profiles
 
 export const emulatorOptionsSchema = z.strictObject({
-  /** An Intel hex for the ATmega328P (our firmware, StandardFirmata, a test program). */
-  hexPath: z.string().min(1),
+  /** An Intel hex for the ATmega328P (our firmware, StandardFirmata, a test program); optional with a bootloader (erased flash). */
+  hexPath: z.string().min(1).optional(),
+  /**
+   * A bootloader hex for the boot section, started by every reset (the BOOTRST fuse); a host
+   * opening the port resets with EXTRF, as a board's DTR does. `buildOptiboot()` makes Arduino's.
+   */
+  bootloaderPath: z.string().min(1).optional(),
   /** fsr (default): forces drive A0. hx711: an HX711 is attached on D2/D3 and forces drive it. */
   sensor: sensorKindSchema.optional(),
   /** Throttle to the wall clock (default true); false runs as fast as the host allows. */
@@ -128,6 +137,13 @@ export const emulatorOptionsSchema = z.strictObject({
   startTimeoutMs: z.number().int().positive().optional(),
 });
 export type EmulatorOptions = z.infer<typeof emulatorOptionsSchema>;
+
+/** Builds Arduino's Optiboot for the ATmega328P from the source Debian ships (make; see the Makefile for why not Debian's hex); resolves to its hex. */
+export async function buildOptiboot(): Promise<string> {
+  const { code, output } = await run('make', ['-s', '-C', EMULATOR_DIR, 'optiboot']);
+  if (code !== 0) throw new Error(`building Optiboot failed (make exited with ${code}; it needs gcc-avr, avr-libc and arduino-core-avr):\n${output}`);
+  return OPTIBOOT_PATH;
+}
 
 /** A force over time, in newtons, replayed against the emulated clock. */
 export type ForceProfile =
@@ -272,11 +288,12 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
-/** What a schedule drives: an ADC input (millivolts) or the HX711 (raw counts). */
-export type ScheduleTarget = `adc${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | 'hx711';
+/** What a schedule drives: an ADC input (millivolts), the HX711 (raw counts) or the thumb button (1 held, 0 released). */
+export type ScheduleTarget = `adc${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7}` | 'hx711' | 'button';
 
 const millivoltsSchema = z.number().min(0).max(AVCC_MILLIVOLTS);
 const hx711RawSchema = z.number().int().min(HX711_RAW_MIN).max(HX711_RAW_MAX);
+const buttonLevelSchema = z.union([z.literal(0), z.literal(1)]);
 const channelSchema = z.number().int().min(0).max(7);
 /** Points sent per `schedule` command. */
 const SCHEDULE_CHUNK = 2000;
@@ -322,7 +339,8 @@ export class Emulator {
   /** Builds the harness if needed, starts it on `hexPath` and resolves once its pty exists. */
   static async start(options: EmulatorOptions): Promise<Emulator> {
     const parsed = emulatorOptionsSchema.parse(options);
-    if (!existsSync(parsed.hexPath)) throw new Error(`no firmware hex at ${parsed.hexPath}`);
+    if (parsed.hexPath === undefined && parsed.bootloaderPath === undefined) throw new Error('the emulator needs a firmware hex, a bootloader, or both');
+    for (const path of [parsed.hexPath, parsed.bootloaderPath]) if (path !== undefined && !existsSync(path)) throw new Error(`no hex file at ${path}`);
     const harness = await buildEmulator();
     const sensor = parsed.sensor ?? 'fsr';
     const args: string[] = [];
@@ -333,7 +351,8 @@ export class Emulator {
     if (parsed.uart !== undefined) args.push('--uart', parsed.uart);
     if (parsed.dropUnreadMs !== undefined) args.push('--drop-unread', String(parsed.dropUnreadMs));
     if (parsed.resetOnOpen === false) args.push('--no-reset-on-open');
-    args.push(parsed.hexPath);
+    if (parsed.bootloaderPath !== undefined) args.push('--bootloader', parsed.bootloaderPath);
+    if (parsed.hexPath !== undefined) args.push(parsed.hexPath);
 
     const child = spawn(harness, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stderrTail = '';
@@ -479,11 +498,43 @@ export class Emulator {
   /**
    * Holds the Knotmeter's thumb button (`true`: its pin low, as pressed to ground) or lets it
    * go (`false`: high, as the board's pull-up makes it); D2 in the fsr build, D4 in both.
-   * The firmware reads it only at boot, so hold it and then reset (or open the port, which
-   * resets) to boot with it held. Lasts across resets. Resolves with the emulated time.
+   * The firmware reads it at boot (hold it, then reset, or open the port, which resets, to
+   * boot with it held) and then polls it for presses (MARK lines). Lasts across resets.
+   * Resolves with the emulated time. A bounced press: `pressButton`.
    */
   async setButton(held: boolean): Promise<number> {
     return this.#emulatedUsOf(await this.#command({ cmd: 'button', held: z.boolean().parse(held) }));
+  }
+
+  /**
+   * Presses the thumb button the way a real contact does, exactly on the emulated clock:
+   * from `atUs` (default: 5 ms from now) `bounces` short make-and-break pairs 1 ms apart,
+   * then held for `holdMs`, then released with as many bounces. Resolves with the emulated
+   * time of the first edge (the press as the person made it); the release ends at
+   * `atUs + holdMs + 2 * bounces` ms.
+   */
+  async pressButton(options: { atUs?: number; bounces?: number; holdMs?: number } = {}): Promise<number> {
+    const bounces = z.number().int().min(0).max(50).parse(options.bounces ?? 0);
+    const holdMs = z.number().min(0).parse(options.holdMs ?? 100);
+    const startUs = options.atUs ?? (await this.emulatedTimeUs()) + 5000;
+    const points: [number, number][] = [];
+    let tUs = startUs;
+    const edge = (level: 0 | 1, afterUs: number): void => {
+      points.push([Math.round(tUs), level]);
+      tUs += afterUs;
+    };
+    const bounceTrain = (first: 0 | 1, second: 0 | 1): void => {
+      for (let bounce = 0; bounce < bounces; bounce++) {
+        edge(first, 500);
+        edge(second, 500);
+      }
+    };
+    bounceTrain(1, 0);
+    edge(1, holdMs * 1000);
+    bounceTrain(0, 1);
+    edge(0, 0);
+    await this.schedule('button', points);
+    return startUs;
   }
 
   /** Puts a force on the sensor through its default calibration curve; resolves with the emulated time. */
@@ -498,14 +549,12 @@ export class Emulator {
    */
   async schedule(target: ScheduleTarget, points: readonly (readonly [emulatedUs: number, value: number])[], options: { replace?: boolean } = {}): Promise<number> {
     if (target === 'hx711') this.#requireHx711();
-    const valueSchema = target === 'hx711' ? hx711RawSchema : millivoltsSchema;
+    const valueOf = (value: number): number =>
+      target === 'hx711' ? hx711RawSchema.parse(value) : target === 'button' ? buttonLevelSchema.parse(value) : Math.round(millivoltsSchema.parse(value));
     let queued = 0;
     let replace = options.replace ?? false;
     for (let start = 0; start === 0 || start < points.length; start += SCHEDULE_CHUNK) {
-      const chunk = points.slice(start, start + SCHEDULE_CHUNK).map(([timeUs, value]) => [
-        z.number().int().nonnegative().parse(timeUs),
-        target === 'hx711' ? valueSchema.parse(value) : Math.round(valueSchema.parse(value)),
-      ]);
+      const chunk = points.slice(start, start + SCHEDULE_CHUNK).map(([timeUs, value]) => [z.number().int().nonnegative().parse(timeUs), valueOf(value)]);
       const reply = await this.#command({ cmd: 'schedule', target, points: chunk, replace });
       queued = reply.event === 'ok' ? (reply.queued ?? 0) : 0;
       replace = false;
@@ -585,6 +634,11 @@ export class Emulator {
   /** Resets the AVR (as the reset pin would); EEPROM and inputs stay. Resolves with the emulated time. */
   async reset(): Promise<number> {
     return this.#emulatedUsOf(await this.#command({ cmd: 'reset' }));
+  }
+
+  /** The next `pages` flash page writes (SPM, by a bootloader) each keep one byte wrong, as a worn flash cell would; resolves with the emulated time. */
+  async injectFlashFault(pages = 1): Promise<number> {
+    return this.#emulatedUsOf(await this.#command({ cmd: 'flashFault', pages: z.number().int().min(0).max(256).parse(pages) }));
   }
 
   /** Stops the harness (quit, then SIGTERM, then SIGKILL); resolves once its process is gone. */

@@ -34,7 +34,9 @@ static avr_irq_t *adc_irqs;
 void input_set(int target, int32_t value)
 {
 	schedules[target].current = value;
-	if (target == INPUT_HX711)
+	if (target == INPUT_BUTTON)
+		input_set_button(value != 0);
+	else if (target == INPUT_HX711)
 		hx711_set_input(value);
 	else
 		avr_raise_irq(adc_irqs + ADC_IRQ_ADC0 + target, (uint32_t)value);
@@ -169,6 +171,8 @@ int input_parse_target(const char *name)
 {
 	if (!strcmp(name, "hx711"))
 		return INPUT_HX711;
+	if (!strcmp(name, "button"))
+		return INPUT_BUTTON;
 	if (!strncmp(name, "adc", 3) && name[3] >= '0' && name[3] <= '7' && name[4] == 0)
 		return name[3] - '0';
 	return -1;
@@ -178,6 +182,8 @@ const char *input_check_value(int target, double value)
 {
 	if (value != floor(value))
 		return "values must be integers";
+	if (target == INPUT_BUTTON)
+		return value == 0 || value == 1 ? NULL : "a button value is 1 (held) or 0 (released)";
 	if (target == INPUT_HX711)
 		return value >= HX711_MIN && value <= HX711_MAX ? NULL : "an HX711 value is a signed 24-bit integer (-8388608..8388607)";
 	return value >= 0 && value <= VCC_MILLIVOLTS ? NULL : "ADC input must be 0..5000 millivolts (AVCC)";
@@ -189,10 +195,11 @@ void inputs_setup(void)
 	adc_irqs = avr_io_getirq(avr, AVR_IOCTL_ADC_GETIRQ, 0);
 	if (!adc_irqs)
 		fatal("internal: ADC not found in the simavr core");
-	for (int i = 0; i < INPUT_COUNT; i++) {
+	for (int i = 0; i < INPUT_COUNT; i++)
 		schedules[i].target = i;
+	/* The button is left as it is: released, pulled up below. */
+	for (int i = 0; i < INPUT_BUTTON; i++)
 		input_set(i, 0);
-	}
 	/* Before the HX711 is set up only D4 is safe to pull: D2 follows at the first reset
 	 * (a host's open resets the AVR). */
 	const uint8_t released = 1u << 4;

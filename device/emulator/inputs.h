@@ -13,12 +13,13 @@
 
 #include "sim_avr.h"
 
-#define INPUT_COUNT 9 /* adc0..adc7, hx711 */
+#define INPUT_COUNT 10 /* adc0..adc7, hx711, button */
 #define INPUT_HX711 8
+#define INPUT_BUTTON 9 /* the thumb button: 1 held, 0 released (a schedule draws a bounce train) */
 
 /* AVCC = AREF = 5000 mV, every input at 0. */
 void inputs_setup(void);
-/* "adc0".."adc7" or "hx711" -> 0..8; -1 for anything else. */
+/* "adc0".."adc7", "hx711" or "button" -> 0..9; -1 for anything else. */
 int input_parse_target(const char *name);
 /* NULL when `value` suits the input, else why not (an error message). */
 const char *input_check_value(int target, double value);

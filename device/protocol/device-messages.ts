@@ -8,9 +8,11 @@
  *   decodeDeviceLine('$S,7,140000,512*7B', 'fsr')  // { ok: true, message: { type: 'S', seq: 7, tUs: 140000, raw: 512 } }
  *   decodeDeviceLine('$S,7,140000,512*00', 'fsr')  // { ok: false, reason: 'checksum' }
  *
- * Sample lines are parsed by hand rather than through zod: this runs for every sample
+ * `MARK` (the thumb button, firmware 1.2.0, a v1 extension) is checked through zod after its
+ * integers are read. Sample lines are parsed by hand rather than through zod: this runs for every sample
  * (up to 1000 a second per device), and the checks are a handful of integer bounds.
  */
+import { z } from 'zod';
 import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import type { SensorKind } from '../transport.ts';
 import type { DropReason } from './drop-reasons.ts';
@@ -79,12 +81,24 @@ export interface NakMessage {
   readonly command: HostCommandName | null;
   readonly reason: NakReason;
 }
+/**
+ * The thumb button was pressed (debounced on the chip): `$MARK,<n>,<t_us>*HH`. A v1
+ * extension (firmware 1.2.0): a host that does not know it drops it as `unknown`.
+ */
+export const markMessageSchema = z.strictObject({
+  type: z.literal('MARK'),
+  /** Presses since the device booted, from 0, uint16 wrapping 65535 -> 0: a gap is a lost MARK. */
+  seq: z.number().int().min(0).max(SEQ_MODULUS - 1),
+  /** uint32 device clock when the press began (its first edge), the samples' clock. */
+  tUs: z.number().int().min(0).max(DEVICE_CLOCK_MODULUS_US - 1),
+});
+export type MarkMessage = z.infer<typeof markMessageSchema>;
 export type FaultCode = 'nodata' | 'rail';
 export interface FaultMessage {
   readonly type: 'FAULT';
   readonly code: FaultCode;
 }
-export type DeviceMessage = HelloMessage | SampleMessage | AlarmMessage | AckMessage | NakMessage | FaultMessage;
+export type DeviceMessage = HelloMessage | SampleMessage | AlarmMessage | MarkMessage | AckMessage | NakMessage | FaultMessage;
 
 export type DecodeResult = { readonly ok: true; readonly message: DeviceMessage } | { readonly ok: false; readonly reason: DropReason };
 
@@ -144,6 +158,14 @@ export function decodeDeviceLine(line: string, sensor: SensorKind | null = null)
       if (Number.isNaN(on) || Number.isNaN(tUs) || Number.isNaN(raw)) return drop('syntax');
       if (!inRange(on, 0, 1) || !inRange(tUs, 0, DEVICE_CLOCK_MODULUS_US - 1) || !inRange(raw, rawRange.min, rawRange.max)) return drop('range');
       return { ok: true, message: { type: 'ALARM', on: on === 1, tUs, raw } };
+    }
+    case 'MARK': {
+      if (fields.length !== 3) return drop('syntax');
+      const seq = parseInteger(fields[1]);
+      const tUs = parseInteger(fields[2]);
+      if (Number.isNaN(seq) || Number.isNaN(tUs)) return drop('syntax');
+      const mark = markMessageSchema.safeParse({ type: 'MARK', seq, tUs });
+      return mark.success ? { ok: true, message: mark.data } : drop('range');
     }
     case 'HELLO':
       return decodeHello(fields);
@@ -266,6 +288,8 @@ export function deviceMessageBody(message: DeviceMessage): string {
       return `S,${message.seq},${message.tUs},${message.raw}`;
     case 'ALARM':
       return `ALARM,${message.on ? 1 : 0},${message.tUs},${message.raw}`;
+    case 'MARK':
+      return `MARK,${message.seq},${message.tUs}`;
     case 'ACK':
       return `ACK,${message.command}`;
     case 'NAK':

@@ -381,6 +381,9 @@ uint16_t AvrBoard::entropy() {
   return mix ^ watchdogCapture;
 }
 
+// The pull-up set by readThumbButtonHeld stays on: later PORTD writes are read-modify-write.
+bool AvrBoard::thumbButtonDown() { return !(PIND & _BV(kButtonBit)); }
+
 void AvrBoard::setLed(bool on) {
   if (on) {
     PORTB |= _BV(PORTB5);

@@ -11,7 +11,7 @@
 //   WDT     interrupt mode for entropy at first boot, then reset mode (250 ms)
 //   D13     status LED; D2/D3 HX711 DOUT/SCK (hx711 build)
 //   D2/D4   the thumb button to ground, internal pull-up (fsr build: D2; hx711 build: D4),
-//           read once at power-up
+//           read at power-up (the boot gesture), then polled by the core (MARK)
 #ifndef KNOTMETER_AVR_BOARD_H
 #define KNOTMETER_AVR_BOARD_H
 
@@ -48,6 +48,7 @@ class AvrBoard : public Hardware {
   void setLed(bool on) override;
   void setMotor(bool on) override;
   void setBuzzer(bool on) override;
+  bool thumbButtonDown() override;
 
  private:
   bool thumbButtonHeld_ = false;

@@ -52,6 +52,10 @@ class Hardware {
   virtual void setMotor(bool on) = 0;   // D6, PWM
   virtual void setBuzzer(bool on) = 0;  // D9, a tone
 
+  // The thumb button's pin as it reads now (true: pressed, the pin low), not debounced:
+  // the core debounces it. A board without a button keeps this default.
+  virtual bool thumbButtonDown() { return false; }
+
  protected:
   ~Hardware() {}
 };

@@ -66,12 +66,20 @@ Knotmeter::Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t b
       railSinceUs_(0),
       tareNext_(0),
       tareCount_(0),
+      buttonPin_(false),
+      buttonPinSinceUs_(0),
+      buttonDown_(false),
+      pressStarting_(false),
+      pressStartUs_(0),
+      nextMarkSeq_(0),
       pendingHead_(0),
       pendingCount_(0),
       droppedEvents_(0) {}
 
 void Knotmeter::begin(bool thumbButtonHeld) {
   ceilingUnlocked_ = thumbButtonHeld;
+  // Held now (the boot gesture, or a press under way): down already, so it makes no MARK.
+  buttonPin_ = buttonDown_ = hardware_.thumbButtonDown();
   loadEeprom();
   hardware_.setLed(false);
   hardware_.setMotor(false);
@@ -141,6 +149,7 @@ void Knotmeter::update() {
   // Locked for good until the next boot (checked long before the clock could wrap).
   if (ceilingUnlocked_ && nowUs >= kCeilingUnlockUs) ceilingUnlocked_ = false;
   checkNodata(nowUs);
+  checkButton(nowUs);
   syncEeprom();
   tickBlink(nowUs);
   handleInput();
@@ -305,6 +314,11 @@ bool Knotmeter::sendEvent(const Event& event) {
     line.unsignedField(event.on ? 1 : 0).unsignedField(event.tUs).signedField(event.raw);
     return send(line);
   }
+  if (event.kind == kEventMark) {
+    LineBuilder line("MARK");
+    line.unsignedField(static_cast<uint16_t>(event.raw)).unsignedField(event.tUs);
+    return send(line);
+  }
   LineBuilder line("FAULT");
   line.field(event.kind == kEventFaultNodata ? "nodata" : "rail");
   return send(line);
@@ -386,6 +400,29 @@ void Knotmeter::checkNodata(uint32_t nowUs) {
   nodataActive_ = true;
   tareCount_ = 0;  // a tare must come from conversions after the sensor is back
   queueEvent(kEventFaultNodata, true, nowUs, 0);
+}
+
+// Debounced on the clock: a press counts once the pin has read low, unchanged, for
+// kButtonSettleUs (a bounce train restarts the wait at every edge, so it makes one
+// press), and it is dated at its first edge, when the person pressed. A glitch shorter
+// than that makes nothing. Checked at every main-loop pass (far more often than 1 ms).
+void Knotmeter::checkButton(uint32_t nowUs) {
+  const bool pin = hardware_.thumbButtonDown();
+  if (pin != buttonPin_) {
+    buttonPin_ = pin;
+    buttonPinSinceUs_ = nowUs;
+    if (pin && !buttonDown_ && !pressStarting_) {
+      pressStarting_ = true;
+      pressStartUs_ = nowUs;
+    }
+    return;
+  }
+  if (nowUs - buttonPinSinceUs_ < kButtonSettleUs) return;
+  if (pin != buttonDown_) {
+    buttonDown_ = pin;
+    if (pin) queueEvent(kEventMark, true, pressStartUs_, nextMarkSeq_++);
+  }
+  pressStarting_ = false;
 }
 
 void Knotmeter::checkRail(const Sample& sample, int32_t raw) {

@@ -12,6 +12,12 @@
 // CEILING command stored another, which is accepted only in the first 10 s after
 // a boot with the thumb button held (NAK,CEILING,locked otherwise).
 //
+// The thumb button (optional, to ground): each press, once the pin has been low for
+// kButtonSettleUs with no bounce, is a MARK line carrying the device time the press
+// began and the presses counted since boot. A button already held when the firmware
+// starts (the boot gesture that unlocks CEILING) is no press: only its release and a
+// new press make one.
+//
 // The alarm is judged on each new reading of the sensor as soon as the chip has
 // it: every sample in the fsr build (the ADC converts at the tick), every
 // conversion in the hx711 build (the HX711 converts on its own clock, so a
@@ -45,6 +51,7 @@ class Knotmeter {
   static const uint8_t kFeedbackLed = 1, kFeedbackMotor = 2, kFeedbackBuzzer = 4;
   static const uint8_t kMaxPendingEvents = 4;
   static const uint32_t kCeilingUnlockUs = 10000000UL;  // CEILING accepted this long after such a boot
+  static const uint32_t kButtonSettleUs = 25000UL;       // the button's pin stable this long: a press or a release
 
   // `buildCeilingRaw`: the alarm ceiling while none is stored (1 .. the sensor's highest raw).
   Knotmeter(Hardware& hardware, const SensorProfile& sensor, uint32_t baud, int32_t buildCeilingRaw);
@@ -74,18 +81,19 @@ class Knotmeter {
   uint8_t feedbackMask() const { return feedbackMask_; }
   uint8_t zone() const { return zone_; }
   uint16_t nextSeq() const { return nextSeq_; }
+  uint16_t nextMarkSeq() const { return nextMarkSeq_; }
   uint8_t pendingEvents() const { return pendingCount_; }
   // ALARM/FAULT lines that found neither transmit space nor a pending slot.
   // The transmit reserve and the link rule keep this at 0; the tests prove it.
   uint16_t droppedEvents() const { return droppedEvents_; }
 
  private:
-  enum EventKind { kEventAlarm, kEventFaultNodata, kEventFaultRail };
+  enum EventKind { kEventAlarm, kEventFaultNodata, kEventFaultRail, kEventMark };
   struct Event {
     uint8_t kind;
     bool on;
     uint32_t tUs;
-    int32_t raw;
+    int32_t raw;  // kEventMark: the press's number
   };
   enum Command { kInfo, kStream, kRate, kLimit, kFeedback, kZone, kTare, kCeiling, kCommandCount };
   struct CommandSpec {
@@ -111,6 +119,7 @@ class Knotmeter {
   bool sendEvent(const Event& event);
   void flushEvents();
 
+  void checkButton(uint32_t nowUs);
   void checkRail(const Sample& sample, int32_t raw);
   void checkNodata(uint32_t nowUs);
   void updateAlarm(uint32_t tUs, int32_t raw);
@@ -158,6 +167,15 @@ class Knotmeter {
   int32_t tareRing_[kTareSamples];  // the last HX711 conversions read, before tare
   uint8_t tareNext_;
   uint8_t tareCount_;
+
+  // The thumb button: the pin as last read, since when, the debounced state, and the
+  // press being confirmed (when its first edge came).
+  bool buttonPin_;
+  uint32_t buttonPinSinceUs_;
+  bool buttonDown_;
+  bool pressStarting_;
+  uint32_t pressStartUs_;
+  uint16_t nextMarkSeq_;
 
   Event pending_[kMaxPendingEvents];
   uint8_t pendingHead_;
