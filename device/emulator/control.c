@@ -11,6 +11,7 @@
 
 #include "sim_avr.h"
 
+#include "bootloader.h"
 #include "clock.h"
 #include "control.h"
 #include "events.h"
@@ -190,10 +191,25 @@ static void command_reset(const command_t *c, run_state_t *run)
 {
 	static const char *const allowed[] = { NULL };
 	if (only_members(c, allowed)) {
-		avr_reset(avr);
+		reset_external();
 		run->halted_reported = 0;
 		reply_ok(c->id, "reset");
 	}
+}
+
+/* {"cmd":"flashFault","pages":N}: the next N SPM page writes store one byte wrong (bootloader.h). */
+static void command_flash_fault(const command_t *c)
+{
+	static const char *const allowed[] = { "pages", NULL };
+	if (!only_members(c, allowed))
+		return;
+	jnode_t *pages = member(c, "pages");
+	if (pages && !is_integer(pages, 0, 256)) {
+		emit_message("error", c->id, "flashFault: pages must be 0..256");
+		return;
+	}
+	flash_fault_arm(pages ? (unsigned)pages->number : 1u);
+	reply_ok(c->id, "flashFault");
 }
 
 static void command_quit(const command_t *c, run_state_t *run)
@@ -251,10 +267,12 @@ static void dispatch(const command_t *c, const char *cmd, run_state_t *run)
 		command_time(c);
 	else if (!strcmp(cmd, "reset"))
 		command_reset(c, run);
+	else if (!strcmp(cmd, "flashFault"))
+		command_flash_fault(c);
 	else if (!strcmp(cmd, "quit"))
 		command_quit(c, run);
 	else
-		emit_message("error", c->id, "unknown cmd (adc, hx711, button, schedule, time, reset, quit)");
+		emit_message("error", c->id, "unknown cmd (adc, hx711, button, schedule, time, reset, flashFault, quit)");
 }
 
 static void handle_line(const char *line, size_t len, run_state_t *run)

@@ -340,7 +340,8 @@ export class Emulator {
   static async start(options: EmulatorOptions): Promise<Emulator> {
     const parsed = emulatorOptionsSchema.parse(options);
     if (parsed.hexPath === undefined && parsed.bootloaderPath === undefined) throw new Error('the emulator needs a firmware hex, a bootloader, or both');
-    for (const path of [parsed.hexPath, parsed.bootloaderPath]) if (path !== undefined && !existsSync(path)) throw new Error(`no hex file at ${path}`);
+    if (parsed.hexPath !== undefined && !existsSync(parsed.hexPath)) throw new Error(`no firmware hex at ${parsed.hexPath}`);
+    if (parsed.bootloaderPath !== undefined && !existsSync(parsed.bootloaderPath)) throw new Error(`no bootloader hex at ${parsed.bootloaderPath}`);
     const harness = await buildEmulator();
     const sensor = parsed.sensor ?? 'fsr';
     const args: string[] = [];

@@ -72,6 +72,10 @@ void eeprom_save_if_changed(void)
 void firmware_load(const char *hex_path, const char *eeprom_file)
 {
 	eeprom_path = eeprom_file;
+	if (!hex_path) { /* a bootloader alone: the flash is erased, the EEPROM as usual */
+		eeprom_attach(NULL, 0);
+		return;
+	}
 	ihex_chunk_p chunks = NULL;
 	int count = read_ihex_chunks(hex_path, &chunks);
 	if (count <= 0)

@@ -20,6 +20,7 @@
 #include "sim_io.h"
 #include "sim_cycle_timers.h"
 
+#include "bootloader.h"
 #include "clock.h"
 #include "control.h"
 #include "events.h"
@@ -101,6 +102,9 @@ static void make_mcu(const options_t *opt)
 	/* simavr sleeps in usleep() while the AVR sleeps; this harness keeps time itself. */
 	avr->sleep = no_wall_sleep;
 	firmware_load(opt->hex_path, opt->eeprom_path);
+	if (opt->bootloader_path)
+		bootloader_load(opt->bootloader_path);
+	bootloader_setup();
 	inputs_setup();
 	pins_setup();
 	extint_setup();
@@ -116,9 +120,9 @@ static void report_ready(const options_t *opt)
 {
 	fputs("{\"event\":\"ready\",\"pty\":", events);
 	put_json_string(events, uart_pty_path());
-	fprintf(events, ",\"mcu\":\"atmega328p\",\"frequencyHz\":%u,\"realtime\":%s,\"hx711\":%s,\"uart\":\"%s\",\"pid\":%d}\n",
+	fprintf(events, ",\"mcu\":\"atmega328p\",\"frequencyHz\":%u,\"realtime\":%s,\"hx711\":%s,\"uart\":\"%s\",\"bootloader\":%ld,\"pid\":%d}\n",
 		avr->frequency, opt->realtime ? "true" : "false", opt->hx711 ? "true" : "false",
-		opt->uart_chip ? "chip" : "simavr", (int)getpid());
+		opt->uart_chip ? "chip" : "simavr", bootloader_address(), (int)getpid());
 	fflush(events);
 }
 

@@ -12,6 +12,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: knotmeter-emu [options] FIRMWARE.hex\n"
+		"       knotmeter-emu --bootloader BOOT.hex [options] [FIRMWARE.hex]\n"
 		"  --fast               run as fast as possible (default: throttled to the wall clock)\n"
 		"  --hx711              attach an emulated HX711 (DOUT on D2, SCK on D3)\n"
 		"  --hx711-rate HZ      HX711 output data rate, 10 or 80 (default 80)\n"
@@ -25,6 +26,10 @@ static void usage(FILE *f)
 		"  --no-reset-on-open   by default the AVR is reset when a host opens the pty (and sets\n"
 		"                       its speed), as an Uno resets through DTR, and no UART output\n"
 		"                       leaves before that first open; this keeps both off\n"
+		"  --bootloader FILE    a bootloader in the boot section (Optiboot: 0x7E00), started by every\n"
+		"                       reset as with the BOOTRST fuse; a host opening the port resets the\n"
+		"                       AVR with EXTRF set, as a board's DTR does. FIRMWARE.hex is then\n"
+		"                       optional (the application already in flash; default: erased)\n"
 		"Control: JSON lines on stdin; events: JSON lines on stdout (see README.md).\n");
 }
 
@@ -56,6 +61,8 @@ options_t options_parse(int argc, char **argv)
 			if (*end || ms > 3600000ul)
 				fatal("--drop-unread takes milliseconds (0..3600000)");
 			opt.drop_unread_ms = (uint32_t)ms;
+		} else if (!strcmp(a, "--bootloader") && i + 1 < argc) {
+			opt.bootloader_path = argv[++i];
 		} else if (!strcmp(a, "--no-reset-on-open")) {
 			opt.reset_on_open = 0;
 		} else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -68,7 +75,7 @@ options_t options_parse(int argc, char **argv)
 			opt.hex_path = a;
 		}
 	}
-	if (!opt.hex_path) {
+	if (!opt.hex_path && !opt.bootloader_path) {
 		usage(stderr);
 		fatal("no firmware hex given");
 	}

@@ -17,6 +17,7 @@ typedef struct {
 	int uart_chip;         /* --uart chip (1) or simavr (0) */
 	uint32_t drop_unread_ms;
 	int reset_on_open;
+	const char *bootloader_path; /* NULL: no --bootloader; then hex_path is set */
 } options_t;
 
 /* The options, from the defaults and argv; prints the usage and exits on --help, and on a

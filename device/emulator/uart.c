@@ -23,6 +23,7 @@
 #include "avr_uart.h"
 #include "uart_pty.h"
 
+#include "bootloader.h"
 #include "clock.h"
 #include "events.h"
 #include "mcu.h"
@@ -310,8 +311,8 @@ int uart_check_host_open(void)
 	if (!opt.reset_on_open)
 		return 0;
 	/* like an Uno's DTR auto-reset, so that what the firmware prints at boot reaches the
-	 * host instead of being flushed by its open */
-	avr_reset(avr);
+	 * host instead of being flushed by its open; EXTRF set, as the RESET pin sets it */
+	reset_external();
 	/* what the firmware sent before the reset and the host has not read yet goes: the
 	 * host sees the port as a freshly reset board's */
 	uint64_t give_up = wall_ns() + 20000000u;
