@@ -12,6 +12,18 @@ export const ZONE_COLOURS: Readonly<Record<Zone, string>> = {
   over: '#D55E00',
 };
 
+/**
+ * The same zones for words and numbers on the page: the theme's text variants of those
+ * hues (app.css), which reach 4.5:1 against the panel in light and dark (orange #E69F00
+ * on white is 2.25:1). `ZONE_COLOURS` stay for fills and chart marks.
+ */
+export const ZONE_TEXT_COLOURS: Readonly<Record<Zone, string>> = {
+  below: 'var(--muted)',
+  band: 'var(--ok)',
+  above: 'var(--warn)',
+  over: 'var(--bad)',
+};
+
 /** The top of the force scale: a little past the over limit, so the limit is always in view. */
 export function scaleMaxN(config: EngineConfig): number {
   return Math.ceil((config.overLimitN * 1.25) / 5) * 5;
