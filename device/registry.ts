@@ -24,6 +24,8 @@ export interface CreatedTransport {
   readonly transport: Transport;
   /** A calibration the transport itself guarantees (the simulator's exact curve), or null. */
   readonly calibration: ForceCalibration | null;
+  /** The display name given by `?name=` in its spec (null or absent: none given). */
+  readonly name?: string | null;
 }
 
 interface TransportKind {
@@ -95,5 +97,5 @@ export function createTransport(specText: string, context: TransportContext): Cr
   if (context.deviceId !== undefined && kind.takesDeviceId !== true) {
     throw new DeviceSpecError(`--device-id ${context.deviceId} names "${specText}", whose device has an id of its own: --device-id is for firmata devices`);
   }
-  return kind.create(spec, context);
+  return { ...kind.create(spec, context), name: spec.name };
 }

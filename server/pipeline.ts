@@ -17,12 +17,13 @@ import { profileCalibration } from '../calibration/profile.ts';
 import type { ProfileStore } from '../calibration/store.ts';
 import { DEFAULT_CONTACT_AREA_CM2 } from '../calibration/units.ts';
 import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
+import { defaultDeviceName } from '../device/device-name.ts';
 import type { CreatedTransport } from '../device/registry.ts';
-import { DEVICE_ZONE, type RawSample, type Transport, type TransportStatus } from '../device/transport.ts';
+import { DEVICE_ZONE, type DeviceMark, type RawSample, type Transport, type TransportStatus } from '../device/transport.ts';
 import { PressureEngine } from './engine/engine.ts';
 import { presetConfig, type PresetName } from './engine/presets.ts';
 import type { EngineConfig, EngineEvent, HoldResult, WarningResult, Zone } from './engine/results.ts';
-import type { DeviceInfo, DeviceStatus, SessionSnapshot } from './contract/live-events.ts';
+import type { DeviceInfo, DeviceStatus, MarkEvent, SessionSnapshot } from './contract/live-events.ts';
 
 /** Calibrated readings as parallel arrays, device time in ms. */
 export interface Readings {
@@ -45,6 +46,8 @@ export interface PipelineListener {
   onInfo(info: DeviceInfo, replacesDeviceId: string | null): void;
   /** The session's figures were reset or replaced (a preset change, a device restart). */
   onSession(snapshot: SessionSnapshot): void;
+  /** A mark: the device's thumb button, or a client's `mark` request (`DevicePipeline.mark`). */
+  onMark?(mark: MarkEvent): void;
 }
 
 /** One listener that passes everything to each of `listeners` in turn (broadcaster, recorder, ...). */
@@ -55,6 +58,7 @@ export function fanOut(...listeners: PipelineListener[]): PipelineListener {
     onStatus: (status) => listeners.forEach((listener) => listener.onStatus(status)),
     onInfo: (info, replacesDeviceId) => listeners.forEach((listener) => listener.onInfo(info, replacesDeviceId)),
     onSession: (snapshot) => listeners.forEach((listener) => listener.onSession(snapshot)),
+    onMark: (mark) => listeners.forEach((listener) => listener.onMark?.(mark)),
   };
 }
 
@@ -63,6 +67,8 @@ const STATUS_INTERVAL_MS = 1000;
 export class DevicePipeline {
   readonly #transport: Transport;
   readonly #fixedCalibration: ForceCalibration | null;
+  /** `?name=` from the spec, or null. */
+  readonly #specName: string | null;
   readonly #listener: PipelineListener;
   #settings: EngineSettings;
   #engine: PressureEngine;
@@ -78,11 +84,14 @@ export class DevicePipeline {
   /** Calibration profiles by device id (null: none, every device on its transport's or the default curve). */
   readonly #profiles: ProfileStore | null;
   #stopWatchingProfiles: (() => void) | null = null;
+  /** The next `seq` of this device's dashboard marks (its thumb button's come numbered by the transport). */
+  #dashboardMarkSeq = 0;
 
   constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener, profiles: ProfileStore | null = null) {
     this.#profiles = profiles;
     this.#transport = created.transport;
     this.#fixedCalibration = created.calibration;
+    this.#specName = created.name ?? null;
     this.#settings = settings;
     this.#engine = new PressureEngine(settings.config);
     this.#listener = listener;
@@ -90,6 +99,11 @@ export class DevicePipeline {
 
   get info(): DeviceInfo | null {
     return this.#info;
+  }
+
+  /** The device's transport (tests reach an emulated or simulated device's button through it). */
+  get transport(): Transport {
+    return this.#transport;
   }
 
   status(): DeviceStatus {
@@ -127,6 +141,7 @@ export class DevicePipeline {
     await this.#transport.start({
       onSamples: (batch) => this.#onSamples(batch),
       onStatus: (status) => this.#onTransportStatus(status),
+      onMark: (mark) => this.#onDeviceMark(mark),
     });
     this.#statusTimer = setInterval(() => this.#publishStatus(), STATUS_INTERVAL_MS);
   }
@@ -151,6 +166,25 @@ export class DevicePipeline {
     this.#restartEngine();
     if (this.#info !== null) this.#publishInfo({ ...this.#info, preset, engineConfig: this.#settings.config });
     this.#sendOverLimit();
+  }
+
+  /**
+   * A mark made on the dashboard: dated at this device's latest reading (the server knows
+   * no better moment: the person saw that force when they pressed). Throws, naming why,
+   * before the device has sent a reading.
+   */
+  mark(): MarkEvent {
+    const tMs = this.#engine.state().tMs;
+    const deviceId = this.#info?.deviceId ?? this.#transport.status().deviceId;
+    if (tMs === null) throw new Error(`no reading from device ${deviceId} yet: nothing to mark; wait for its readings`);
+    const mark: MarkEvent = { deviceId, tMs, seq: this.#dashboardMarkSeq++, source: 'dashboard' };
+    this.#listener.onMark?.(mark);
+    return mark;
+  }
+
+  /** The thumb button, numbered by the transport (a jump: presses lost on the way). */
+  #onDeviceMark(mark: DeviceMark): void {
+    this.#listener.onMark?.({ deviceId: this.#info?.deviceId ?? mark.deviceId, tMs: mark.deviceTimeUs / 1000, seq: mark.seq, source: 'device' });
   }
 
   #restartEngine(): void {
@@ -183,10 +217,12 @@ export class DevicePipeline {
     if (this.#info?.deviceId === status.deviceId && this.#info.sensor === status.sensor) return;
     const { calibration, detail } = this.#resolveCalibration(status.deviceId, status.sensor);
     this.#calibration = calibration;
+    const transport = this.#transport.spec.split(':')[0] ?? '';
     this.#publishInfo({
       deviceId: status.deviceId,
+      name: this.#specName ?? defaultDeviceName(transport, status.deviceId),
       spec: this.#transport.spec,
-      transport: this.#transport.spec.split(':')[0] ?? '',
+      transport,
       capabilities: this.#transport.capabilities,
       sensor: status.sensor,
       calibration: this.#calibration.source,

@@ -14,6 +14,7 @@
  * re-exports them) and listed here.
  */
 import { z } from 'zod';
+import { busStatusSchema } from './bus-status.ts';
 import { calibrationDetailSchema, calibrationRequestSchemas, calibrationStateSchema } from './calibration-events.ts';
 import { sensorKindSchema, transportCapabilitiesSchema, transportStatusSchema } from './device.ts';
 import { presetNameSchema } from '../engine/presets.ts';
@@ -22,6 +23,11 @@ import { holdLabelSchema, plainText } from './records.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
+  /**
+   * What people call the device: the name set on the dashboard or by `?name=` in its spec,
+   * else a default from its kind and id ("Simulator 3f2a"). Show this wherever a device is named.
+   */
+  name: z.string(),
   /** The transport spec in canonical form, e.g. `sim:treatment?rate=100&...`. */
   spec: z.string(),
   /** The transport kind, to show people: `sim`, `serial`, `firmata`, `emulator`, `replay`. Code reads `capabilities`. */
@@ -109,6 +115,23 @@ export const recorderStatusSchema = z.strictObject({
 });
 export type RecorderStatus = z.infer<typeof recorderStatusSchema>;
 
+/**
+ * A mark: the moment a person signalled something about the pressure (in an algometer
+ * trial, that it became painful). `device`: the massager's thumb button, dated by the
+ * device's clock at the press; `dashboard`: a client's `mark` request (space bar, on-screen
+ * button), dated at the device's latest reading when the server took it. `seq` counts
+ * each device's marks of each source from 0 while the server runs; a jump in a device's
+ * `device` marks is presses lost on the way.
+ */
+export const markEventSchema = z.strictObject({
+  deviceId: z.string().min(1),
+  /** Device time in ms, on the same clock as the device's readings' `tMs`. */
+  tMs: z.number(),
+  seq: z.number().int().nonnegative(),
+  source: z.enum(['device', 'dashboard']),
+});
+export type MarkEvent = z.infer<typeof markEventSchema>;
+
 /** Every server -> client event and its payload schema. */
 export const serverEventSchemas = {
   devices: deviceListSchema,
@@ -127,6 +150,10 @@ export const serverEventSchemas = {
   recorder: recorderStatusSchema,
   /** One device's calibration in progress and its saved profiles: per device on connection, and on every change. */
   calibration: calibrationStateSchema,
+  /** A mark, from a device's thumb button or a client's `mark` request: sent to every client as it happens. */
+  mark: markEventSchema,
+  /** Sent on connection and whenever it changes, when the server is joined to others (`--bus`): whether the bus is up. */
+  bus: busStatusSchema,
 } as const;
 
 /** A device named in a client's request: short plain text (it may be quoted back in the answer). */
@@ -141,11 +168,14 @@ export const clientEventSchemas = {
    * later one of this session, until labelled again (null clears a field).
    */
   labelHold: z.strictObject({ deviceId: requestedDeviceIdSchema, bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
+  /** Mark the moment on a device (the dashboard's space bar or big button): every client gets a `mark` event with source `dashboard`. */
+  mark: z.strictObject({ deviceId: requestedDeviceIdSchema }),
   /** The calibration page: tare, capture, cancel, remove a point, start over, save (see calibration/messages.ts). */
   ...calibrationRequestSchemas,
 } as const;
 export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
 export type LabelHold = z.infer<typeof clientEventSchemas.labelHold>;
+export type MarkRequest = z.infer<typeof clientEventSchemas.mark>;
 
 /** The server's answer to a client's request (socket.io acknowledgement). */
 /**

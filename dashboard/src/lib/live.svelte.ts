@@ -24,6 +24,7 @@ import {
   type ServerToClientEvents,
 } from '../../../server/contract/live-events.ts';
 import type { CalibrationState } from '../../../server/contract/calibration-events.ts';
+import { freshnessOf } from './freshness.ts';
 import { ReadingBuffer } from './reading-buffer.ts';
 import { DeviceSession } from './session.svelte.ts';
 import type { HoldLabel } from '../../../server/contract/records.ts';
@@ -34,8 +35,6 @@ const CALIBRATION_REPLY_MS = 40_000;
 type CalibrationEvent = 'calibrationTare' | 'calibrationCapture' | 'calibrationCancel' | 'calibrationRemovePoint' | 'calibrationReset' | 'calibrationSave';
 /** Keep a little more than the chart shows so its left edge never shows a gap. */
 const BUFFER_WINDOW_MS = CHART_WINDOW_MS + 2000;
-/** No readings for this long while the link says connected: shown as "no data". */
-const STALE_AFTER_MS = 1500;
 
 /** A request the server refused: why, and whether the person may insist (`confirm: true`). */
 export interface Refusal {
@@ -52,8 +51,10 @@ export class DeviceView {
   raw = $state<number | null>(null);
   /** Device time of the newest reading, ms (NaN before any). */
   latestMs = $state(Number.NaN);
-  /** Wall-clock ms of the last batch, for staleness. */
-  lastReadingAtMs = $state(0);
+  /** performance.now() when the last live batch arrived (NaN before any), for freshness (freshness.ts). */
+  lastReadingAtMs = $state(Number.NaN);
+  /** Date.now() when the last live batch arrived (NaN before any): "no reading since 14:03:12". */
+  lastReadingWallMs = $state(Number.NaN);
   readonly buffer = new ReadingBuffer(BUFFER_WINDOW_MS);
   readonly session = new DeviceSession();
   /** What the recorder does for this device: the session being recorded (null between sessions) and the label for its holds. */
@@ -70,12 +71,18 @@ export class DeviceView {
     this.labelHold = (label) => labelHold({ deviceId: this.info.deviceId, ...label });
   }
 
-  addReadings(batch: ReadingsBatch, receivedAtMs: number): void {
+  /**
+   * `live`: readings as they happen (they make the view current); false for the `history`
+   * a (re)connection starts with, which may end long ago (a device that stopped).
+   */
+  addReadings(batch: ReadingsBatch, receivedAtMs: number, live = true): void {
     this.buffer.add(batch);
     this.forceN = this.buffer.latestForceN;
     this.raw = batch.raw.at(-1) ?? this.raw;
     this.latestMs = this.buffer.latestMs;
+    if (!live) return;
     this.lastReadingAtMs = receivedAtMs;
+    this.lastReadingWallMs = Date.now();
     const offsetMs = receivedAtMs - this.buffer.latestMs;
     // Track the smallest delay seen (the least delayed batch), drifting up slowly so a
     // device clock that runs slow relative to ours is followed.
@@ -94,8 +101,9 @@ export class DeviceView {
     return Math.min(Math.max(estimatedMs, latestMs - 250), latestMs);
   }
 
+  /** The device says it is connected, but its readings stopped coming (see freshness.ts). */
   isStale(nowMs: number): boolean {
-    return this.status?.state === 'connected' && nowMs - this.lastReadingAtMs > STALE_AFTER_MS;
+    return this.status?.state === 'connected' && !freshnessOf(this, nowMs, true).current;
   }
 }
 
@@ -130,12 +138,12 @@ export class LiveConnection {
       if (device !== undefined) device.status = status;
     };
     this.#socket.on('status', this.#validated('status', serverEventSchemas.status, setStatus));
-    const addReadings = (batches: ReadingsBatch[]): void => {
+    const addReadings = (batches: ReadingsBatch[], live: boolean): void => {
       const receivedAtMs = performance.now();
-      for (const batch of batches) this.#device(batch.deviceId)?.addReadings(batch, receivedAtMs);
+      for (const batch of batches) this.#device(batch.deviceId)?.addReadings(batch, receivedAtMs, live);
     };
-    this.#socket.on('readings', this.#validated('readings', serverEventSchemas.readings, addReadings));
-    this.#socket.on('history', this.#validated('history', serverEventSchemas.history, addReadings));
+    this.#socket.on('readings', this.#validated('readings', serverEventSchemas.readings, (batches) => addReadings(batches, true)));
+    this.#socket.on('history', this.#validated('history', serverEventSchemas.history, (batches) => addReadings(batches, false)));
     this.#socket.on(
       'engine',
       this.#validated('engine', serverEventSchemas.engine, ({ deviceId, events }) => this.#device(deviceId)?.session.apply(events)),
