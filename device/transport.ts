@@ -28,6 +28,22 @@ export interface RawSample {
 const count = z.number().int().nonnegative();
 
 /**
+ * A press of the device's thumb button (debounced where it is read), on the device's
+ * clock: what a person at the massager signals with it (the onset of pain in an
+ * algometer trial). Our firmware sends it as `MARK` (device/PROTOCOL.md); a Firmata board
+ * has it read on a pin; the simulator presses it in its `ppt` scenario or on demand.
+ */
+export interface DeviceMark {
+  readonly deviceId: string;
+  /** Presses since the transport started, from 0, increasing; a jump is presses lost on the way (`lostBefore`). */
+  readonly seq: number;
+  /** When the press began, on the samples' timeline (`RawSample.deviceTimeUs`), microseconds. */
+  readonly deviceTimeUs: number;
+  /** Presses lost right before this one (never arrived). */
+  readonly lostBefore: number;
+}
+
+/**
  * The link's health as the transport sees it. A schema, not just a type: the dashboard
  * receives it over socket.io and validates it with the same definition.
  */
@@ -91,6 +107,8 @@ export interface TransportListener {
   onSamples(batch: readonly RawSample[]): void;
   /** Called whenever the status changes in a way other than the sample counter. */
   onStatus(status: TransportStatus): void;
+  /** The thumb button was pressed (transports whose device has one; in press order). */
+  onMark?(mark: DeviceMark): void;
 }
 
 /** The status LED's zone (`ZONE` in protocol v1): the engine's zone names mapped to the wire values. */

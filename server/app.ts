@@ -5,6 +5,7 @@
  * ephemeral port.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { RequestListener, Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { join } from 'node:path';
@@ -12,10 +13,12 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { CalibrationLive } from './live/calibration-channel.ts';
+import { LiveMarks } from './live/marks.ts';
 import { FileProfileStore, MemoryProfileStore, type ProfileStore } from '../calibration/store.ts';
 import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
 import { answerUnreadableRequest, apiRoutes } from './api/routes.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
+import { LiveBus } from './live/bus.ts';
 import type { Logger } from './log.ts';
 import { DevicePipeline, fanOut, type EngineSettings } from './pipeline.ts';
 import { deviceLog } from './device-log.ts';
@@ -32,6 +35,8 @@ import { allowRequestFor, limitSocketRequests, SOCKET_REQUEST_LIMITS } from './s
 import { TokenBuckets } from './security/token-bucket.ts';
 import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
 import { PairingError, PairingStore } from './security/pairing.ts';
+import { DeviceNames, DeviceNamesError } from './devices/names.ts';
+import { renameRequests, serveRenameRequests } from './devices/rename-request.ts';
 import type { TlsFiles } from './security/tls.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -60,6 +65,8 @@ export interface StartOptions {
   readonly auth?: AuthMode;
   /** `--tls-cert`/`--tls-key`, read and checked (readTlsFiles): serve HTTPS. */
   readonly tls?: TlsFiles | null;
+  /** `--bus redis://HOST:PORT`: join the other servers on this Redis (absent or null: this server alone). */
+  readonly bus?: string | null;
 }
 
 export interface RunningServer {
@@ -108,6 +115,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // First: a damaged pairing file stops the start with nothing left open.
   const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(openPairing(options.dataDir), { secure: (options.tls ?? null) !== null }) : null;
   const profiles = openProfiles(options.dataDir);
+  const names = openNames(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
     options.db === undefined
@@ -156,10 +164,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }, { allowRequest: pairing === null ? allowRequestFor(hosts, refusals) : pairing.allowRequest(allowRequestFor(hosts, refusals)) });
   limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS), refusals);
   pairing?.guardSockets(broadcaster.io);
-  publishRecorderStatus = linkRecordingToLive(broadcaster.io, () => recording);
+  // After the guards: a request they refuse is never forwarded to another server.
+  const bus = (options.bus ?? null) === null ? null : joinBus(options, broadcaster, () => calibration, () => recording, () => pipelines, (status) => showRecorderStatus(status));
+  const showRecorderStatus = linkRecordingToLive(broadcaster.io, broadcaster.requests, () => recording, (status) => bus?.recorderShown(status) ?? status);
+  publishRecorderStatus = (status) => {
+    showRecorderStatus(status);
+    bus?.ownRecorderChanged();
+  };
   // A profile that cannot be used is named now, and again on its device's panel (never skipped in silence).
   if (profiles instanceof FileProfileStore) for (const problem of profiles.problems()) options.logger.error(problem);
-  const calibration = new CalibrationLive(broadcaster.io, profiles, () => pipelines, options.logger.child({ part: 'calibration' }), audit);
+  const calibration = new CalibrationLive(broadcaster.io, broadcaster.requests, profiles, () => pipelines, options.logger.child({ part: 'calibration' }), audit);
   await http.register(
     apiRoutes({
       store: () => recording?.store ?? null,
@@ -167,12 +181,17 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       unwritableReason: () => (recording?.recorder == null ? `recorded sessions cannot be changed: ${recording?.status().error ?? 'this server records nothing'}; nothing changed` : null),
       isRecording: (sessionId) => recording?.recorder?.isRecording(sessionId) ?? false,
       audit,
+      deviceName: (deviceId, transport) => names.displayName(deviceId, transport),
     }),
     { prefix: '/api' },
   );
   const terminal = deviceLog(options.logger.child({ part: 'device' }));
-  const listener = recording?.recorder == null ? fanOut(broadcaster, calibration, terminal) : fanOut(broadcaster, calibration, terminal, recording.recorder);
-  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles)));
+  const marks = new LiveMarks(broadcaster.io, () => pipelines);
+  broadcaster.requests.on('mark', (payload, reply) => marks.answer(payload, reply));
+  const listeners = [broadcaster, calibration, terminal, marks, ...(recording?.recorder == null ? [] : [recording.recorder]), ...(bus === null ? [] : [bus])];
+  const listener = fanOut(...listeners);
+  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles, names)));
+  serveRenameRequests(broadcaster.io, renameRequests({ names, pipelines: () => pipelines, audit }));
 
   const started: DevicePipeline[] = [];
   let closing: Promise<void> | null = null;
@@ -186,6 +205,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       // socket.io's close waits for the HTTP server's, which waits for every open connection:
       // Fastify ends them as it closes (forceCloseConnections), so the two close together.
       await Promise.all([broadcaster.close(), http.close()]);
+      await bus?.close();
     })();
     return closing;
   };
@@ -194,6 +214,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     url = await http.listen({ host: options.host, port: options.port });
     // Fastify names the address from its own https option, which serverFactory bypasses.
     if (tls !== null) url = url.replace(/^http:/, 'https:');
+    bus?.named(`${hostname()}:${new URL(url).port}`);
     for (const pipeline of pipelines) {
       await pipeline.start();
       started.push(pipeline);
@@ -208,9 +229,49 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   return { url, pipelines, recording, profiles, pairing, close };
 }
 
+/** Joins the live stream to the other servers on `--bus` (see live/bus.ts). */
+function joinBus(
+  options: StartOptions,
+  broadcaster: LiveBroadcaster,
+  calibration: () => CalibrationLive,
+  recording: () => Recording | null,
+  pipelines: () => readonly DevicePipeline[],
+  showRecorderStatus: (status: RecorderStatus) => void,
+): LiveBus {
+  return new LiveBus(
+    broadcaster.io,
+    options.bus ?? '',
+    {
+      broadcaster,
+      sessions: () => pipelines().map((pipeline) => pipeline.session()),
+      calibrations: () => calibration().states(),
+      recorder: () => recording()?.status() ?? null,
+      recorderChanged: () => {
+        const status = recording()?.status();
+        if (status !== undefined) showRecorderStatus(status);
+      },
+    },
+    options.logger.child({ part: 'bus' }),
+    `${hostname()} (pid ${process.pid})`,
+  );
+}
+
 /** A Node HTTPS server for Fastify's serverFactory, typed as the HTTP server it behaves as. */
 function httpsServerFactory(tls: TlsFiles): (handler: RequestListener) => HttpServer {
   return (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+}
+
+/**
+ * Device names, in --data-dir's device-names.json (in memory without one).
+ * @throws UsageError when the file is damaged (it names the file and what to do).
+ */
+function openNames(dataDir: string | undefined): DeviceNames {
+  try {
+    return DeviceNames.open(dataDir);
+  } catch (error) {
+    if (error instanceof DeviceNamesError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**

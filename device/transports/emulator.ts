@@ -192,6 +192,7 @@ export class EmulatorTransport implements Transport {
       await serial.start({
         onSamples: (batch) => this.#listener?.onSamples(batch),
         onStatus: () => this.#listener?.onStatus(this.status()),
+        onMark: (mark) => this.#listener?.onMark?.(mark),
       });
       this.#state = 'connected';
       this.#drive = await emulator.driveForce({ kind: 'scenario', scenario: this.#options.scenario, seed: this.#options.seed });

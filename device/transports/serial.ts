@@ -16,7 +16,7 @@
 import { DEVICE_ID_PATTERN } from '../device-id.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
 import { CommandChannel, CommandRefusedError, type CommandReply, type RequestOptions } from '../protocol/command-channel.ts';
-import { alarmCeilingRaw, RAW_RANGE, SENSOR_MAX_RATE_HZ, type DeviceMessage, type FaultCode, type HelloMessage } from '../protocol/device-messages.ts';
+import { alarmCeilingRaw, RAW_RANGE, SENSOR_MAX_RATE_HZ, SEQ_MODULUS, type DeviceMessage, type FaultCode, type HelloMessage, type MarkMessage } from '../protocol/device-messages.ts';
 import type { DropReason } from '../protocol/drop-reasons.ts';
 import { FEEDBACK_ALL, hostCommandBody, LIMIT_RAW_MAX, RATE_MIN_HZ, type HostCommand } from '../protocol/host-commands.ts';
 import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
@@ -25,7 +25,7 @@ import { RECONNECT_MAX_DELAY_MS, ReconnectLoop } from '../lifecycle/reconnect-lo
 import { DEFAULT_PROBE_TIMEOUT_MS, probePort, type ListedPort } from '../protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE, SerialLink, type SerialLinkHandlers } from '../protocol/serial-link.ts';
 import { SessionTimeline } from '../protocol/session-timeline.ts';
-import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type RawSample, type SensorKind, type Transport, type TransportListener, type TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type DeviceFeedback, type DeviceMark, type DeviceZone, type RawSample, type SensorKind, type Transport, type TransportListener, type TransportStatus } from '../transport.ts';
 
 export interface SerialTransportOptions {
   /** The port, or null to auto-detect. */
@@ -141,6 +141,10 @@ export class SerialTransport implements Transport {
   #appliedZone: DeviceZone | null = null;
   /** The last "limit above the ceiling" report, so each is made once, not at every restore. */
   #ceilingNotice: string | null = null;
+  /** The last MARK passed on: its wire number, the device run it came in (the timeline's reboots), its session number. */
+  #lastMark: { wireSeq: number; reboots: number; seq: number } | null = null;
+  /** MARKs that came before any sample of their run: nothing places them on the session's clock yet. */
+  #marksToPlace: MarkMessage[] = [];
 
   constructor(options: SerialTransportOptions) {
     this.#options = options;
@@ -530,6 +534,7 @@ export class SerialTransport implements Transport {
         return;
       case 'S':
       case 'ALARM':
+      case 'MARK':
         if (this.#awaitingHello) this.#keepUntilHello(message, hostUs);
         else this.#accept(message, hostUs);
         return;
@@ -620,6 +625,11 @@ export class SerialTransport implements Transport {
     const identity = this.#identity;
     const timeline = this.#timeline;
     if (identity === null || timeline === null) return;
+    if (message.type === 'MARK') {
+      this.#marksToPlace.push(message);
+      this.#placeMarks(timeline);
+      return;
+    }
     if (message.type !== 'S' && message.type !== 'ALARM') return;
     const range = RAW_RANGE[identity.sensor];
     // Lines kept before HELLO were checked against any sensor; now the device's own range applies.
@@ -643,10 +653,40 @@ export class SerialTransport implements Transport {
       this.#statusSoon();
     }
     this.#batch.push({ deviceId: identity.deviceId, seq: placed.seq, deviceTimeUs: placed.deviceTimeUs, raw: message.raw });
+    if (this.#marksToPlace.length > 0) this.#placeMarks(timeline);
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       // Lines that arrived in one chunk go downstream as one batch.
       queueMicrotask(() => this.#flush());
+    }
+  }
+
+  /**
+   * Passes on the MARKs that the timeline can place (after the samples already batched, so
+   * a listener has the readings up to it), numbered for the session: within a run of the
+   * device, a step of n in the wire number is n - 1 presses lost; in a new run (the device
+   * restarted) its number counts the presses lost since its boot.
+   */
+  #placeMarks(timeline: SessionTimeline): void {
+    const identity = this.#identity;
+    while (identity !== null && this.#marksToPlace.length > 0) {
+      const message = this.#marksToPlace[0];
+      const deviceTimeUs = message === undefined ? null : timeline.placeEvent(message.tUs);
+      if (message === undefined || deviceTimeUs === null) return;
+      this.#marksToPlace.shift();
+      const last = this.#lastMark;
+      let lostBefore = 0;
+      if (last !== null && last.reboots !== timeline.reboots) lostBefore = message.seq;
+      else if (last !== null) lostBefore = Math.max(0, ((message.seq - last.wireSeq + SEQ_MODULUS) % SEQ_MODULUS) - 1);
+      const seq = last === null ? 0 : last.seq + 1 + lostBefore;
+      this.#lastMark = { wireSeq: message.seq, reboots: timeline.reboots, seq };
+      if (lostBefore > 0) {
+        this.#lastError = `${lostBefore} thumb-button press${lostBefore === 1 ? '' : 'es'} of ${this.#describeDevice()} never arrived (its MARK numbers jumped to ${message.seq})`;
+        this.#statusSoon();
+      }
+      const mark: DeviceMark = { deviceId: identity.deviceId, seq, deviceTimeUs, lostBefore };
+      this.#flush();
+      this.#toListener((listener) => listener.onMark?.(mark));
     }
   }
 
