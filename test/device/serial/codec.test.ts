@@ -48,6 +48,7 @@ describe('device messages', () => {
     expect(decodeDeviceLine(line('NAK,RATE,range'))).toEqual({ ok: true, message: { type: 'NAK', command: 'RATE', reason: 'range' } });
     expect(decodeDeviceLine(line('NAK,?,checksum'))).toEqual({ ok: true, message: { type: 'NAK', command: null, reason: 'checksum' } });
     expect(decodeDeviceLine(line('FAULT,nodata'))).toEqual({ ok: true, message: { type: 'FAULT', code: 'nodata' } });
+    expect(decodeDeviceLine(line('MARK,65535,4294967295'))).toEqual({ ok: true, message: { type: 'MARK', seq: 65_535, tUs: 4_294_967_295 } });
   });
 
   it.each([
@@ -88,6 +89,13 @@ describe('device messages', () => {
     ['NAK,RATE,tired', 'range'],
     ['NAK,BOGUS,range', 'range'],
     ['FAULT,smoke', 'range'],
+    ['MARK,1', 'syntax'],
+    ['MARK,1,2,3', 'syntax'],
+    ['MARK,1,2.5', 'syntax'],
+    ['MARK,,2', 'syntax'],
+    ['MARK,65536,2', 'range'],
+    ['MARK,-1,2', 'range'],
+    ['MARK,1,4294967296', 'range'],
     ['', 'unknown'],
     ['PING', 'unknown'],
     ['s,1,2,3', 'unknown'],
@@ -130,6 +138,7 @@ describe('device messages', () => {
       reason: fc.constantFrom('range' as const, 'syntax' as const, 'checksum' as const, 'unknown' as const, 'ceiling' as const, 'locked' as const),
     }),
     fc.record({ type: fc.constant('FAULT' as const), code: fc.constantFrom('nodata' as const, 'rail' as const) }),
+    fc.record({ type: fc.constant('MARK' as const), seq: fc.integer({ min: 0, max: 65_535 }), tUs: fc.integer({ min: 0, max: 0xffff_ffff }) }),
     fc
       .record({
         firmwareVersion: fc.tuple(fc.nat(99), fc.nat(99), fc.nat(99)).map((parts) => parts.join('.')),

@@ -88,6 +88,41 @@ describe('serial transport on a pty pair', () => {
     expect(serial.reboots).toBe(0);
   });
 
+  it('passes MARK lines on as marks on the session clock, numbered on across lost ones and a reboot; a bad MARK is dropped by reason', async () => {
+    const serial = await startTransport();
+    await device.sendSamples(20);
+    await until(() => recorder.samples.length === 20, '20 samples');
+    // The firmware sends a MARK 25 ms (its debounce) after the press it dates.
+    const pressUs = device.tUs - 3 * PERIOD_US;
+    await device.send({ type: 'MARK', seq: 0, tUs: pressUs }, { type: 'MARK', seq: 1, tUs: pressUs + 1000 });
+    await device.writeRaw(`${frame('MARK,2')}
+${frame('MARK,70000,5')}
+${frame('MARK,2,x5')}
+${frame('MARK,2,5,1')}
+`);
+    await device.send({ type: 'MARK', seq: 4, tUs: pressUs + 2000 }); // 2 and 3 never arrived
+    await until(() => recorder.marks.length === 3, '3 marks');
+    expect(recorder.marks).toEqual([
+      { deviceId: DEVICE.deviceId, seq: 0, deviceTimeUs: pressUs, lostBefore: 0 },
+      { deviceId: DEVICE.deviceId, seq: 1, deviceTimeUs: pressUs + 1000, lostBefore: 0 },
+      { deviceId: DEVICE.deviceId, seq: 4, deviceTimeUs: pressUs + 2000, lostBefore: 2 },
+    ]);
+    // The first run's clock is the session's: a mark sits between the samples around it.
+    expect(recorder.samples.filter((sample) => sample.deviceTimeUs < pressUs)).toHaveLength(17);
+    expect(serial.status().lastError).toBe('2 thumb-button presses of device 1a2b3c4d on ' + pair.hostPath + ' never arrived (its MARK numbers jumped to 4)');
+    await until(() => (serial.status().droppedLines.syntax ?? 0) === 3, 'the bad MARK lines counted');
+    expect(serial.status().droppedLines).toEqual({ syntax: 3, range: 1 });
+
+    // After a reboot the device counts its presses from 0 again: a MARK before the new run's
+    // first sample waits for it (nothing relates the two clocks until then).
+    await device.reboot();
+    await device.send({ type: 'MARK', seq: 1, tUs: 1500 }); // its press 0 never arrived
+    await device.sendSamples(5);
+    await until(() => recorder.marks.length === 4, 'the mark after the reboot');
+    const firstAfter = recorder.samples[20];
+    expect(recorder.marks[3]).toEqual({ deviceId: DEVICE.deviceId, seq: 6, deviceTimeUs: (firstAfter?.deviceTimeUs ?? 0) + 300, lostBefore: 1 });
+  });
+
   it('unwraps t_us across its 71.6-minute wrap and seq across 65535, counting a loss that spans the wrap', async () => {
     const serial = await startTransport();
     device.seq = 65_530;

@@ -1,12 +1,13 @@
 /**
- * Test helpers for transports: a listener that records every sample and status, and a
+ * Test helpers for transports: a listener that records every sample, status and mark, and a
  * polling wait with a message that says what never happened.
  */
-import type { RawSample, TransportListener, TransportStatus } from '../../../../device/transport.ts';
+import type { DeviceMark, RawSample, TransportListener, TransportStatus } from '../../../../device/transport.ts';
 
 export class Recorder implements TransportListener {
   readonly samples: RawSample[] = [];
   readonly statuses: TransportStatus[] = [];
+  readonly marks: DeviceMark[] = [];
 
   onSamples(batch: readonly RawSample[]): void {
     if (batch.length === 0) throw new Error('a transport delivered an empty batch');
@@ -15,6 +16,10 @@ export class Recorder implements TransportListener {
 
   onStatus(status: TransportStatus): void {
     this.statuses.push(status);
+  }
+
+  onMark(mark: DeviceMark): void {
+    this.marks.push(mark);
   }
 }
 
