@@ -37,6 +37,8 @@ import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './s
 import { PairingError, PairingStore } from './security/pairing.ts';
 import { DeviceNames, DeviceNamesError } from './devices/names.ts';
 import { renameRequests, serveRenameRequests } from './devices/rename-request.ts';
+import { DeviceNames, DeviceNamesError } from './devices/names.ts';
+import { renameRequests, serveRenameRequests } from './devices/rename-request.ts';
 import type { TlsFiles } from './security/tls.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -115,6 +117,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   // First: a damaged pairing file stops the start with nothing left open.
   const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(openPairing(options.dataDir), { secure: (options.tls ?? null) !== null }) : null;
   const profiles = openProfiles(options.dataDir);
+  const names = openNames(options.dataDir);
   const names = openNames(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
@@ -259,6 +262,19 @@ function joinBus(
 /** A Node HTTPS server for Fastify's serverFactory, typed as the HTTP server it behaves as. */
 function httpsServerFactory(tls: TlsFiles): (handler: RequestListener) => HttpServer {
   return (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
+}
+
+/**
+ * Device names, in --data-dir's device-names.json (in memory without one).
+ * @throws UsageError when the file is damaged (it names the file and what to do).
+ */
+function openNames(dataDir: string | undefined): DeviceNames {
+  try {
+    return DeviceNames.open(dataDir);
+  } catch (error) {
+    if (error instanceof DeviceNamesError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 /**

@@ -50,6 +50,14 @@ export interface PipelineListener {
   onMark?(mark: MarkEvent): void;
 }
 
+/** Where a device's name comes from and how renames reach it (server/devices/names.ts). */
+export interface DeviceNaming {
+  /** The name of a device that has just said who it is (`specName`: its `?name=`, or null). */
+  nameFor(deviceId: string, specName: string | null, transportKind: string): string;
+  /** Calls `listener` after a device is renamed; returns the unsubscribe. */
+  subscribe(listener: (deviceId: string, name: string) => void): () => void;
+}
+
 /** One listener that passes everything to each of `listeners` in turn (broadcaster, recorder, ...). */
 export function fanOut(...listeners: PipelineListener[]): PipelineListener {
   return {
@@ -86,9 +94,13 @@ export class DevicePipeline {
   #stopWatchingProfiles: (() => void) | null = null;
   /** The next `seq` of this device's dashboard marks (its thumb button's come numbered by the transport). */
   #dashboardMarkSeq = 0;
+  /** Device names (null: `?name=` or the default, never kept). */
+  readonly #naming: DeviceNaming | null;
+  #stopWatchingNames: (() => void) | null = null;
 
-  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener, profiles: ProfileStore | null = null) {
+  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener, profiles: ProfileStore | null = null, naming: DeviceNaming | null = null) {
     this.#profiles = profiles;
+    this.#naming = naming;
     this.#transport = created.transport;
     this.#fixedCalibration = created.calibration;
     this.#specName = created.name ?? null;
@@ -138,6 +150,10 @@ export class DevicePipeline {
     this.#stopWatchingProfiles = this.#profiles?.subscribe((deviceId) => {
       if (deviceId === this.#info?.deviceId) this.#reloadCalibration();
     }) ?? null;
+    // A rename (from any dashboard) goes out with the device's info at once.
+    this.#stopWatchingNames = this.#naming?.subscribe((deviceId, name) => {
+      if (this.#info !== null && deviceId === this.#info.deviceId && name !== this.#info.name) this.#publishInfo({ ...this.#info, name });
+    }) ?? null;
     await this.#transport.start({
       onSamples: (batch) => this.#onSamples(batch),
       onStatus: (status) => this.#onTransportStatus(status),
@@ -151,6 +167,8 @@ export class DevicePipeline {
     this.#statusTimer = null;
     this.#stopWatchingProfiles?.();
     this.#stopWatchingProfiles = null;
+    this.#stopWatchingNames?.();
+    this.#stopWatchingNames = null;
     await this.#transport.stop();
     this.#emitEngineEvents(this.#engine.finish());
   }
@@ -220,7 +238,7 @@ export class DevicePipeline {
     const transport = this.#transport.spec.split(':')[0] ?? '';
     this.#publishInfo({
       deviceId: status.deviceId,
-      name: this.#specName ?? defaultDeviceName(transport, status.deviceId),
+      name: this.#naming?.nameFor(status.deviceId, this.#specName, transport) ?? this.#specName ?? defaultDeviceName(transport, status.deviceId),
       spec: this.#transport.spec,
       transport,
       capabilities: this.#transport.capabilities,

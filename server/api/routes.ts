@@ -27,7 +27,7 @@ import type { ConnectionError, FastifyInstance, FastifyPluginAsync, FastifyReply
 import type { z } from 'zod';
 import { DEFAULT_CONTACT_AREA_CM2, unitColumnSuffix, type ForceUnit } from '../../calibration/units.ts';
 import { roundDecimals } from '../engine/report.ts';
-import type { SessionDetail } from '../contract/records.ts';
+import type { SessionDetail, SessionSummary } from '../contract/records.ts';
 import type { SessionStore } from '../recording/store.ts';
 import type { AuditTrail } from '../recording/audit-trail.ts';
 import { clientName } from '../security/client-name.ts';
@@ -58,6 +58,8 @@ export interface ApiOptions {
   readonly isRecording: (sessionId: number) => boolean;
   /** Where deletions are written down (the audit log). */
   readonly audit: AuditTrail;
+  /** A device's display name by its id and transport kind (absent: sessions go out without `deviceName`). */
+  readonly deviceName?: (deviceId: string, transport: string) => string;
 }
 
 class HttpError extends Error {
@@ -203,10 +205,13 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       if (unwritable !== null) throw new HttpError(503, unwritable);
       return current;
     };
+    /** A session with its device's name as it is now. */
+    const named = <Session extends SessionSummary>(found: Session): Session =>
+      options.deviceName === undefined ? found : { ...found, deviceName: options.deviceName(found.deviceId, found.transport) };
     const session = async (id: number): Promise<SessionDetail> => {
       const found = await store().getSession(id);
       if (found === null) throw notFound(id);
-      return found;
+      return named(found);
     };
 
     http.setErrorHandler((error: unknown, _request, reply) => {
@@ -226,7 +231,8 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
     http.get('/sessions', async (request) => {
       const query = parsed(listQuerySchema, request.query, 'query');
       const { limit = DEFAULT_PAGE_SIZE, offset = 0, from, to, ...labels } = query;
-      return store().listSessions({ ...labels, fromMs: from, toMs: to }, { limit, offset });
+      const page = await store().listSessions({ ...labels, fromMs: from, toMs: to }, { limit, offset });
+      return { ...page, sessions: page.sessions.map(named) };
     });
 
     http.get('/sessions/:id', async (request) => {

@@ -9,7 +9,7 @@
  */
 import { z } from 'zod';
 
-export const AUDIT_ACTIONS = ['preset', 'limits', 'calibration', 'tare', 'delete'] as const;
+export const AUDIT_ACTIONS = ['preset', 'limits', 'calibration', 'tare', 'delete', 'name'] as const;
 export const auditActionSchema = z.enum(AUDIT_ACTIONS);
 export type AuditAction = z.infer<typeof auditActionSchema>;
 

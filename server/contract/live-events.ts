@@ -20,6 +20,9 @@ import { sensorKindSchema, transportCapabilitiesSchema, transportStatusSchema } 
 import { presetNameSchema } from '../engine/presets.ts';
 import { engineConfigSchema, engineEventSchema, engineStateSchema, holdResultSchema, warningResultSchema } from '../engine/results.ts';
 import { holdLabelSchema, plainText } from './records.ts';
+import { deviceNameSchema } from '../../device/device-name.ts';
+
+export { DEVICE_NAME_MAX_CHARS, deviceNameSchema } from '../../device/device-name.ts';
 
 export const deviceInfoSchema = z.strictObject({
   deviceId: z.string().min(1),
@@ -170,11 +173,14 @@ export const clientEventSchemas = {
   labelHold: z.strictObject({ deviceId: requestedDeviceIdSchema, bodyArea: holdLabelSchema.shape.bodyArea, knot: holdLabelSchema.shape.knot }),
   /** Mark the moment on a device (the dashboard's space bar or big button): every client gets a `mark` event with source `dashboard`. */
   mark: z.strictObject({ deviceId: requestedDeviceIdSchema }),
+  /** Name a device (kept per device id in the data directory; every client sees the new `devices`). */
+  renameDevice: z.strictObject({ deviceId: requestedDeviceIdSchema, name: deviceNameSchema }),
   /** The calibration page: tare, capture, cancel, remove a point, start over, save (see calibration/messages.ts). */
   ...calibrationRequestSchemas,
 } as const;
 export type SelectPreset = z.infer<typeof clientEventSchemas.selectPreset>;
 export type LabelHold = z.infer<typeof clientEventSchemas.labelHold>;
+export type RenameDevice = z.infer<typeof clientEventSchemas.renameDevice>;
 export type MarkRequest = z.infer<typeof clientEventSchemas.mark>;
 
 /** The server's answer to a client's request (socket.io acknowledgement). */

@@ -77,6 +77,11 @@ export type RecordedHold = z.infer<typeof recordedHoldSchema>;
 export const sessionSummarySchema = z.strictObject({
   id: z.number().int().positive(),
   deviceId: z.string(),
+  /**
+   * The device's display name as it is now (kept per device id, server/devices/names.ts):
+   * the review API fills it in; a store's own records have none.
+   */
+  deviceName: z.string().optional(),
   /** The device spec it was recorded from, e.g. `sim:treatment?...`, `serial:/dev/ttyACM0`, `replay:trace.csv`. */
   spec: z.string(),
   transport: z.string(),
