@@ -1,6 +1,7 @@
 /**
  * `npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv`
- * (or `--session ID [--db FILE]` for a session the server recorded):
+ * (or `--session ID [--db FILE]` for a session the server recorded; or
+ * `--ppt [--rate-kpa-s R] [--area-cm2 A] TRACE.csv` for pressure-pain thresholds, docs/ppt.md):
  * runs the pressure engine over a recorded force trace (CSV `t_ms,force_n`) and prints the
  * holds and over-pressure warnings it finds: JSON `{"holds": [...], "warnings": [...]}` on
  * stdout by default (as `test/fixtures/traces/README.md` describes; an open warning has
@@ -22,10 +23,12 @@ import { z } from 'zod';
 import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 import { PressureEngine, type SampleBatch } from '../engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from '../engine/presets.ts';
-import { formatResultsTable, roundResults } from '../engine/report.ts';
+import { formatResultsTable, roundDecimals, roundResults } from '../engine/report.ts';
 import type { EngineConfig } from '../engine/results.ts';
 import { MovingAverage } from '../engine/smoothing.ts';
-import { TRACE_CSV_HEADER } from '../contract/csv.ts';
+import { MARKED_TRACE_CSV_HEADER, TRACE_CSV_HEADER } from '../contract/csv.ts';
+import { DEFAULT_PPT_SETTINGS, pptSettingsSchema, type PptAnalysis, type PptSettings } from '../contract/ppt.ts';
+import { PptAnalyser } from '../engine/ppt.ts';
 import { readTraceCsv, TraceFileError } from '../traces/trace-csv.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { openSqliteStore } from '../recording/sqlite-store.ts';
@@ -48,12 +51,15 @@ export interface AnalyzeOptions {
   readonly engineFromFlags: boolean;
   readonly help: boolean;
   readonly version: boolean;
+  /** `--ppt`: pressure-pain thresholds with these settings instead of holds and warnings (null: not asked). */
+  readonly ppt: PptSettings | null;
 }
 
 export function analyzeUsage(): string {
   return [
     'Usage: npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv',
     '       npm run analyze -- --session ID [--db FILE] [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table]',
+    '       npm run analyze -- --ppt [--rate-kpa-s R] [--area-cm2 A] TRACE.csv',
     '',
     'Finds the holds and over-pressure warnings in a force trace, with the same engine as',
     `the live dashboard. TRACE.csv has the header ${TRACE_CSV_HEADER}, then one sample a line`,
@@ -69,6 +75,10 @@ export function analyzeUsage(): string {
     '  --format FORMAT    json (default): {"holds": [...], "warnings": [...]}; table: for people',
     '  --session ID       a recorded session (GET /api/sessions lists them) instead of TRACE.csv',
     '  --db FILE          where the sessions are recorded (default data/knotmeter.db in the project)',
+    `  --ppt              pressure-pain thresholds instead (docs/ppt.md): {"trials": [...], "summary": {...}}; the trace may have`,
+    `                     the header ${MARKED_TRACE_CSV_HEADER} (mark 1 where the person signalled pain)`,
+    `  --rate-kpa-s R     with --ppt: the target rate in kPa/s (default ${DEFAULT_PPT_SETTINGS.rateKPaPerS}, the DFNS protocol; Fischer's is 98.0665)`,
+    `  --area-cm2 A       with --ppt: the tip's contact area in cm² (default ${DEFAULT_PPT_SETTINGS.areaCm2})`,
     '  --version          print the version and exit',
     '  --help             print this and exit',
   ].join('\n');
@@ -81,7 +91,19 @@ const flagSchemas = {
   config: z.string().min(1, '--config needs a file name'),
   session: wholeNumberFlag('--session', 1, Number.MAX_SAFE_INTEGER),
   db: z.string().min(1, '--db needs a file name'),
+  rateKPaPerS: decimalFlag('--rate-kpa-s', pptSettingsSchema.shape.rateKPaPerS, 'kPa per second'),
+  areaCm2: decimalFlag('--area-cm2', pptSettingsSchema.shape.areaCm2, 'cm²'),
 };
+
+/** A flag holding a decimal number that `range` accepts (its message names the bounds). */
+function decimalFlag(flag: string, range: z.ZodNumber, unit: string) {
+  const needs = `${flag} needs a number of ${unit} from ${range.minValue ?? ''} to ${range.maxValue ?? ''}`;
+  return z
+    .string()
+    .regex(/^\d+(?:\.\d+)?$|^\.\d+$/, needs)
+    .transform(Number)
+    .refine((value) => range.safeParse(value).success, needs);
+}
 
 export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   let parsed;
@@ -100,6 +122,9 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
         db: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
+        ppt: { type: 'boolean' },
+        'rate-kpa-s': { type: 'string' },
+        'area-cm2': { type: 'string' },
       },
     });
   } catch (error) {
@@ -117,6 +142,14 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   }
   if (values.db !== undefined && values.session === undefined) throw new UsageError('--db goes with --session ID: a trace file is analyzed without the database');
   if (!help && !version && values.session === undefined && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
+  const ppt = values.ppt ?? false;
+  if (!ppt) {
+    const pptOnly = (['rate-kpa-s', 'area-cm2'] as const).find((flag) => values[flag] !== undefined);
+    if (pptOnly !== undefined) throw new UsageError(`--${pptOnly} goes with --ppt (pressure-pain thresholds): add --ppt, or leave it out`);
+  } else {
+    const holdsOnly = (['config', 'preset', 'smooth-ms', 'format', 'session', 'db'] as const).find((flag) => values[flag] !== undefined);
+    if (holdsOnly !== undefined) throw new UsageError(`--${holdsOnly} is for holds and warnings, not --ppt: a PPT analysis takes only --rate-kpa-s, --area-cm2 and a trace file`);
+  }
   if (positionals.length > 1) {
     throw new UsageError(`one trace at a time: got ${positionals.length} (${positionals.map((name) => JSON.stringify(name)).join(', ')})`);
   }
@@ -131,6 +164,13 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
     engineFromFlags: values.config !== undefined || values.preset !== undefined,
     help,
     version,
+    ppt: ppt
+      ? {
+          ...DEFAULT_PPT_SETTINGS,
+          ...(values['rate-kpa-s'] === undefined ? {} : { rateKPaPerS: checkedFlag(flagSchemas.rateKPaPerS, values['rate-kpa-s'], '--rate-kpa-s') }),
+          ...(values['area-cm2'] === undefined ? {} : { areaCm2: checkedFlag(flagSchemas.areaCm2, values['area-cm2'], '--area-cm2') }),
+        }
+      : null,
   };
 }
 
@@ -146,6 +186,10 @@ export async function runAnalyze(argv: readonly string[], output: CliOutput): Pr
     const options = parseAnalyzeArgs(argv);
     if (options.help || options.version) {
       output.stdout(`${options.help ? analyzeUsage() : versionText()}\n`);
+      return 0;
+    }
+    if (options.ppt !== null) {
+      output.stdout(`${JSON.stringify(await analyseTracePpt(options.tracePath, options.ppt), null, 2)}\n`);
       return 0;
     }
     const engine = options.session === null ? new PressureEngine(loadEngineConfig(options)) : null;
@@ -167,6 +211,33 @@ export async function runAnalyze(argv: readonly string[], output: CliOutput): Pr
     }
     throw error;
   }
+}
+
+/** Times and forces to 3 decimals (as the holds), the coefficient of variation to 4. */
+function roundPpt(analysis: PptAnalysis): PptAnalysis {
+  const round3 = (value: number): number => roundDecimals(value, 3);
+  const orNull = (value: number | null, decimals = 3): number | null => (value === null ? null : roundDecimals(value, decimals));
+  const { summary } = analysis;
+  return {
+    trials: analysis.trials.map((trial) => ({
+      ...trial,
+      startMs: round3(trial.startMs),
+      onsetMs: round3(trial.onsetMs),
+      pptN: round3(trial.pptN),
+      pptKPa: round3(trial.pptKPa),
+      rateNPerS: round3(trial.rateNPerS),
+      rateKPaPerS: round3(trial.rateKPaPerS),
+    })),
+    summary: { n: summary.n, meanPptN: orNull(summary.meanPptN), meanPptKPa: orNull(summary.meanPptKPa), sdN: orNull(summary.sdN), cv: orNull(summary.cv, 4) },
+  };
+}
+
+/** The PPT trials of a trace file (marks from its `mark` column). @throws TraceFileError */
+async function analyseTracePpt(tracePath: string, settings: PptSettings): Promise<PptAnalysis> {
+  const analyser = new PptAnalyser(settings);
+  for await (const batch of readTraceCsv(pathAsTyped(tracePath, 'analyze'), tracePath)) analyser.pushTrace(batch);
+  analyser.finish();
+  return roundPpt(analyser.results());
 }
 
 /**

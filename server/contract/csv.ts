@@ -23,6 +23,9 @@ export type CsvValue = string | number | boolean | null;
 /** A force trace: device time in ms, force in N, one sample a line (also the samples export). */
 export const TRACE_CSV_COLUMNS = ['t_ms', 'force_n'] as const;
 export const TRACE_CSV_HEADER = TRACE_CSV_COLUMNS.join(',');
+/** An optional third column of a trace: 1 on the sample where the person signalled pain (a PPT mark), else 0 or empty. */
+export const TRACE_MARK_COLUMN = 'mark';
+export const MARKED_TRACE_CSV_HEADER = `${TRACE_CSV_HEADER},${TRACE_MARK_COLUMN}`;
 
 /** `GET /api/sessions/:id/export.csv?table=holds`; `unitColumn` is `unitColumnSuffix(unit)` (`n`, `kgf`, ...). */
 export function holdsCsvColumns(unitColumn: string): string[] {

@@ -222,6 +222,17 @@ export class PptAnalyser {
     return events;
   }
 
+  /** Feeds a stretch of a trace: each sample, then its mark if it is marked (what `analysePpt` and `analyze --ppt` do). */
+  pushTrace(trace: PptTrace): PptEvent[] {
+    const events: PptEvent[] = [];
+    for (let index = 0; index < trace.tMs.length; index++) {
+      const tMs = trace.tMs[index] as number;
+      this.#step(tMs, trace.forceN[index] as number, events);
+      if (trace.marked?.[index] === true) events.push(...this.mark(tMs));
+    }
+    return events;
+  }
+
   /**
    * The person signalled pain at device time `tMs`. If samples up to that time have come,
    * it ends the running trial at once (a mark before the trial's start, or with none
@@ -379,11 +390,7 @@ export interface PptTrace {
 /** Analyses a whole trace at once (what `npm run analyze -- --ppt` prints). */
 export function analysePpt(trace: PptTrace, settings: PptSettings): PptAnalysis {
   const analyser = new PptAnalyser(settings);
-  for (let index = 0; index < trace.tMs.length; index++) {
-    const tMs = trace.tMs[index] as number;
-    analyser.push(tMs, trace.forceN[index] as number);
-    if (trace.marked?.[index] === true) analyser.mark(tMs);
-  }
+  analyser.pushTrace(trace);
   analyser.finish();
   return analyser.results();
 }

@@ -1,6 +1,8 @@
 /**
  * Reads a force trace file: CSV with the header `t_ms,force_n`, then one sample a line
- * (device time in ms, force in N), as `test/fixtures/traces/` has them. Streamed in batches, so
+ * (device time in ms, force in N), as `test/fixtures/traces/` has them. A third column
+ * `mark` (header `t_ms,force_n,mark`) may say where the person signalled pain (1, else 0
+ * or empty), for `npm run analyze -- --ppt`; each batch then carries `marked`. Streamed in batches, so
  * a trace of hours at 1 kHz never sits in memory whole; lines are bounded, so a file that
  * is not a trace (a binary, one endless line) fails fast instead of filling memory.
  *
@@ -16,8 +18,19 @@
  * mark are accepted; equal times are accepted (only going backwards is refused).
  */
 import { createReadStream } from 'node:fs';
-import { TRACE_CSV_COLUMNS, TRACE_CSV_HEADER as TRACE_HEADER } from '../contract/csv.ts';
+import { MARKED_TRACE_CSV_HEADER, TRACE_CSV_COLUMNS, TRACE_CSV_HEADER as TRACE_HEADER, TRACE_MARK_COLUMN } from '../contract/csv.ts';
 import type { SampleBatch } from '../engine/engine.ts';
+
+/** A batch of a trace; `marked` (one flag a sample) only when the file has the `mark` column. */
+export interface TraceBatch extends SampleBatch {
+  readonly marked?: readonly boolean[];
+}
+
+interface MutableBatch {
+  tMs: number[];
+  forceN: number[];
+  marked?: boolean[];
+}
 
 /** Longer lines cannot be a sample (two numbers); the file is not a trace. */
 export const MAX_TRACE_LINE_CHARS = 200;
@@ -37,6 +50,8 @@ class TraceLineParser {
   readonly #path: string;
   #lineNumber = 0;
   #headerSeen = false;
+  /** The header has the `mark` column. */
+  hasMarks = false;
   #previousTMs = Number.NEGATIVE_INFINITY;
   #previousLine = 0;
   samples = 0;
@@ -56,7 +71,7 @@ class TraceLineParser {
   }
 
   /** Parses one line (without its `\n`) into `batch`. */
-  line(rawLine: string, batch: { tMs: number[]; forceN: number[] }): void {
+  line(rawLine: string, batch: MutableBatch): void {
     this.#lineNumber++;
     let line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
     if (this.#lineNumber === 1 && line.startsWith('\uFEFF')) line = line.slice(1);
@@ -67,7 +82,9 @@ class TraceLineParser {
     }
     if (line === '') return;
     const columns = line.split(',');
-    if (columns.length !== 2) this.fail(`expected 2 columns (${TRACE_HEADER}), got ${columns.length}: ${quote(line)}`);
+    if (this.hasMarks ? columns.length !== 2 && columns.length !== 3 : columns.length !== 2) {
+      this.fail(this.hasMarks ? `expected 3 columns (${MARKED_TRACE_CSV_HEADER}; the mark may be left out), got ${columns.length}: ${quote(line)}` : `expected 2 columns (${TRACE_HEADER}), got ${columns.length}: ${quote(line)}`);
+    }
     const tMs = this.#number(columns[0] ?? '', TRACE_CSV_COLUMNS[0]);
     const forceN = this.#number(columns[1] ?? '', TRACE_CSV_COLUMNS[1]);
     if (tMs < this.#previousTMs) {
@@ -77,6 +94,7 @@ class TraceLineParser {
     this.#previousLine = this.#lineNumber;
     batch.tMs.push(tMs);
     batch.forceN.push(forceN);
+    if (this.hasMarks) (batch.marked ??= []).push(this.#mark(columns[2] ?? ''));
     this.samples++;
   }
 
@@ -89,16 +107,26 @@ class TraceLineParser {
   #header(line: string): void {
     if (line === '') this.fail(`expected the header ${TRACE_HEADER}, got an empty line`);
     const names = line.split(',').map((name) => name.trim());
-    if (names.length === TRACE_CSV_COLUMNS.length && TRACE_CSV_COLUMNS.every((column, index) => names[index] === column)) {
+    const traceColumns = names.length >= TRACE_CSV_COLUMNS.length && TRACE_CSV_COLUMNS.every((column, index) => names[index] === column);
+    if (traceColumns && (names.length === TRACE_CSV_COLUMNS.length || (names.length === 3 && names[2] === TRACE_MARK_COLUMN))) {
       this.#headerSeen = true;
+      this.hasMarks = names.length === 3;
       return;
     }
     const looksLikeSample = names.length >= 1 && names.every((name) => NUMBER.test(name));
     this.fail(
       looksLikeSample
         ? `no header: the first line must be ${TRACE_HEADER} (then one sample a line), got ${quote(line)}`
-        : `the header must be ${TRACE_HEADER}, got ${quote(line)}`,
+        : `the header must be ${TRACE_HEADER}, got ${quote(line)} (${MARKED_TRACE_CSV_HEADER} for a trace with PPT marks)`,
     );
+  }
+
+  /** A mark cell: 1 marks the sample; 0 or empty does not. */
+  #mark(text: string): boolean {
+    const trimmed = text.trim();
+    if (trimmed === '1') return true;
+    if (trimmed === '0' || trimmed === '') return false;
+    return this.fail(`${TRACE_MARK_COLUMN} must be 1 (the person signalled pain on this sample), 0 or empty, got ${quote(trimmed)}`);
   }
 
   #number(text: string, column: (typeof TRACE_CSV_COLUMNS)[number]): number {
@@ -125,11 +153,11 @@ function describeReadError(path: string, error: unknown): string {
  * `name` is how messages call the file (default: `path`).
  * @throws TraceFileError when the file cannot be read or is not a valid trace.
  */
-export async function* readTraceCsv(path: string, name = path): AsyncGenerator<SampleBatch, void, undefined> {
+export async function* readTraceCsv(path: string, name = path): AsyncGenerator<TraceBatch, void, undefined> {
   const parser = new TraceLineParser(name);
   const stream = createReadStream(path, { encoding: 'utf8', highWaterMark: 64 * 1024 });
   let rest = '';
-  let batch = { tMs: [] as number[], forceN: [] as number[] };
+  let batch: MutableBatch = { tMs: [], forceN: [] };
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
       let start = 0;
