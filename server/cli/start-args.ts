@@ -45,6 +45,8 @@ export interface ServerOptions {
   readonly auth: AuthMode;
   /** `--tls-cert FILE --tls-key FILE` (both or neither): serve HTTPS (the files are read and checked by startServer's caller). */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
+  /** `--bus redis://HOST:PORT`: join the other servers on this Redis (null: this server alone). */
+  readonly bus: string | null;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -54,7 +56,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--bus redis://HOST:PORT] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -84,6 +86,8 @@ export function serverUsage(): string {
     '                     (default DIR/knotmeter.db; a relative FILE is from the current folder)',
     `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
     '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
+    '  --bus URL          join the other servers of a clinic through this Redis (redis://HOST:PORT): every dashboard',
+    '                     shows every server\'s devices; without Redis each server goes on alone (docs/deployment.md)',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
     '  --version          print the version (knotmeter VERSION) and exit',
     '  --help             print this and exit',
@@ -112,6 +116,7 @@ const flagSchemas = {
     .transform((text) => canonicalHost(text)?.name ?? text),
   auth: z.enum(AUTH_MODES, { error: `--auth needs one of ${AUTH_MODES.join(', ')}` }),
   deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
+  bus: z.string().trim().refine((text) => /^rediss?:\/\/[^/\s]+(?::\d+)?(?:\/\d*)?$/.test(text) && URL.canParse(text), '--bus needs a Redis address, redis://HOST:PORT (e.g. redis://127.0.0.1:6379)'),
 };
 
 /**
@@ -169,6 +174,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         auth: { type: 'string' },
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
+        bus: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -201,6 +207,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     allowedHosts: (values['allowed-host'] ?? []).map((name) => checkedFlag(flagSchemas.allowedHost, name, '--allowed-host')),
     auth: values.auth === undefined ? 'auto' : checkedFlag(flagSchemas.auth, values.auth, '--auth'),
     tls: tlsFlags(values['tls-cert'], values['tls-key']),
+    bus: values.bus === undefined ? null : checkedFlag(flagSchemas.bus, values.bus, '--bus'),
   };
 }
 

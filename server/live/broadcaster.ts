@@ -6,12 +6,18 @@
  * a threshold does not flood the link. A client that connects gets the device list,
  * every status, each device's session so far and the last 30 s of readings at once, so
  * a reloaded or reconnected dashboard is whole immediately, open warning included.
+ *
+ * Joined to other servers by a bus (`bus.ts`, `--bus`), the broadcasts go through socket.io's
+ * adapter to the clients of every server; the device list is this server's devices and the
+ * others' (each server sends it to its own clients); while the bus is down, readings and
+ * status stay on this server (they are re-sent anyway), engine events and sessions wait for
+ * the bus to return.
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { EngineEvent } from '../engine/results.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
-import { clientName, pairedOfSocket } from '../security/client-name.ts';
+import { LiveRequests } from './requests.ts';
 import {
   clientEventSchemas,
   type ClientToServerEvents,
@@ -29,6 +35,17 @@ export const HISTORY_MS = 30_000;
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
+
+/** The devices of the other servers on the bus (`bus.ts`). */
+export interface RemoteDevices {
+  /** Whether broadcasts reach the other servers now (the bus is up). */
+  readonly up: boolean;
+  devices(): DeviceInfo[];
+  /** Their latest status (disconnected for a server no longer heard). */
+  statuses(): DeviceStatus[];
+  /** A client connected here: the other servers send it their devices' state. */
+  welcome(socket: LiveSocket): void;
+}
 
 /** What the broadcaster asks of the rest of the server. */
 export interface LiveControl {
@@ -78,6 +95,9 @@ export function foldZoneChanges(events: readonly EngineEvent[]): EngineEvent[] {
 
 export class LiveBroadcaster implements PipelineListener {
   readonly io: LiveServer;
+  /** Clients' requests: every part of the server registers its own here. */
+  readonly requests = new LiveRequests();
+  #remote: RemoteDevices | null = null;
   readonly #control: LiveControl;
   readonly #devices = new Map<string, DeviceInfo>();
   readonly #statuses = new Map<string, DeviceStatus>();
@@ -92,12 +112,49 @@ export class LiveBroadcaster implements PipelineListener {
     this.#control = control;
     this.io.on('connection', (socket) => this.#welcome(socket));
     this.#flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
+    this.requests.on('selectPreset', (payload, reply, client) => this.#onSelectPreset(payload, reply, client));
+  }
+
+  /** Joins the other servers' devices to this server's list (the bus calls it once). */
+  joinBus(remote: RemoteDevices): void {
+    this.#remote = remote;
+  }
+
+  /** This server's own devices. */
+  ownDevices(): DeviceInfo[] {
+    return [...this.#devices.values()];
+  }
+
+  ownStatuses(): DeviceStatus[] {
+    return [...this.#statuses.values()];
+  }
+
+  /** The last 30 s of every own device, one batch each (what a client gets on connection). */
+  history(): ReadingsBatch[] {
+    return [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId));
+  }
+
+  /** Sends this server's clients the device list: its own devices, then the other servers'. */
+  devicesChanged(): void {
+    this.io.local.emit('devices', this.#deviceList());
+  }
+
+  #deviceList(): DeviceInfo[] {
+    const own = this.ownDevices();
+    if (this.#remote === null) return own;
+    const ownIds = new Set(own.map((device) => device.deviceId));
+    return [...own, ...this.#remote.devices().filter((device) => !ownIds.has(device.deviceId))];
+  }
+
+  /** Where a re-sent event goes: every server's clients, or this server's alone while the bus is down. */
+  #everyClient(): LiveServer | ReturnType<LiveServer['except']> {
+    return this.#remote === null || this.#remote.up ? this.io : this.io.local;
   }
 
   onInfo(info: DeviceInfo, replacesDeviceId: string | null): void {
     if (replacesDeviceId !== null) this.#forget(replacesDeviceId);
     this.#devices.set(info.deviceId, info);
-    this.io.emit('devices', [...this.#devices.values()]);
+    this.devicesChanged();
   }
 
   /** Drops what is kept under a device id that no longer names a device. */
@@ -111,7 +168,7 @@ export class LiveBroadcaster implements PipelineListener {
 
   onStatus(status: DeviceStatus): void {
     this.#statuses.set(status.deviceId, status);
-    this.io.emit('status', status);
+    this.#everyClient().emit('status', status);
   }
 
   onSession(snapshot: SessionSnapshot): void {
@@ -151,7 +208,7 @@ export class LiveBroadcaster implements PipelineListener {
       this.#recentFor(deviceId).add(batch);
       batches.push(batch);
     }
-    if (batches.length > 0) this.io.volatile.emit('readings', batches);
+    if (batches.length > 0) this.#everyClient().volatile.emit('readings', batches);
     for (const [deviceId, pending] of this.#pendingZoneChanges) {
       const events = foldZoneChanges(pending);
       if (events.length > 0) this.io.emit('engine', { deviceId, events });
@@ -175,18 +232,17 @@ export class LiveBroadcaster implements PipelineListener {
   }
 
   #welcome(socket: LiveSocket): void {
-    socket.emit('devices', [...this.#devices.values()]);
+    socket.emit('devices', this.#deviceList());
     for (const status of this.#statuses.values()) socket.emit('status', status);
+    for (const status of this.#remote?.statuses() ?? []) socket.emit('status', status);
     for (const snapshot of this.#control.sessions()) socket.emit('session', snapshot);
-    socket.emit('history', [...this.#recent].map(([deviceId, recent]) => recent.joined(deviceId)));
-    socket.on('selectPreset', (payload: unknown, reply?: unknown) => this.#onSelectPreset(payload, reply, clientName({ address: socket.handshake.address, paired: pairedOfSocket(socket.data) })));
+    socket.emit('history', this.history());
+    this.requests.serve(socket);
+    this.#remote?.welcome(socket);
   }
 
   /** Validates a client's preset choice and answers it; nothing changes on a bad request. */
-  #onSelectPreset(payload: unknown, reply: unknown, client: string): void {
-    const answer = (result: CommandReply): void => {
-      if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
-    };
+  #onSelectPreset(payload: unknown, answer: (result: CommandReply) => void, client: string): void {
     const request = clientEventSchemas.selectPreset.safeParse(payload);
     if (!request.success) {
       answer({ ok: false, error: `selectPreset: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });

@@ -33,7 +33,7 @@ import type { ClientToServerEvents, CommandReply, DeviceInfo, DeviceStatus, Serv
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import type { AuditTrail } from '../recording/audit-trail.ts';
-import { clientName, pairedOfSocket } from '../security/client-name.ts';
+import type { LiveRequests } from './requests.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
@@ -91,7 +91,8 @@ export class CalibrationLive implements PipelineListener {
   readonly #stopWatching: () => void;
   readonly #audit: AuditTrail;
 
-  constructor(io: LiveServer, store: ProfileStore, devices: () => readonly CalibratedDevice[], logger: Logger, audit: AuditTrail = () => undefined) {
+  /** `requests`: the live stream's (the broadcaster's), where the calibration steps are served. */
+  constructor(io: LiveServer, requests: LiveRequests, store: ProfileStore, devices: () => readonly CalibratedDevice[], logger: Logger, audit: AuditTrail = () => undefined) {
     this.#io = io;
     this.#store = store;
     this.#devices = devices;
@@ -104,6 +105,7 @@ export class CalibrationLive implements PipelineListener {
       this.#send(deviceId, true);
     });
     io.on('connection', (socket) => this.#welcome(socket));
+    this.#serveRequests(requests);
   }
 
   onInfo(info: DeviceInfo): void {
@@ -156,6 +158,11 @@ export class CalibrationLive implements PipelineListener {
       if (calibration.timer !== null) clearTimeout(calibration.timer);
       calibration.session.close('the server is shutting down');
     }
+  }
+
+  /** Every device's calibration as the page shows it (what a client gets on connection). */
+  states(): CalibrationState[] {
+    return [...this.#calibrations.keys()].flatMap((deviceId) => this.state(deviceId) ?? []);
   }
 
   /** One device's calibration as the page shows it. */
@@ -220,31 +227,21 @@ export class CalibrationLive implements PipelineListener {
   }
 
   #welcome(socket: LiveSocket): void {
-    for (const deviceId of this.#calibrations.keys()) {
-      const state = this.state(deviceId);
-      if (state !== null) socket.emit('calibration', state);
-    }
+    for (const state of this.states()) socket.emit('calibration', state);
+  }
+
+  #serveRequests(live: LiveRequests): void {
     const requests = calibrationRequestSchemas;
-    // Asked at each request: the pairing gate names the socket's client after this handler has run.
-    const client = (): string => clientName({ address: socket.handshake.address, paired: pairedOfSocket(socket.data) });
-    socket.on('calibrationTare', (payload: unknown, reply?: unknown) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true, client())));
-    socket.on('calibrationCapture', (payload: unknown, reply?: unknown) =>
+    live.on('calibrationTare', (payload, reply, client) => void this.#serve('calibrationTare', requests.calibrationTare, payload, reply, ({ deviceId, confirm }) => this.#tare(deviceId, confirm === true, client)));
+    live.on('calibrationCapture', (payload, reply) =>
       void this.#serve('calibrationCapture', requests.calibrationCapture, payload, reply, async ({ deviceId, value, unit, confirm }) => {
         await this.#session(deviceId).capture(knownLoad(value, unit), undefined, { confirm: confirm === true });
       }),
     );
-    socket.on('calibrationCancel', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationCancel', requests.calibrationCancel, payload, reply, ({ deviceId }) => this.#session(deviceId).cancelCapture()),
-    );
-    socket.on('calibrationRemovePoint', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationRemovePoint', requests.calibrationRemovePoint, payload, reply, ({ deviceId, index }) => this.#session(deviceId).removePoint(index)),
-    );
-    socket.on('calibrationReset', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationReset', requests.calibrationReset, payload, reply, ({ deviceId }) => this.#session(deviceId).reset()),
-    );
-    socket.on('calibrationSave', (payload: unknown, reply?: unknown) =>
-      void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2, confirm }) => this.#save(deviceId, areaCm2, confirm === true, client())),
-    );
+    live.on('calibrationCancel', (payload, reply) => void this.#serve('calibrationCancel', requests.calibrationCancel, payload, reply, ({ deviceId }) => this.#session(deviceId).cancelCapture()));
+    live.on('calibrationRemovePoint', (payload, reply) => void this.#serve('calibrationRemovePoint', requests.calibrationRemovePoint, payload, reply, ({ deviceId, index }) => this.#session(deviceId).removePoint(index)));
+    live.on('calibrationReset', (payload, reply) => void this.#serve('calibrationReset', requests.calibrationReset, payload, reply, ({ deviceId }) => this.#session(deviceId).reset()));
+    live.on('calibrationSave', (payload, reply, client) => void this.#serve('calibrationSave', requests.calibrationSave, payload, reply, ({ deviceId, areaCm2, confirm }) => this.#save(deviceId, areaCm2, confirm === true, client)));
   }
 
   /** Saves the fit as the device's profile; one that moves forces a lot only when confirmed. */
@@ -292,10 +289,7 @@ export class CalibrationLive implements PipelineListener {
   }
 
   /** Validates a request, runs it, and answers it: `{ok: true}`, or `{ok: false, error}` saying what was wrong. */
-  async #serve<Request>(event: string, schema: z.ZodType<Request>, payload: unknown, reply: unknown, run: (request: Request) => Promise<void> | void): Promise<void> {
-    const answer = (result: CommandReply): void => {
-      if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
-    };
+  async #serve<Request>(event: string, schema: z.ZodType<Request>, payload: unknown, answer: (result: CommandReply) => void, run: (request: Request) => Promise<void> | void): Promise<void> {
     const request = schema.safeParse(payload);
     if (!request.success) {
       answer({ ok: false, error: `${event}: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });
