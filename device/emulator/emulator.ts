@@ -578,6 +578,8 @@ export class Emulator {
     const finite = parsed.kind === 'csv' || parsed.kind === 'csvFile' || parsed.durationMs !== undefined;
     const startUs = await this.emulatedTimeUs();
     const state = { lastUs: startUs - 1, exhausted: false, stopped: false, wake: (): void => undefined };
+    /** The scenario's thumb-button presses among the points taken, as button points (held, released). */
+    let presses: [number, number][] = [];
     const take = (untilUs: number): (readonly [number, number])[] => {
       const points: (readonly [number, number])[] = [];
       while (state.lastUs < untilUs && !state.exhausted) {
@@ -588,12 +590,19 @@ export class Emulator {
         }
         state.lastUs = startUs + Math.round(sample.tMs * 1000);
         points.push([state.lastUs, toValue(sample.forceN)]);
+        if (sample.press === true) presses.push([state.lastUs, 1], [state.lastUs + SCENARIO_PRESS_MS * 1000, 0]);
       }
       return points;
+    };
+    const schedulePresses = async (): Promise<void> => {
+      const points = presses;
+      presses = [];
+      if (points.length > 0) await this.schedule('button', points);
     };
 
     const horizonUs = this.realtime ? 500_000 : 3_000_000;
     await this.schedule(target, take(finite ? Number.POSITIVE_INFINITY : startUs + horizonUs), { replace: true });
+    await schedulePresses();
 
     const running = (): boolean => !state.stopped && this.#failure === null;
     const feeding = (async () => {
@@ -608,6 +617,7 @@ export class Emulator {
         if (!running()) return;
         const points = take((await this.emulatedTimeUs()) + horizonUs);
         if (points.length > 0 && running()) await this.schedule(target, points);
+        if (running()) await schedulePresses();
       }
       // a finite profile: wait until the emulated clock has passed its last point
       while (running() && (await this.emulatedTimeUs()) < state.lastUs) {
@@ -717,7 +727,10 @@ export class Emulator {
   }
 }
 
-type Sample = { tMs: number; forceN: number } | null;
+/** `press`: the simulated person presses the thumb button at this sample (a scenario's mark). */
+type Sample = { tMs: number; forceN: number; press?: boolean } | null;
+/** How long a scenario's thumb-button press is held. */
+const SCENARIO_PRESS_MS = 150;
 
 /** The profile as a stream of samples (time since the start, force), null at its end. */
 async function sampler(profile: ForceProfile): Promise<() => Sample> {
@@ -739,7 +752,7 @@ async function sampler(profile: ForceProfile): Promise<() => Sample> {
   const model = new ForceModel({ scenario: profile.scenario, seed: profile.seed, rateHz, band: profile.band ?? SHOULDERS_BAND });
   return () => {
     const tMs = (step++ * 1000) / rateHz;
-    return durationMs !== undefined && tMs > durationMs ? null : { tMs, forceN: model.next() };
+    return durationMs !== undefined && tMs > durationMs ? null : { tMs, forceN: model.next(), press: model.takeMark() };
   };
 }
 

@@ -34,6 +34,8 @@ export class ForceModel {
   #driftN = 0;
   #tremorPhases = [0, 0];
   #tremorHz = [8, 5];
+  /** Thumb-button presses due (a segment's `markAtMs` fell within a sample) and not taken yet. */
+  #marksDue = 0;
 
   constructor(options: ForceModelOptions) {
     this.#options = options;
@@ -45,6 +47,8 @@ export class ForceModel {
   /** The force of the next sample, newtons (never negative). */
   next(): number {
     const segment = this.#currentSegment();
+    const markAtMs = segment.markAtMs;
+    if (markAtMs !== undefined && markAtMs >= this.#segmentElapsedMs && markAtMs < this.#segmentElapsedMs + this.#sampleMs) this.#marksDue++;
     const baseN = this.#baseForce(segment);
     // A weight resting on the tip has no hand on it: nothing but sensor noise.
     const contact = segment.handheld === false ? 0 : Math.min(baseN / CONTACT_N, 1);
@@ -52,6 +56,13 @@ export class ForceModel {
     const forceN = baseN + contact * (this.#driftN + this.#tremor(baseN)) + SENSOR_NOISE_SD_N * this.#random.gaussian();
     this.#segmentElapsedMs += this.#sampleMs;
     return Math.max(forceN, 0);
+  }
+
+  /** Whether the person pressed the thumb button at the sample `next()` just gave (each press is taken once). */
+  takeMark(): boolean {
+    if (this.#marksDue === 0) return false;
+    this.#marksDue--;
+    return true;
   }
 
   #currentSegment(): Segment {
@@ -78,7 +89,7 @@ export class ForceModel {
   #baseForce(segment: Segment): number {
     if (segment.transitionMs <= 0 || this.#segmentElapsedMs >= segment.transitionMs) return segment.levelN;
     const progress = this.#segmentElapsedMs / segment.transitionMs;
-    const eased = 0.5 - 0.5 * Math.cos(Math.PI * progress);
+    const eased = segment.linear === true ? progress : 0.5 - 0.5 * Math.cos(Math.PI * progress);
     return this.#fromLevelN + (segment.levelN - this.#fromLevelN) * eased;
   }
 

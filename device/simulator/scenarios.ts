@@ -5,7 +5,7 @@
  */
 import type { SeededRandom } from './random.ts';
 
-export const SCENARIOS = ['treatment', 'over-pressure', 'kneading', 'idle', 'weights'] as const;
+export const SCENARIOS = ['treatment', 'over-pressure', 'kneading', 'idle', 'weights', 'ppt'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface Segment {
@@ -18,6 +18,10 @@ export interface Segment {
   readonly holding: boolean;
   /** False: a weight resting on the tip with no hand on it (no tremor, no drift; sensor noise only). */
   readonly handheld?: boolean;
+  /** True: the transition is a straight ramp (a steady rate, as in an algometer trial), not eased. */
+  readonly linear?: boolean;
+  /** The person presses the thumb button this many ms into the segment (the `ppt` scenario: pain). */
+  readonly markAtMs?: number;
 }
 
 /** The force zones the simulated hand aims at (the shoulders preset by default). */
@@ -45,6 +49,31 @@ export interface CalibrationBench {
 export const DEFAULT_BENCH: CalibrationBench = { loadsN: [0.5, 1, 2, 5].map((kg) => kg * 9.806_65), holdMs: 6000 };
 /** Putting a weight on the tip (or swapping it) by hand. */
 const PLACING_MS = 800;
+
+/**
+ * The `ppt` scenario: an algometer measurement of one knot (pressure-pain threshold).
+ * Three trials, each a steady ramp from nothing at about 50 kPa/s on the default 1.5 cm²
+ * contact area (7.5 N/s) until the person presses the thumb button at their pain threshold,
+ * a moment's reaction, and the release; the knot's threshold (200-320 kPa, 30-48 N) varies
+ * a little from trial to trial, the hand's rate a little more.
+ */
+export const PPT_SIMULATION = { rateKPaPerS: 50, areaCm2: 1.5, pptKPa: [200, 320], trials: 3 } as const;
+/** 1 kPa on 1 cm² is 0.1 N. */
+const NEWTONS_PER_KPA_CM2 = 0.1;
+
+function pptTrials(random: SeededRandom): Segment[] {
+  const { rateKPaPerS, areaCm2, pptKPa, trials } = PPT_SIMULATION;
+  const knotPptN = random.between(pptKPa[0], pptKPa[1]) * areaCm2 * NEWTONS_PER_KPA_CM2;
+  const segments: Segment[] = [rest(random, 3000, 5000)];
+  for (let trial = 0; trial < trials; trial++) {
+    const pptN = knotPptN * random.between(0.93, 1.07);
+    const rampMs = (pptN / (rateKPaPerS * areaCm2 * NEWTONS_PER_KPA_CM2 * random.between(0.9, 1.1))) * 1000;
+    const reactionMs = random.between(150, 300);
+    segments.push({ levelN: pptN, durationMs: rampMs + reactionMs, transitionMs: rampMs, holding: false, linear: true, markAtMs: rampMs });
+    segments.push({ levelN: 0, durationMs: random.between(8000, 12_000), transitionMs: random.between(300, 600), holding: false });
+  }
+  return [...segments, rest(random, 15_000, 25_000)];
+}
 
 type Planner = (random: SeededRandom, band: SimulatedBand, bench: CalibrationBench) => Segment[];
 
@@ -105,6 +134,7 @@ const planners: Record<ScenarioName, Planner> = {
     return [...strokes, rest(random, 3000, 6000)];
   },
   idle: () => [{ levelN: 0, durationMs: 60_000, transitionMs: 0, holding: false }],
+  ppt: (random) => pptTrials(random),
   weights: (_random, _band, bench) => [
     { levelN: 0, durationMs: bench.holdMs, transitionMs: 0, holding: false, handheld: false },
     ...bench.loadsN.flatMap((levelN): Segment[] => [

@@ -6,7 +6,10 @@
  * massager: everything from the firmware's sampling and alarm to the host's line guard,
  * codec, timeline and feedback runs for real.
  *
- *   emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle&seed=N]
+ *   emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle|ppt&seed=N]
+ *
+ * The `ppt` scenario also presses the emulated thumb button at each trial's threshold: the
+ * firmware debounces it and sends MARK, which the serial transport passes on as a mark.
  *
  * Starting it builds the firmware and the harness when needed (make, a no-op when up to
  * date), gives the emulated device its own id (an EEPROM image with the identity record of

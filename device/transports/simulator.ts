@@ -7,6 +7,10 @@
  *
  *   sim[:SCENARIO][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711&gain=G]
  *   sim:weights?loads=4.9,9.8,19.6&holdS=6      a calibration bench: known loads in turn
+ *   sim:ppt                                      algometer trials: steady ramps, the thumb button at pain
+ *
+ * The simulated thumb button: pressed by the `ppt` scenario at each trial's threshold, and
+ * on demand (`pressButton()`); each press is a mark (TransportListener.onMark).
  *
  * `gain` makes the part differ from the documented curve as real parts do (an FSR spreads
  * 10-25 %): raw counts are those of the default curve at gain x the force. Such a device
@@ -18,7 +22,7 @@ import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } 
 import { ForceModel } from '../simulator/force-model.ts';
 import { SeededRandom } from '../simulator/random.ts';
 import { DEFAULT_BENCH, SCENARIOS, SHOULDERS_BAND, type CalibrationBench, type ScenarioName } from '../simulator/scenarios.ts';
-import { LIVE_DEVICE, type RawSample, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
+import { LIVE_DEVICE, type DeviceMark, type RawSample, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 
 export const SIMULATOR_FIRMWARE = 'knotmeter-sim 1';
 const TICK_MS = 10;
@@ -113,6 +117,9 @@ export class SimulatedSampleSource {
   #seq = 0;
   #lossBurstLeft = 0;
   lostSamples = 0;
+  /** Thumb-button presses made and not yet taken (takeMarks), and how many there have been. */
+  #marks: DeviceMark[] = [];
+  #markSeq = 0;
 
   constructor(options: SimulatorOptions) {
     this.#options = options;
@@ -132,13 +139,37 @@ export class SimulatedSampleSource {
     for (let taken = 0; taken < count; taken++) {
       const seq = this.#seq++;
       const raw = this.#calibration.toRaw(this.#model.next());
+      // A press is its own message: it arrives even when the sample of its moment is lost.
+      if (this.#model.takeMark()) this.#press(this.#timeOf(seq));
       if (this.#isLost()) {
         this.lostSamples++;
         continue;
       }
-      samples.push({ deviceId: this.#options.deviceId, seq, deviceTimeUs: Math.round((seq * 1e6) / this.#options.rateHz), raw });
+      samples.push({ deviceId: this.#options.deviceId, seq, deviceTimeUs: this.#timeOf(seq), raw });
     }
     return samples;
+  }
+
+  /** The thumb button pressed now: at the last sample taken (the first, before any). */
+  pressButton(): DeviceMark {
+    return this.#press(this.#timeOf(Math.max(0, this.#seq - 1)));
+  }
+
+  /** The presses made since the last call, in order. */
+  takeMarks(): DeviceMark[] {
+    const marks = this.#marks;
+    this.#marks = [];
+    return marks;
+  }
+
+  #press(deviceTimeUs: number): DeviceMark {
+    const mark: DeviceMark = { deviceId: this.#options.deviceId, seq: this.#markSeq++, deviceTimeUs, lostBefore: 0 };
+    this.#marks.push(mark);
+    return mark;
+  }
+
+  #timeOf(seq: number): number {
+    return Math.round((seq * 1e6) / this.#options.rateHz);
   }
 
   get samplesTaken(): number {
@@ -239,9 +270,25 @@ export class SimulatorTransport implements Transport {
     this.#stopPacing = () => clearImmediate(immediate);
   }
 
+  /**
+   * Presses the simulated thumb button now (dated at the latest sample): every listener
+   * gets the mark at once. Throws while the transport is not running.
+   */
+  pressButton(): DeviceMark {
+    if (this.#listener === null) throw new Error(`simulator ${this.#options.deviceId} is not started: nothing to press`);
+    const mark = this.#source.pressButton();
+    this.#deliver([]);
+    return mark;
+  }
+
+  /** Samples, then the presses made among them (a listener has the readings up to a mark when it gets it). */
   #deliver(batch: RawSample[]): void {
-    if (batch.length === 0 || this.#listener === null) return;
-    this.#samplesDelivered += batch.length;
-    this.#listener.onSamples(batch);
+    const listener = this.#listener;
+    if (listener === null) return;
+    if (batch.length > 0) {
+      this.#samplesDelivered += batch.length;
+      listener.onSamples(batch);
+    }
+    for (const mark of this.#source.takeMarks()) listener.onMark?.(mark);
   }
 }

@@ -2,8 +2,9 @@
 // name promises (checked on the forces the calibration turns its raw counts into).
 import { describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../../device/device-spec.ts';
-import { parseSimulatorSpec, SimulatedSampleSource, type SimulatorOptions } from '../../../device/transports/simulator.ts';
-import { SHOULDERS_BAND } from '../../../device/simulator/scenarios.ts';
+import { parseSimulatorSpec, SimulatedSampleSource, SimulatorTransport, type SimulatorOptions } from '../../../device/transports/simulator.ts';
+import { PPT_SIMULATION, SHOULDERS_BAND } from '../../../device/simulator/scenarios.ts';
+import { Recorder, until } from '../serial/support/recorder.ts';
 
 function options(spec: string, seed = 42): SimulatorOptions {
   return parseSimulatorSpec(parseDeviceSpec(spec), { instance: 0, seed });
@@ -28,6 +29,15 @@ function runs(values: number[], predicate: (value: number) => boolean): number[]
   }
   if (current > 0) lengths.push(current);
   return lengths;
+}
+
+/** Least-squares slope of y on x. */
+function slope(points: readonly (readonly [number, number])[]): number {
+  const meanX = points.reduce((sum, [x]) => sum + x, 0) / points.length;
+  const meanY = points.reduce((sum, [, y]) => sum + y, 0) / points.length;
+  const covariance = points.reduce((sum, [x, y]) => sum + (x - meanX) * (y - meanY), 0);
+  const variance = points.reduce((sum, [x]) => sum + (x - meanX) ** 2, 0);
+  return covariance / variance;
 }
 
 describe('simulated massager', () => {
@@ -85,6 +95,45 @@ describe('simulated massager', () => {
     expect(Math.max(...trace)).toBeLessThan(0.5);
   });
 
+  it('ppt: three steady ramps at about 7.5 N/s (50 kPa/s on 1.5 cm2), each ended by a thumb-button press at the threshold, then a release', () => {
+    for (const seed of [1, 2, 3]) {
+      const source = new SimulatedSampleSource(options('sim:ppt?rate=100', seed));
+      const samples = source.take(6000); // 60 s: one knot's three trials and the rest after them
+      const marks = source.takeMarks();
+      const forceAt = (timeUs: number): number => source.calibration.toNewtons(samples.find((sample) => sample.deviceTimeUs >= timeUs)?.raw ?? 0);
+      expect(marks.map((mark) => mark.seq)).toEqual([0, 1, 2]);
+      const [low, high] = PPT_SIMULATION.pptKPa.map((kPa) => kPa * PPT_SIMULATION.areaCm2 * 0.1) as [number, number];
+      for (const mark of marks) {
+        expect(mark.lostBefore).toBe(0);
+        expect(forceAt(mark.deviceTimeUs)).toBeGreaterThan(low * 0.9);
+        expect(forceAt(mark.deviceTimeUs)).toBeLessThan(high * 1.1);
+        // The 2 s before the press: a steady rise at about the rate asked for (least squares, through the tremor).
+        const ramp = samples.filter((sample) => sample.deviceTimeUs > mark.deviceTimeUs - 2e6 && sample.deviceTimeUs <= mark.deviceTimeUs);
+        const rateNPerS = slope(ramp.map((sample) => [sample.deviceTimeUs / 1e6, source.calibration.toNewtons(sample.raw)] as const));
+        expect(rateNPerS).toBeGreaterThan(7.5 * 0.8);
+        expect(rateNPerS).toBeLessThan(7.5 * 1.2);
+        // Released within a second of the press.
+        expect(forceAt(mark.deviceTimeUs + 1.2e6)).toBeLessThan(2);
+      }
+    }
+  });
+
+  it('presses its thumb button on demand: a mark at the latest sample, at once', async () => {
+    const transport = new SimulatorTransport(options('sim:idle?speed=20'));
+    const recorder = new Recorder();
+    expect(() => transport.pressButton()).toThrow(/is not started: nothing to press/);
+    await transport.start(recorder);
+    try {
+      await until(() => recorder.samples.length > 50, 'samples');
+      const mark = transport.pressButton();
+      expect(recorder.marks).toEqual([mark]);
+      expect(mark).toEqual({ deviceId: transport.status().deviceId, seq: 0, deviceTimeUs: recorder.samples.at(-1)?.deviceTimeUs, lostBefore: 0 });
+      expect(transport.pressButton().seq).toBe(1);
+    } finally {
+      await transport.stop();
+    }
+  });
+
   it('loses samples in bursts at the asked rate and counts them', () => {
     const source = new SimulatedSampleSource(options('sim:treatment?loss=0.05'));
     const samples = source.take(100_000);
@@ -96,7 +145,7 @@ describe('simulated massager', () => {
   });
 
   it('refuses bad specs, naming what is wrong', () => {
-    expect(() => options('sim:massage')).toThrow(/unknown scenario "massage" \(known: treatment, over-pressure, kneading, idle, weights\)/);
+    expect(() => options('sim:massage')).toThrow(/unknown scenario "massage" \(known: treatment, over-pressure, kneading, idle, weights, ppt\)/);
     expect(() => options('sim?rate=5000')).toThrow(/rate=5000 is not a number from 10 to 1000/);
     expect(() => options('sim?sensor=hx711&rate=100')).toThrow(/rate=100 is not a number from 10 to 80/);
     expect(() => options('sim?colour=red')).toThrow(/unknown option "colour"/);
