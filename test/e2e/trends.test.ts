@@ -108,13 +108,26 @@ describe('history and trends over six weeks in chromium', () => {
     expect(await multiple('shoulders · left upper trapezius').getByRole('heading').textContent()).toMatch(/8 holds/);
     expect(await multiple('Not labelled').getByRole('heading').textContent()).toMatch(/1 hold$/);
     // The target line, in words for a screen reader: one target, or the targets a preset change gave.
-    expect(await multiple('neck · left C5').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of neck · left C5 over time, against a 1:00 target');
-    expect(await multiple('shoulders · left upper trapezius').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of shoulders · left upper trapezius over time, against targets of 1:00 and 1:30');
+    expect(await multiple('neck · left C5').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of neck · left C5 from 5 Oct to 13 Nov, against a 1:00 target');
+    expect(await multiple('shoulders · left upper trapezius').locator('canvas').first().getAttribute('aria-label')).toBe('Hold durations of shoulders · left upper trapezius from 19 Oct to 13 Nov, against targets of 1:00 and 1:30');
     for (const canvas of await multiple('neck · left C5').locator('canvas').all()) {
       await expect.poll(() => colouredPixels(canvas), WAIT).toBeGreaterThan(50);
     }
     await page.screenshot({ path: `${REPO_ROOT}test-results/trends.png`, fullPage: true });
     if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(`${REPO_ROOT}test-results/trends.png`, `${REPO_ROOT}dashboard/screenshots/trends.png`);
+  });
+
+  it('dates the holds in the browser\'s time zone, not UTC', async () => {
+    // 12:00 UTC is 01:00 the next day in Auckland (UTC+13 in summer): every date moves on a day.
+    const auckland = await browser.newPage({ viewport: { width: 1280, height: 900 }, timezoneId: 'Pacific/Auckland' });
+    try {
+      await auckland.goto(`${server.url}/#/trends`);
+      const neckCharts = auckland.getByTestId('trend-multiple').filter({ has: auckland.getByRole('heading', { name: 'neck · left C5' }) }).locator('canvas');
+      await expect.poll(() => neckCharts.first().getAttribute('aria-label'), WAIT).toBe('Hold durations of neck · left C5 from 6 Oct to 14 Nov, against a 1:00 target');
+      expect(await neckCharts.nth(1).getAttribute('aria-label')).toBe('Peak force of the holds of neck · left C5 from 6 Oct to 14 Nov');
+    } finally {
+      await auckland.close();
+    }
   });
 
   it('gives each week its median and longest hold and its median and highest peak', async () => {
@@ -126,7 +139,7 @@ describe('history and trends over six weeks in chromium', () => {
   });
 
   it('narrows to the weeks from a date, and exports them as CSV', async () => {
-    await page.getByLabel('From').fill('2026-10-26');
+    await page.getByLabel('From', { exact: true }).fill('2026-10-26');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(() => multiple('neck · left C5').getByRole('heading').textContent(), WAIT).toMatch(/9 holds/);
     expect(await multiple('shoulders · left upper trapezius').getByRole('heading').textContent()).toMatch(/6 holds/);

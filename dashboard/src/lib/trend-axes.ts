@@ -4,7 +4,15 @@ import type { TrendGroup } from '../../../server/contract/records.ts';
 
 export const DAY_MS = 86_400_000;
 
-/** Shared axes of every multiple: days (Unix ms / 1 day) and the metric's top. */
+/**
+ * A wall-clock time as days since 1970 in the browser's time zone: whole numbers fall on
+ * local midnights, so a hold at 00:30 local time sits on its own day, not on UTC's.
+ */
+export function localDay(ms: number): number {
+  return (ms - new Date(ms).getTimezoneOffset() * 60_000) / DAY_MS;
+}
+
+/** Shared axes of every multiple: local days (see `localDay`) and the metric's top. */
 export interface TrendAxes {
   readonly fromDay: number;
   readonly toDay: number;
@@ -12,7 +20,7 @@ export interface TrendAxes {
   readonly peakMaxN: number;
 }
 
-/** A week's first day (Monday, from `YYYY-MM-DD`), in days since 1970. */
+/** A week's first day (Monday, from `YYYY-MM-DD`) as a local day (its midnight, see `localDay`). */
 export function weekDay(weekStart: string): number {
   return Date.parse(`${weekStart}T00:00:00Z`) / DAY_MS;
 }
@@ -25,7 +33,7 @@ function stepAbove(value: number, step: number): number {
 /** Whole weeks from the first hold's to the last one's, so each week's median line fits. */
 export function trendAxes(groups: readonly TrendGroup[]): TrendAxes {
   const weeks = groups.flatMap((group) => group.weeks.map((week) => weekDay(week.weekStart)));
-  const first = weeks.length === 0 ? Math.floor(Date.now() / DAY_MS) : Math.min(...weeks);
+  const first = weeks.length === 0 ? Math.floor(localDay(Date.now())) : Math.min(...weeks);
   return {
     fromDay: first,
     toDay: Math.max(...weeks, first) + 7,

@@ -2,22 +2,32 @@
  * One small multiple of the trends page: chart.js plotting one body area and knot's
  * holds over the weeks, each hold a dot (its duration in seconds, or its peak force) and
  * the weekly median as a line. Every multiple of a page gets the same axes, so they
- * compare at a glance.
+ * compare at a glance. Dates are the browser's local ones (`localDay`).
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement, ScatterController } from 'chart.js';
 import type { TrendGroup } from '../../../server/contract/records.ts';
 import type { ForceUnit } from '../../../calibration/units.ts';
 import { cssColour, stillChartOptions } from './chart-style.ts';
-import { DAY_MS, weekDay, type TrendAxes } from './trend-axes.ts';
+import { DAY_MS, localDay, weekDay, type TrendAxes } from './trend-axes.ts';
 import { axisTitle, REVIEW_AREA_CM2, tickLabel, unitTicks } from './units.svelte.ts';
 
 Chart.register(ScatterController, LineController, LineElement, PointElement, LinearScale);
 
 export type TrendMetric = 'duration' | 'peak';
 
+/** A local day (`localDay`) as `5 Oct`: the date in the browser's time zone. */
 function dayLabel(day: number): string {
-  const date = new Date(day * DAY_MS);
+  // A local day read as if it were UTC gives the local calendar date.
+  const date = new Date(Math.floor(day) * DAY_MS);
   return `${date.getUTCDate()} ${date.toLocaleString('en-GB', { month: 'short', timeZone: 'UTC' })}`;
+}
+
+/** The dates of a group's first and last hold in words, local time: `from 5 Oct to 13 Nov` (`on 5 Oct` for one day). */
+export function holdDatesText(group: TrendGroup): string {
+  const days = group.holds.map((hold) => localDay(Date.parse(hold.at)));
+  if (days.length === 0) return 'with no hold';
+  const [first, last] = [dayLabel(Math.min(...days)), dayLabel(Math.max(...days))];
+  return first === last ? `on ${first}` : `from ${first} to ${last}`;
 }
 
 /**
@@ -29,7 +39,7 @@ function targetSteps(group: TrendGroup, axes: TrendAxes): { x: number; y: number
   const steps: { x: number; y: number }[] = [];
   for (const hold of holds) {
     const targetS = hold.targetHoldMs / 1000;
-    if (steps.at(-1)?.y !== targetS) steps.push({ x: steps.length === 0 ? axes.fromDay : Date.parse(hold.at) / DAY_MS, y: targetS });
+    if (steps.at(-1)?.y !== targetS) steps.push({ x: steps.length === 0 ? axes.fromDay : localDay(Date.parse(hold.at)), y: targetS });
   }
   const last = steps.at(-1);
   if (last !== undefined) steps.push({ x: axes.toDay, y: last.y });
@@ -47,7 +57,7 @@ export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, m
     type: 'scatter',
     data: {
       datasets: [
-        { label: 'hold', data: group.holds.map((hold) => ({ x: Date.parse(hold.at) / DAY_MS, y: value(hold) })), backgroundColor: dotColour, borderColor: dotColour, pointRadius: 3 },
+        { label: 'hold', data: group.holds.map((hold) => ({ x: localDay(Date.parse(hold.at)), y: value(hold) })), backgroundColor: dotColour, borderColor: dotColour, pointRadius: 3 },
         {
           type: 'line',
           label: 'weekly median',
@@ -90,7 +100,7 @@ export function createTrendChart(canvas: HTMLCanvasElement, group: TrendGroup, m
           type: 'linear',
           min: axes.fromDay,
           max: axes.toDay,
-          title: { display: true, text: 'date (UTC)', color: textColour },
+          title: { display: true, text: 'date', color: textColour },
           ticks: { callback: (tick) => dayLabel(Number(tick)), color: textColour, maxRotation: 0, autoSkipPadding: 12 },
           grid: { color: gridColour },
         },
