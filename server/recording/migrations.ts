@@ -118,6 +118,45 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: 'pressure-pain threshold measurements and knot presets made from them',
+    // Labels are kept as typed and as their match key (labels.ts), which filters compare.
+    // No foreign key to sessions: a measurement outlives the session it was taken in.
+    sql: `
+      CREATE TABLE ppt_measurements (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created_at_ms INTEGER NOT NULL,
+        device_id TEXT NOT NULL,
+        body_area TEXT NOT NULL,
+        knot TEXT NOT NULL,
+        body_area_key TEXT NOT NULL,
+        knot_key TEXT NOT NULL,
+        phase TEXT NOT NULL CHECK (phase IN ('before', 'after')),
+        session_id INTEGER,
+        rate_kpa_s REAL NOT NULL,
+        area_cm2 REAL NOT NULL,
+        start_level_n REAL NOT NULL,
+        trials_json TEXT NOT NULL,
+        summary_json TEXT NOT NULL
+      );
+      CREATE INDEX ppt_measurements_knot ON ppt_measurements (body_area_key, knot_key, created_at_ms);
+      CREATE INDEX ppt_measurements_session ON ppt_measurements (session_id);
+      CREATE TABLE knot_presets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        body_area TEXT NOT NULL,
+        knot TEXT NOT NULL,
+        body_area_key TEXT NOT NULL,
+        knot_key TEXT NOT NULL,
+        engine_config TEXT NOT NULL,
+        from_measurement_id INTEGER,
+        ppt_n REAL NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        UNIQUE (body_area_key, knot_key)
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.at(-1)?.version ?? 0;

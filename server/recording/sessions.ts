@@ -13,6 +13,7 @@
 import { auditEntrySchema, type AuditChange, type AuditEntry, type AuditPage } from '../contract/audit.ts';
 import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, Trends } from '../contract/records.ts';
 import { spellingsOf } from './labels.ts';
+import { pptRecords, type PptRecords } from './ppt-records.ts';
 import { detailOf, recordedHold, summaryOf } from './session-records.ts';
 import type { Page, SampleChunk, SessionFilter, SessionStorage, SessionStore, SessionWrite, StorageFilter, StoredAudit } from './store.ts';
 import { trendsOf } from './trends.ts';
@@ -35,11 +36,13 @@ function auditEntryOf(row: StoredAudit): AuditEntry[] {
 
 class StoredSessions implements SessionStore {
   readonly location: string;
+  readonly ppt: PptRecords;
   readonly #storage: SessionStorage;
 
   constructor(storage: SessionStorage) {
     this.#storage = storage;
     this.location = storage.location;
+    this.ppt = pptRecords(storage.ppt);
   }
 
   commit(writes: readonly SessionWrite[]): Promise<void> {

@@ -21,6 +21,7 @@ import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
 import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
+import { SqlitePptStorage } from './sqlite-ppt.ts';
 import type { AuditChange } from '../contract/audit.ts';
 import type { HoldLabel, SampleEnvelope } from '../contract/records.ts';
 import { sessionStore } from './sessions.ts';
@@ -246,6 +247,7 @@ export function openSqliteStorage(path: string, options: SqliteStoreOptions = {}
 
 export class SqliteSessionStorage implements SessionStorage {
   readonly location: string;
+  readonly ppt: SqlitePptStorage;
   readonly #db: SqliteDatabase;
   /** Next chunk index per session written by this process. */
   readonly #nextChunk = new Map<number, number>();
@@ -254,6 +256,7 @@ export class SqliteSessionStorage implements SessionStorage {
   constructor(db: SqliteDatabase, location: string) {
     this.#db = db;
     this.location = location;
+    this.ppt = new SqlitePptStorage(db);
     this.#statements = prepareStatements(db);
   }
 

@@ -35,6 +35,8 @@ import type { PresetName } from '../engine/presets.ts';
 import type { EngineConfig, HoldResult, WarningResult } from '../engine/results.ts';
 import type { AuditChange, AuditPage } from '../contract/audit.ts';
 import type { HoldLabel, RecordedHold, SampleEnvelope, SessionDetail, SessionPage, SessionStatus, Trends } from '../contract/records.ts';
+import type { PptRecords } from './ppt-records.ts';
+import type { PptStorage } from './ppt-storage.ts';
 
 /** What is known of a session when its first sample arrives. */
 export interface NewSession {
@@ -165,6 +167,8 @@ export interface StoredAudit extends Omit<AuditChange, 'action' | 'before' | 'af
 export interface SessionStorage {
   /** Where the data is, for messages (a file path). */
   readonly location: string;
+  /** PPT measurements and knot presets (`ppt-storage.ts` says what each primitive must do). */
+  readonly ppt: PptStorage;
   commit(writes: readonly SessionWrite[]): Promise<void>;
   /** Returns the ids of the sessions it marked. */
   markInterrupted(): Promise<number[]>;
@@ -213,6 +217,8 @@ export interface SessionFilter {
 export interface SessionStore {
   /** Where the data is, for messages (a file path). */
   readonly location: string;
+  /** PPT measurements and knot presets, in the same store (`ppt-records.ts`). */
+  readonly ppt: PptRecords;
   /** Applies one flush atomically; creates the sessions whose handle has no id yet. */
   commit(writes: readonly SessionWrite[]): Promise<void>;
   /** Marks every session still `recording` as `interrupted` (after a crash); returns their ids. */
