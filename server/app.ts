@@ -36,9 +36,7 @@ import { TokenBuckets } from './security/token-bucket.ts';
 import { authApplies, PairingGate, registerPairingOff, type AuthMode } from './security/pairing-guard.ts';
 import { PairingError, PairingStore } from './security/pairing.ts';
 import { DeviceNames, DeviceNamesError } from './devices/names.ts';
-import { renameRequests, serveRenameRequests } from './devices/rename-request.ts';
-import { DeviceNames, DeviceNamesError } from './devices/names.ts';
-import { renameRequests, serveRenameRequests } from './devices/rename-request.ts';
+import { renameRequests } from './devices/rename-request.ts';
 import type { TlsFiles } from './security/tls.ts';
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../dashboard/dist/', import.meta.url));
@@ -118,7 +116,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const pairing = authApplies(options.host, options.auth ?? 'auto') ? new PairingGate(openPairing(options.dataDir), { secure: (options.tls ?? null) !== null }) : null;
   const profiles = openProfiles(options.dataDir);
   const names = openNames(options.dataDir);
-  const names = openNames(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
     options.db === undefined
@@ -194,7 +191,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const listeners = [broadcaster, calibration, terminal, marks, ...(recording?.recorder == null ? [] : [recording.recorder]), ...(bus === null ? [] : [bus])];
   const listener = fanOut(...listeners);
   pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles, names)));
-  serveRenameRequests(broadcaster.io, renameRequests({ names, pipelines: () => pipelines, audit }));
+  // Every request in one registry: one naming another server's device is answered by that server (live/bus.ts).
+  broadcaster.requests.on('renameDevice', renameRequests({ names, pipelines: () => pipelines, audit }));
 
   const started: DevicePipeline[] = [];
   let closing: Promise<void> | null = null;
@@ -262,19 +260,6 @@ function joinBus(
 /** A Node HTTPS server for Fastify's serverFactory, typed as the HTTP server it behaves as. */
 function httpsServerFactory(tls: TlsFiles): (handler: RequestListener) => HttpServer {
   return (handler) => createHttpsServer({ cert: tls.cert, key: tls.key }, handler);
-}
-
-/**
- * Device names, in --data-dir's device-names.json (in memory without one).
- * @throws UsageError when the file is damaged (it names the file and what to do).
- */
-function openNames(dataDir: string | undefined): DeviceNames {
-  try {
-    return DeviceNames.open(dataDir);
-  } catch (error) {
-    if (error instanceof DeviceNamesError) throw new UsageError(error.message);
-    throw error;
-  }
 }
 
 /**
