@@ -19,6 +19,7 @@ import type { DeviceInfo, DeviceStatus, LabelHold, RecorderStatus } from '../con
 import type { Logger } from '../log.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
 import { NO_LABEL, type HoldLabel } from '../contract/records.ts';
+import { describePostgresError, isPostgresUrl } from './postgres/postgres-store.ts';
 import { DEFAULT_SESSION_IDLE_MS, SessionCutter, type CutStep, type CutterSamples } from './session-cutter.ts';
 import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type HoldWrite, type SampleChunk, type SessionHandle, type SessionStore, type SessionWrite, type WarningWrite } from './store.ts';
 
@@ -77,6 +78,7 @@ export function describeStoreError(location: string, error: unknown): string {
   let why: string;
   const syscall = (error as { syscall?: unknown } | null)?.syscall;
   if (error instanceof Error && error.name === 'DatabaseInUseError') why = message;
+  else if (isPostgresUrl(location)) why = describePostgresError(error);
   else if (syscall === 'mkdir' && (code === 'EEXIST' || code === 'ENOTDIR')) {
     why = `its folder ${String((error as { path?: unknown }).path)} cannot be made (it, or a folder above it, is a file): restart with --db and a path in a folder`;
   } else if (code === 'SQLITE_READONLY' || code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || /readonly|read-only/i.test(message)) {

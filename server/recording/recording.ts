@@ -1,5 +1,6 @@
 /**
- * Recording, assembled for the server: opens the session store named by `--db`, marks
+ * Recording, assembled for the server: opens the session store named by `--db` (or a
+ * PostgreSQL database named by `--store`: `openPostgresRecording`), marks
  * what a previous run left `recording` as `interrupted`, and starts the recorder. A
  * database that cannot be written (read-only file or folder, a file from a newer
  * Knotmeter) does not stop the server: live view and alerts go on, the dashboard shows
@@ -19,6 +20,8 @@ import { fileURLToPath } from 'node:url';
 import type { RecorderStatus } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import { describeStoreError, Recorder } from './recorder.ts';
+import { isPostgresUrl, PostgresSessionStorage } from './postgres/postgres-store.ts';
+import { sessionStore } from './sessions.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { SessionStore } from './store.ts';
 
@@ -26,7 +29,7 @@ import type { SessionStore } from './store.ts';
 export const DEFAULT_DB_PATH = fileURLToPath(new URL('../../data/knotmeter.db', import.meta.url));
 
 export interface RecordingOptions {
-  /** The SQLite file (`--db`). */
+  /** The SQLite file (`--db`), or a PostgreSQL URL (`--store postgres://...`). */
   readonly dbPath: string;
   readonly sessionIdleMs?: number;
   readonly logger: Logger;
@@ -83,6 +86,7 @@ function lockDatabase(dbPath: string): () => void {
 /** Never throws for the database: whatever keeps it from recording becomes the status's error. */
 export async function openRecording(options: RecordingOptions): Promise<Recording> {
   const { dbPath, logger } = options;
+  if (isPostgresUrl(dbPath)) return openPostgresRecording(options);
   let unlock: () => void = () => undefined;
   let store: SessionStore;
   try {
@@ -122,6 +126,30 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
       await recorder.close();
       await store.close();
       unlock();
+    },
+  };
+}
+
+/**
+ * Recording into PostgreSQL: many servers record into one database at once (no lock
+ * file: each marks interrupted only what dead servers left, see `postgres-store.ts`). A
+ * database that does not answer at start is not fatal either: the recorder keeps samples
+ * in memory (bounded) and writes them once it answers.
+ */
+async function openPostgresRecording(options: RecordingOptions): Promise<Recording> {
+  const { logger } = options;
+  const storage = new PostgresSessionStorage(options.dbPath);
+  const store = sessionStore(storage);
+  const recorder = new Recorder({ store, logger: logger.child({ part: 'recorder' }), onStatus: options.onStatus, ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }) });
+  await recorder.recoverInterrupted();
+  logger.info({ database: storage.location, server: storage.serverId }, 'recording sessions');
+  return {
+    store,
+    recorder,
+    status: () => recorder.status(),
+    async close() {
+      await recorder.close();
+      await store.close();
     },
   };
 }

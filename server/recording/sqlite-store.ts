@@ -19,7 +19,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as SqliteDatabase } from 'better-sqlite3';
-import { EnvelopeBuilder, ExactCollector } from './envelope.ts';
+import { bytesOf, chunkOf, chunkSummary } from './chunk-bytes.ts';
+import { queryEnvelope, type ChunkQueries } from './envelope-query.ts';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './migrations.ts';
 import { SqlitePptStorage } from './sqlite-ppt.ts';
 import type { AuditChange } from '../contract/audit.ts';
@@ -106,25 +107,6 @@ interface ChunkDataRow {
   t_ms: Buffer;
   force_n: Buffer;
   raw: Buffer;
-}
-
-/** Bytes as typed numbers, copying only when SQLite's buffer is not aligned for them. */
-function float64s(bytes: Buffer): Float64Array {
-  if (bytes.byteOffset % Float64Array.BYTES_PER_ELEMENT === 0) return new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / Float64Array.BYTES_PER_ELEMENT);
-  return new Float64Array(new Uint8Array(bytes).buffer);
-}
-
-function int32s(bytes: Buffer): Int32Array {
-  if (bytes.byteOffset % Int32Array.BYTES_PER_ELEMENT === 0) return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / Int32Array.BYTES_PER_ELEMENT);
-  return new Int32Array(new Uint8Array(bytes).buffer);
-}
-
-function bytesOf(array: Float64Array | Int32Array): Buffer {
-  return Buffer.from(array.buffer, array.byteOffset, array.byteLength);
-}
-
-function chunkOf(row: ChunkDataRow): SampleChunk {
-  return { tMs: float64s(row.t_ms), forceN: float64s(row.force_n), raw: int32s(row.raw) };
 }
 
 /** The outcome of synchronous SQLite work as a promise (a throw becomes a rejection), as the interface promises. */
@@ -252,12 +234,14 @@ export class SqliteSessionStorage implements SessionStorage {
   /** Next chunk index per session written by this process. */
   readonly #nextChunk = new Map<number, number>();
   readonly #statements: ReturnType<typeof prepareStatements>;
+  readonly #chunkQueries: ChunkQueries;
 
   constructor(db: SqliteDatabase, location: string) {
     this.#db = db;
     this.location = location;
     this.ppt = new SqlitePptStorage(db);
     this.#statements = prepareStatements(db);
+    this.#chunkQueries = this.#makeChunkQueries();
   }
 
   commit(writes: readonly SessionWrite[]): Promise<void> {
@@ -290,19 +274,9 @@ export class SqliteSessionStorage implements SessionStorage {
           let chunkIndex = nextChunk.get(id) ?? this.#nextChunk.get(id) ?? (statements.maxChunk.get(id) as { next: number }).next;
           let samples = 0;
           for (const chunk of write.samples) {
-            const count = chunk.tMs.length;
-            if (count === 0) continue;
-            const spanMs = (chunk.tMs[count - 1] as number) - (chunk.tMs[0] as number);
-            if (count > CHUNK_MAX_SAMPLES || spanMs > CHUNK_MAX_SPAN_MS) {
-              throw new RangeError(`a sample chunk holds at most ${CHUNK_MAX_SAMPLES} samples over at most ${CHUNK_MAX_SPAN_MS} ms (got ${count} over ${spanMs} ms): cut it with toChunks`);
-            }
-            let minN = Number.POSITIVE_INFINITY;
-            let maxN = Number.NEGATIVE_INFINITY;
-            for (const forceN of chunk.forceN) {
-              if (forceN < minN) minN = forceN;
-              if (forceN > maxN) maxN = forceN;
-            }
-            statements.insertChunk.run(id, chunkIndex++, chunk.tMs[0], chunk.tMs[count - 1], count, minN, maxN, bytesOf(chunk.tMs), bytesOf(chunk.forceN), bytesOf(chunk.raw));
+            if (chunk.tMs.length === 0) continue;
+            const { firstMs, lastMs, count, minN, maxN } = chunkSummary(chunk, CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS);
+            statements.insertChunk.run(id, chunkIndex++, firstMs, lastMs, count, minN, maxN, bytesOf(chunk.tMs), bytesOf(chunk.forceN), bytesOf(chunk.raw));
             samples += count;
           }
           nextChunk.set(id, chunkIndex);
@@ -371,37 +345,9 @@ export class SqliteSessionStorage implements SessionStorage {
     });
   }
 
-  sampleEnvelope(id: number, fromMs: number, until: number | null, maxPoints: number): Promise<SampleEnvelope | null> {
-    return settled(() => {
-      const statements = this.#statements;
-      const span = statements.sessionSpan.get(id) as { duration_ms: number } | undefined;
-      if (span === undefined) return null;
-      const toMs = until ?? Math.max(span.duration_ms, fromMs + 1);
-      // At most this many samples lie in the range (the chunks at its edges stick out of it).
-      const { samples } = statements.countInRange.get(id, toMs, fromMs) as { samples: number };
-      if (samples <= maxPoints + 2 * CHUNK_MAX_SAMPLES) {
-        // Few enough to read them all: exact if they fit, else bucketed sample by sample.
-        const indexes = (statements.chunkIndexesInRange.all(id, toMs, fromMs) as { chunk_index: number }[]).map((row) => row.chunk_index);
-        const chunks = [...this.#readChunks(id, indexes)];
-        const inRange = chunks.reduce((sum, chunk) => sum + chunk.tMs.filter((tMs) => tMs >= fromMs && tMs <= toMs).length, 0);
-        const collector = inRange <= maxPoints ? new ExactCollector(fromMs, toMs) : new EnvelopeBuilder(fromMs, toMs, maxPoints);
-        for (const chunk of chunks) collector.addSamples(chunk.tMs, chunk.forceN);
-        return collector instanceof ExactCollector ? collector.envelope : collector.result();
-      }
-      // Chunks short enough fold in SQL from the summary columns (an index of their own);
-      // only the few others (the range's edges, long chunks) are read sample by sample.
-      const builder = new EnvelopeBuilder(fromMs, toMs, maxPoints);
-      const summaryArgs = { id, fromMs, toMs, bucketMs: builder.bucketMs, lastBucket: builder.buckets - 1, maxSpanMs: builder.summaryMaxSpanMs };
-      for (const row of statements.bucketsInRange.all(summaryArgs) as { bucket: number; min_n: number; max_n: number }[]) builder.addBucket(row.bucket, row.min_n, row.max_n);
-      // No chunk is longer than CHUNK_MAX_SPAN_MS (commit refuses them): with buckets that wide, only the edges are left.
-      const others = (
-        (builder.summaryMaxSpanMs >= CHUNK_MAX_SPAN_MS ? statements.edgeChunks.all(summaryArgs) : statements.otherChunksInRange.all(summaryArgs)) as { chunk_index: number }[]
-      ).map((row) => row.chunk_index);
-      for (const chunk of this.#readChunks(id, others)) builder.addSamples(chunk.tMs, chunk.forceN);
-      return builder.result();
-    });
+  sampleEnvelope(id: number, fromMs: number, toMs: number | null, maxPoints: number): Promise<SampleEnvelope | null> {
+    return queryEnvelope(this.#chunkQueries, id, fromMs, toMs, maxPoints);
   }
-
 
   async *readSamples(id: number): AsyncIterable<SampleChunk> {
     let after = -1;
@@ -472,11 +418,25 @@ export class SqliteSessionStorage implements SessionStorage {
     return Promise.resolve();
   }
 
-  *#readChunks(id: number, indexes: readonly number[]): Iterable<SampleChunk> {
-    for (const index of indexes) {
-      const row = this.#statements.chunkData.get(id, index) as ChunkDataRow | undefined;
-      if (row !== undefined) yield chunkOf(row);
-    }
+  /** The envelope's queries (`envelope-query.ts`) over the prepared statements. */
+  #makeChunkQueries(): ChunkQueries {
+    const statements = this.#statements;
+    const indexes = (rows: unknown[]): number[] => (rows as { chunk_index: number }[]).map((row) => row.chunk_index);
+    return {
+      durationMs: (id) => settled(() => (statements.sessionSpan.get(id) as { duration_ms: number } | undefined)?.duration_ms ?? null),
+      samplesInRange: (id, fromMs, toMs) => settled(() => (statements.countInRange.get(id, toMs, fromMs) as { samples: number }).samples),
+      chunkIndexesInRange: (id, fromMs, toMs) => settled(() => indexes(statements.chunkIndexesInRange.all(id, toMs, fromMs))),
+      bucketSummaries: (args) => settled(() => (statements.bucketsInRange.all(args) as { bucket: number; min_n: number; max_n: number }[]).map((row) => ({ bucket: row.bucket, minN: row.min_n, maxN: row.max_n }))),
+      edgeChunks: (args) => settled(() => indexes(statements.edgeChunks.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs }))),
+      unfoldedChunks: (args) => settled(() => indexes(statements.otherChunksInRange.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs, maxSpanMs: args.maxSpanMs }))),
+      readChunks: (id, wanted) =>
+        settled(() =>
+          wanted.flatMap((index) => {
+            const row = statements.chunkData.get(id, index) as ChunkDataRow | undefined;
+            return row === undefined ? [] : [chunkOf(row)];
+          }),
+        ),
+    };
   }
 }
 

@@ -116,6 +116,8 @@ export class LiveConnection {
   devices = $state.raw<DeviceView[]>([]);
   /** The recorder's status, or null when the server records nothing. */
   recorder = $state.raw<RecorderStatus | null>(null);
+  /** The bus to the other servers (`--bus`), or null when this server is alone. */
+  bus = $state.raw<z.infer<typeof serverEventSchemas.bus> | null>(null);
   /** Each device's calibration in progress and saved history, by device id. */
   calibrations = $state.raw<Readonly<Record<string, CalibrationState>>>({});
   invalidMessages = $state(0);
@@ -156,6 +158,7 @@ export class LiveConnection {
       'calibration',
       this.#validated('calibration', serverEventSchemas.calibration, (state) => (this.calibrations = { ...this.calibrations, [state.deviceId]: state })),
     );
+    this.#socket.on('bus', this.#validated('bus', serverEventSchemas.bus, (status) => (this.bus = status)));
     this.#socket.on(
       'recorder',
       this.#validated('recorder', serverEventSchemas.recorder, (status) => {
