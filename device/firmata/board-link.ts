@@ -17,8 +17,8 @@ import { SerialPort } from 'serialport';
 import type { Firmata, FirmataTransport } from 'firmata-io';
 import { openSerialPort } from '../protocol/serial-link.ts';
 
-/** The Uno pins the product uses (docs/hardware.md, "Reference wiring"). */
-export const FIRMATA_PINS = { sensorAnalog: 0, led: 13, motor: 6, buzzer: 9 } as const;
+/** The Uno pins the product uses (docs/hardware.md, "Reference wiring"): the thumb button on D2 to ground, as in the fsr build. */
+export const FIRMATA_PINS = { sensorAnalog: 0, led: 13, motor: 6, buzzer: 9, thumbButton: 2 } as const;
 
 /** How long closing waits for the last writes (outputs off) to leave. */
 const DRAIN_TIMEOUT_MS = 500;
@@ -66,6 +66,8 @@ export interface FirmataBoardLinkHandlers {
   onReboot(): void;
   /** The connection failed after the handshake (unplug, a read or write error); reported once. */
   onLost(reason: string): void;
+  /** The thumb button's pin (D2) at each report of its port, not debounced: `down` when it reads low. */
+  onButton?(down: boolean): void;
 }
 
 /** The board never completed Firmata's handshake in time. */
@@ -238,9 +240,28 @@ export class FirmataBoardLink {
     io.setSamplingInterval(samplingIntervalMs);
     io.removeAllListeners(`analog-read-${FIRMATA_PINS.sensorAnalog}`);
     io.analogRead(FIRMATA_PINS.sensorAnalog, (value) => this.#handlers.onAnalog(value));
+    this.#readThumbButton();
     const outputs = this.#outputs;
     this.#outputs = null;
     this.writeOutputs(outputs ?? { led: false, motorDuty: 0, buzzerDuty: 0 });
+  }
+
+  /**
+   * D2 as an input with its pull-up, reported on every change of its port. Firmata 2.5 on
+   * has a pull-up mode; before it (StandardFirmata 2.4, as avrgirl-arduino ships it) a 1
+   * written to an input pin turns the pull-up on, as on the Arduino of its day.
+   */
+  #readThumbButton(): void {
+    const io = this.#io;
+    const pin = FIRMATA_PINS.thumbButton;
+    if (io.pins[pin]?.supportedModes.includes(io.MODES.PULLUP) === true) {
+      io.pinMode(pin, io.MODES.PULLUP);
+    } else {
+      io.pinMode(pin, io.MODES.INPUT);
+      io.digitalWrite(pin, 1);
+    }
+    io.removeAllListeners(`digital-read-${pin}`);
+    io.digitalRead(pin, (value) => this.#handlers.onButton?.(value === 0));
   }
 
   /** Sets D13, D6 and D9; only what changed is sent. */
@@ -300,6 +321,7 @@ export class FirmataBoardLink {
 
   #detach(): void {
     this.#io.removeAllListeners(`analog-read-${FIRMATA_PINS.sensorAnalog}`);
+    this.#io.removeAllListeners(`digital-read-${FIRMATA_PINS.thumbButton}`);
     this.#io.removeAllListeners('reportversion');
     this.#port.removeAllListeners('data');
     discardBoard(this.#five, this.#board);

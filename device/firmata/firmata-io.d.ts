@@ -27,7 +27,9 @@ declare module 'firmata-io' {
   export class Firmata extends EventEmitter {
     constructor(transport: FirmataTransport, options?: FirmataOptions);
     readonly isReady: boolean;
-    readonly MODES: { readonly INPUT: number; readonly OUTPUT: number; readonly ANALOG: number; readonly PWM: number };
+    readonly MODES: { readonly INPUT: number; readonly OUTPUT: number; readonly ANALOG: number; readonly PWM: number; readonly PULLUP: number };
+    /** Each pin's capabilities (CAPABILITY_RESPONSE), indexed by pin number. */
+    readonly pins: readonly { readonly supportedModes: readonly number[] }[];
     /** The Firmata protocol version (REPORT_VERSION), empty until the board has reported it. */
     readonly version: Partial<FirmataVersion>;
     /** The sketch's name and version (REPORT_FIRMWARE), empty until reported. */
@@ -36,6 +38,8 @@ declare module 'firmata-io' {
     /** Writes handed to the transport whose callback has not run yet. */
     readonly pending: number;
     analogRead(analogPin: number, callback: (value: number) => void): void;
+    /** Turns on reports of the pin's port and calls back with the pin's level (0 or 1) at each. */
+    digitalRead(pin: number, callback: (value: number) => void): void;
     reportAnalogPin(analogPin: number, value: 0 | 1): void;
     pinMode(pin: number, mode: number): void;
     digitalWrite(pin: number, value: 0 | 1): void;

@@ -12,6 +12,8 @@
  *
  * Samples carry the host's clock (Firmata has none), the host computes the device's alarm
  * and LED (device/firmata/local-alarm.ts), the id is `--device-id` or a hash of the port.
+ * The thumb button (D2 to ground, the pin's pull-up) is read on the board and debounced
+ * here (device/firmata/thumb-button.ts): each press is a mark on the samples' clock.
  * Why, and how it recovers: docs/design/firmata.md.
  */
 import { createRequire } from 'node:module';
@@ -21,6 +23,7 @@ import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } 
 import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
 import { FIRMATA_DEFAULT_BAUD_RATE, FirmataBoardLink, type FirmataBoardInfo } from '../firmata/board-link.ts';
 import { LocalAlarm } from '../firmata/local-alarm.ts';
+import { ThumbButtonDebouncer } from '../firmata/thumb-button.ts';
 import { DEFAULT_FIRMATA_PROBE_TIMEOUT_MS, probeFirmata, type FirmataProbeResult } from '../firmata/probe.ts';
 import { claimNamedPort, type PortClaim } from '../lifecycle/port-claims.ts';
 import { PortFinder, type ProbeAnswer } from '../lifecycle/port-finder.ts';
@@ -154,6 +157,9 @@ export class FirmataTransport implements Transport {
   readonly #options: FirmataTransportOptions;
   readonly #originMs = performance.now();
   readonly #alarm = new LocalAlarm();
+  readonly #button = new ThumbButtonDebouncer({ nowUs: () => this.#nowUs(), onPress: (atUs) => this.#onPress(atUs) });
+  /** Presses of the thumb button so far: the next mark's `seq`. */
+  #presses = 0;
   #listener: TransportListener | null = null;
   #stopping = false;
   #state: TransportStatus['state'] = 'stopped';
@@ -257,6 +263,7 @@ export class FirmataTransport implements Transport {
     if (this.#blinkTimer !== null) clearTimeout(this.#blinkTimer);
     if (this.#stallTimer !== null) clearInterval(this.#stallTimer);
     this.#blinkTimer = this.#stallTimer = null;
+    this.#button.reset();
     this.#flush();
     const link = this.#link;
     const claim = this.#detach();
@@ -355,6 +362,7 @@ export class FirmataTransport implements Transport {
           onAnalog: (raw) => this.#onAnalog(raw),
           onReboot: () => this.#onReboot(),
           onLost: (reason) => this.#onLinkLost(reason),
+          onButton: (down) => this.#button.report(down),
         },
       );
       if (this.#isStopping()) {
@@ -365,6 +373,8 @@ export class FirmataTransport implements Transport {
       this.#link = link;
       this.#claim = claim;
       this.#board = link.info;
+      // Its first report of D2 is the state at attach (another board may be on the port now).
+      this.#button.reset();
       this.#lastSampleMs = performance.now();
       this.#attachRate = { sinceMs: performance.now(), samples: 0, checked: false };
       link.writeOutputs(this.#alarm.outputs());
@@ -464,6 +474,7 @@ export class FirmataTransport implements Transport {
   /** The board restarted (reset button, brown-out, a port reopened elsewhere): pins and reporting again. */
   #onReboot(): void {
     this.#lastError = `${this.#describe()} restarted (it announced its Firmata version unasked); pins and A0's reports set up again`;
+    this.#button.reset();
     this.#link?.configure(this.#options.samplingIntervalMs);
     this.#emitStatus();
   }
@@ -514,6 +525,14 @@ export class FirmataTransport implements Transport {
       // Reports that arrived in one chunk go downstream as one batch.
       queueMicrotask(() => this.#flush());
     }
+  }
+
+  /** A debounced press of the thumb button: after the samples so far, a mark on their clock. */
+  #onPress(atUs: number): void {
+    this.#flush();
+    const listener = this.#listener;
+    if (listener === null || this.#link === null) return;
+    listener.onMark?.({ deviceId: this.#deviceId(), seq: this.#presses++, deviceTimeUs: atUs, lostBefore: 0 });
   }
 
   /**
