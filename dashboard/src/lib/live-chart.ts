@@ -1,18 +1,25 @@
 /**
- * The live force chart: chart.js drawing a device's last 30 s, redrawn once per animation
- * frame (not per message), so it scrolls smoothly whatever the sample rate. At 1 kHz
- * the window holds 30 000 points; each frame hands chart.js only the window thinned to
- * the canvas's pixel columns (`decimate.ts`), with `parsing: false` and numeric `{x, y}`
- * points, so chart.js's per-update work does not grow with the sample rate. The zones
- * are shaded behind the trace (the same marks as the gauge) and each over-pressure
- * warning is marked where it happened.
+ * The live force chart of one device: its last 30 s, on two stacked canvases. chart.js
+ * draws what stays put (axes, grid, the zones shaded as on the gauge, the limit line):
+ * the time axis reads in seconds before now ("-30 s" … "now"), so nothing on it moves
+ * and chart.js redraws only when the preset, the unit or the size changes. Over it, a
+ * plain canvas draws what moves, once per animation frame in which the trace has moved a
+ * pixel: the trace thinned to the pixel columns (`decimate.ts`: a handful of points per
+ * column whatever the sample rate), each over-pressure warning of the session where it
+ * happened (those from before the page loaded too: the session snapshot brings them), and
+ * when readings stop (`freshness.ts`) the chart keeps moving with the clock and shades
+ * the gap rather than holding a line that looks live. Redrawing only the moving layer is
+ * what keeps four 1 kHz devices smooth with software rendering (BENCHMARKS.md).
+ *
+ * The moving layer is the canvas tests find (`data-testid="live-chart"`); it says what it
+ * shows in `data-gap` (`none`, `link` or `device`) and `data-warnings-marked`.
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
 import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
 import { cssColour, stillChartOptions, translucent } from './chart-style.ts';
 import { decimateMinMax } from './decimate.ts';
-import type { ChartPoint } from './reading-buffer.ts';
+import { freshnessOf, type Freshness } from './freshness.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
 import { areaOf, axisTitle, tickLabel, unitTicks, units } from './units.svelte.ts';
 import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
@@ -20,12 +27,12 @@ import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 Chart.register(LineController, LineElement, PointElement, LinearScale, annotationPlugin);
 
 const TICK_STEP_S = 5;
+const WINDOW_S = CHART_WINDOW_MS / 1000;
 
-/** Tick labels as device clock time, m:ss, so labels move with the data and never jump. */
-function clockLabel(seconds: number): string {
-  if (seconds < 0) return '';
-  const whole = Math.round(seconds);
-  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, '0')}`;
+/** A tick `secondsAgo` before now: `-30 s` … `now`. */
+export function secondsAgoLabel(secondsAgo: number): string {
+  const whole = Math.round(secondsAgo);
+  return whole <= 0 ? 'now' : `-${whole} s`;
 }
 
 function zoneBands(config: EngineConfig): AnnotationOptions[] {
@@ -43,126 +50,180 @@ function zoneBands(config: EngineConfig): AnnotationOptions[] {
   return bands;
 }
 
-/** Each warning in view as a span from its start to its end (or to now while open). */
-function warningSpans(warnings: readonly WarningResult[], openUntilS: number): AnnotationOptions[] {
-  const inViewFromMs = openUntilS * 1000 - CHART_WINDOW_MS * 1.1;
-  return warnings.filter((warning) => warning.endMs === null || warning.endMs >= inViewFromMs).map((warning) => ({
-    type: 'box',
-    xMin: warning.startMs / 1000,
-    xMax: warning.endMs === null ? openUntilS : warning.endMs / 1000,
-    backgroundColor: translucent(ZONE_COLOURS.over, 0.22),
-    borderColor: ZONE_COLOURS.over,
-    borderWidth: 1,
-    drawTime: 'beforeDatasetsDraw',
-    label: { display: true, content: 'over', position: 'start', color: ZONE_COLOURS.over, backgroundColor: 'transparent', font: { size: 11, weight: 'bold' } },
-  }));
+/** Sets a `data-` attribute only when it changes (a DOM write per frame would cost style work). */
+function setData(element: HTMLElement, key: string, value: string): void {
+  if (element.dataset[key] !== value) element.dataset[key] = value;
 }
 
-/** Creates the chart on `canvas` and keeps it moving; returns the function that stops it. */
-export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView): () => void {
-  const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
-  const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
-  const textColour = cssColour(canvas, '--chart-text', '#666');
-  // Declared before the chart: it builds its ticks (which read them) as it is made.
-  let shownUnit = units.unit;
-  let shownAreaCm2 = areaOf(device.info);
-  const chart = new Chart<'line', ChartPoint[]>(canvas, {
+/** The still layer: axes, grid, zones; x in seconds relative to now (-30 … 0). */
+function createBackground(canvas: HTMLCanvasElement, textColour: string, gridColour: string, shown: { unit: typeof units.unit; areaCm2: number }): Chart<'line'> {
+  return new Chart<'line'>(canvas, {
     type: 'line',
-    data: { datasets: [{ data: [], borderColor: lineColour, borderWidth: 2, pointRadius: 0, indexAxis: 'x' }] },
+    data: { datasets: [] },
     options: {
       ...stillChartOptions(),
       parsing: false,
-      normalized: true,
-      plugins: {
-        legend: { display: false },
-        tooltip: { enabled: false },
-        annotation: { annotations: [] },
-      },
+      plugins: { legend: { display: false }, tooltip: { enabled: false }, annotation: { annotations: [] } },
       scales: {
         x: {
           type: 'linear',
-          title: { display: true, text: 'time (m:ss)', color: textColour },
-          // Ticks on whole multiples of 5 s of device time, so they travel with the trace.
+          min: -WINDOW_S,
+          max: 0,
+          title: { display: true, text: 'seconds ago', color: textColour },
           afterBuildTicks: (scale) => {
-            const firstS = Math.ceil(scale.min / TICK_STEP_S) * TICK_STEP_S;
-            scale.ticks = Array.from({ length: Math.max(Math.floor((scale.max - firstS) / TICK_STEP_S) + 1, 0) }, (_, index) => ({ value: firstS + index * TICK_STEP_S }));
+            scale.ticks = Array.from({ length: WINDOW_S / TICK_STEP_S + 1 }, (_, index) => ({ value: -WINDOW_S + index * TICK_STEP_S }));
           },
-          ticks: { callback: (value) => clockLabel(Number(value)), color: textColour, maxRotation: 0 },
+          ticks: { callback: (value) => secondsAgoLabel(-Number(value)), color: textColour, maxRotation: 0 },
           grid: { color: gridColour },
         },
         y: {
           type: 'linear',
           min: 0,
-          title: { display: true, text: axisTitle(units.unit), color: textColour },
+          title: { display: true, text: axisTitle(shown.unit), color: textColour },
           // The data stay in newtons; the ticks fall on round values of the chosen unit.
           afterBuildTicks: (scale) => {
-            scale.ticks = unitTicks(scale.min, scale.max, shownUnit, shownAreaCm2).map((tick) => ({ value: tick.valueN }));
+            scale.ticks = unitTicks(scale.min, scale.max, shown.unit, shown.areaCm2).map((tick) => ({ value: tick.valueN }));
           },
-          ticks: { color: textColour, callback: (value) => tickLabel(Number(value), shownUnit, shownAreaCm2) },
+          ticks: { color: textColour, callback: (value) => tickLabel(Number(value), shown.unit, shown.areaCm2) },
           grid: { color: gridColour },
         },
       },
     },
   });
+}
 
-  let shownConfig: EngineConfig | null = null;
-  let shownWarnings: readonly WarningResult[] | null = null;
-  let shownOpen: WarningResult | null = null;
-  let bands: AnnotationOptions[] = [];
+/** Creates the chart in `canvas`'s box and keeps it moving; returns the function that stops it. `serverConnected`: the page's link now. */
+export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView, serverConnected: () => boolean = () => true): () => void {
+  const lineColour = cssColour(canvas, '--chart-line', '#0072B2');
+  const gridColour = cssColour(canvas, '--chart-grid', 'rgba(128,128,128,0.25)');
+  const textColour = cssColour(canvas, '--chart-text', '#666');
+  const background = document.createElement('canvas');
+  background.setAttribute('aria-hidden', 'true');
+  canvas.before(background);
+  const shown = { unit: units.unit, areaCm2: areaOf(device.info), config: null as EngineConfig | null, topN: 0 };
+  const chart = createBackground(background, textColour, gridColour, shown);
+  const context = canvas.getContext('2d');
 
-  /** Rebuilds the marks only when what they show changed (the open warning grows every frame); true if it did. */
-  function updateMarks(endS: number): boolean {
+  /** Follows the preset, the unit, the contact area and a force above the scale; true if the still layer must be drawn again. */
+  function updateBackground(windowMaxN: number): boolean {
     const config = device.info.engineConfig;
-    const { warnings, warning: open } = device.session;
-    if (config !== shownConfig) {
-      bands = zoneBands(config);
-      const yScale = chart.options.scales?.y;
-      if (yScale !== undefined) yScale.suggestedMax = scaleMaxN(config);
-    }
-    if (config === shownConfig && warnings === shownWarnings && open === null && shownOpen === null) return false;
-    shownConfig = config;
-    shownWarnings = warnings;
-    shownOpen = open;
-    const annotation = chart.options.plugins?.annotation;
-    if (annotation !== undefined) annotation.annotations = [...bands, ...warningSpans(open === null ? warnings : [...warnings, open], endS)];
-    return true;
-  }
-
-  /** Follows the dashboard's unit and the device's contact area; true if either changed. */
-  function updateUnit(): boolean {
     const areaCm2 = areaOf(device.info);
-    if (units.unit === shownUnit && areaCm2 === shownAreaCm2) return false;
-    shownUnit = units.unit;
-    shownAreaCm2 = areaCm2;
-    const title = chart.options.scales?.y?.title;
-    if (title !== undefined) title.text = axisTitle(shownUnit);
+    const topN = Math.max(scaleMaxN(config), Math.ceil(windowMaxN / 5) * 5);
+    if (config === shown.config && units.unit === shown.unit && areaCm2 === shown.areaCm2 && topN === shown.topN) return false;
+    Object.assign(shown, { unit: units.unit, areaCm2, config, topN });
+    const yScale = chart.options.scales?.y;
+    if (yScale !== undefined) {
+      yScale.max = topN;
+      if (yScale.title !== undefined) yScale.title.text = axisTitle(shown.unit);
+    }
+    const annotation = chart.options.plugins?.annotation;
+    if (annotation !== undefined) annotation.annotations = zoneBands(config);
+    chart.update('none');
     return true;
   }
 
-  let drawnEndS = Number.NaN;
+  /** Where the view ended at the last current reading, by the page's clock: the chart runs on from there while none come. */
+  let anchor: { nowMs: number; endS: number } | null = null;
+  function viewEndS(nowMs: number, freshness: Freshness): number {
+    if (!freshness.current && anchor !== null) return anchor.endS + (nowMs - anchor.nowMs) / 1000;
+    const endS = device.viewEndMs(nowMs) / 1000;
+    if (freshness.current && Number.isFinite(endS)) anchor = { nowMs, endS };
+    return endS;
+  }
+
+  /** Draws the moving layer for a view ending at `endS` (device seconds). */
+  function drawMoving(endS: number, freshness: Freshness): number {
+    if (context === null) return 0;
+    const { left, right, top, bottom } = chart.chartArea;
+    const width = right - left;
+    const startS = endS - WINDOW_S;
+    const xOf = (seconds: number): number => left + ((seconds - startS) / WINDOW_S) * width;
+    const yOf = (forceN: number): number => bottom - (forceN / shown.topN) * (bottom - top);
+    const ratio = chart.currentDevicePixelRatio;
+    if (canvas.width !== background.width || canvas.height !== background.height) {
+      canvas.width = background.width;
+      canvas.height = background.height;
+    }
+    context.setTransform(1, 0, 0, 1, 0, 0);
+    context.clearRect(0, 0, canvas.width, canvas.height);
+    context.setTransform(ratio, 0, 0, ratio, 0, 0);
+    context.save();
+    context.beginPath();
+    context.rect(left, top, width, bottom - top);
+    context.clip();
+
+    const { warnings, warning: open } = device.session;
+    let marked = 0;
+    for (const warning of open === null ? warnings : [...warnings, open]) {
+      const toS = warning.endMs === null ? endS : warning.endMs / 1000;
+      if (toS < startS) continue;
+      marked++;
+      const [fromX, toX] = [xOf(warning.startMs / 1000), xOf(toS)];
+      context.fillStyle = translucent(ZONE_COLOURS.over, 0.22);
+      context.fillRect(fromX, top, toX - fromX, bottom - top);
+      context.strokeStyle = ZONE_COLOURS.over;
+      context.lineWidth = 1;
+      context.strokeRect(fromX, top, toX - fromX, bottom - top);
+      context.fillStyle = ZONE_COLOURS.over;
+      context.font = 'bold 11px system-ui, sans-serif';
+      context.fillText('over', fromX + 3, top + 12);
+    }
+    const lastS = device.buffer.latestMs / 1000;
+    if (!freshness.current && lastS < endS) {
+      const fromX = xOf(lastS);
+      context.fillStyle = 'rgba(128, 128, 128, 0.18)';
+      context.fillRect(fromX, top, right - fromX, bottom - top);
+      context.fillStyle = textColour;
+      context.font = 'bold 11px system-ui, sans-serif';
+      context.textAlign = 'right';
+      context.fillText(freshness.cause === 'link' ? 'no link' : 'no readings', right - 4, top + 12);
+      context.textAlign = 'left';
+    }
+
+    let maxN = 0;
+    context.beginPath();
+    let drawing = false;
+    for (const point of decimateMinMax(device.buffer.points, startS, endS, Math.ceil(width))) {
+      if (Number.isNaN(point.y)) {
+        drawing = false;
+        continue;
+      }
+      if (point.y > maxN && point.x >= startS) maxN = point.y;
+      if (drawing) context.lineTo(xOf(point.x), yOf(point.y));
+      else context.moveTo(xOf(point.x), yOf(point.y));
+      drawing = true;
+    }
+    context.strokeStyle = lineColour;
+    context.lineWidth = 2;
+    context.lineJoin = 'round';
+    context.stroke();
+    context.restore();
+    setData(canvas, 'warningsMarked', String(marked));
+    setData(canvas, 'gap', freshness.current ? 'none' : freshness.cause);
+    return maxN;
+  }
+
+  let drawn = { endS: Number.NaN, warnings: null as readonly WarningResult[] | null, open: null as WarningResult | null, current: true, width: 0, maxN: 0 };
+  updateBackground(0);
   let frame = requestAnimationFrame(function draw() {
     frame = requestAnimationFrame(draw);
-    const endS = device.viewEndMs(performance.now()) / 1000;
-    const unitChanged = updateUnit();
-    const marksChanged = updateMarks(endS) || unitChanged;
-    // Redraw only when the trace has moved by a pixel or the marks changed: between
-    // those, the picture would be the same.
-    const pixelS = CHART_WINDOW_MS / 1000 / Math.max(chart.chartArea.width, 1);
-    if (!marksChanged && Math.abs(endS - drawnEndS) < pixelS) return;
-    const xScale = chart.options.scales?.x;
-    const dataset = chart.data.datasets[0];
-    if (xScale !== undefined && dataset !== undefined && Number.isFinite(endS)) {
-      const startS = endS - CHART_WINDOW_MS / 1000;
-      xScale.min = startS;
-      xScale.max = endS;
-      dataset.data = decimateMinMax(device.buffer.points, startS, endS, Math.ceil(chart.chartArea.width));
-      drawnEndS = endS;
-    }
-    chart.update('none');
+    const nowMs = performance.now();
+    const freshness = freshnessOf(device, nowMs, serverConnected());
+    const endS = viewEndS(nowMs, freshness);
+    if (!Number.isFinite(endS)) return;
+    const backgroundChanged = updateBackground(drawn.maxN);
+    const width = chart.chartArea.width;
+    const { warnings, warning: open } = device.session;
+    // Between a pixel's worth of scrolling and any change of marks, the picture would be the same.
+    const same = Math.abs(endS - drawn.endS) < WINDOW_S / Math.max(width, 1) && warnings === drawn.warnings && open === null && drawn.open === null && freshness.current === drawn.current && width === drawn.width;
+    if (same && !backgroundChanged) return;
+    const maxN = drawMoving(endS, freshness);
+    drawn = { endS, warnings, open, current: freshness.current, width, maxN };
   });
 
   return () => {
     cancelAnimationFrame(frame);
     chart.destroy();
+    background.remove();
   };
 }
