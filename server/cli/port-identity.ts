@@ -22,6 +22,9 @@ import { DEFAULT_BAUD_RATE, openSerialPort } from '../../device/protocol/serial-
 export const FIRMATA_BAUD_RATE = 57_600;
 /** How long each phase waits for an answer: an Uno's Optiboot alone waits 1 s after the open's reset. */
 export const IDENTIFY_TIMEOUT_MS = 2500;
+/** StandardFirmata blinks its version on the LED (about 2 s) before it talks; an Uno's bootloader waits 1 s before that. */
+export const FIRMATA_TIMEOUT_MS = 6000;
+const FIRMWARE_REPORT = Buffer.from([0xf0, 0x79]);
 const ASK_EVERY_MS = 400;
 const KEEP_BYTES = 4096;
 
@@ -99,7 +102,7 @@ export async function identifyPort(path: string, timeoutMs = IDENTIFY_TIMEOUT_MS
   const ours = await listen(path, DEFAULT_BAUD_RATE, encodeHostCommand({ type: 'INFO' }), timeoutMs, findHello);
   if ('unopenable' in ours) return ours.unopenable;
   if (ours.found !== null) return { kind: 'knotmeter', hello: ours.found };
-  const firmata = await listen(path, FIRMATA_BAUD_RATE, Buffer.from([0xf0, 0x79, 0xf7]), timeoutMs, findFirmataName);
+  const firmata = await listen(path, FIRMATA_BAUD_RATE, Buffer.from([0xf0, 0x79, 0xf7]), Math.max(timeoutMs, FIRMATA_TIMEOUT_MS), findFirmataName);
   if ('unopenable' in firmata) return firmata.unopenable;
   if (firmata.found !== null) return { kind: 'firmata', firmware: firmata.found };
   const heard = ours.bytes.length > 0 ? ours.bytes : firmata.bytes;
@@ -148,16 +151,18 @@ function findHello(bytes: Buffer): HelloMessage | null {
   return null;
 }
 
-/** Firmata's REPORT_FIRMWARE sysex: F0 79 major minor name-as-7-bit-pairs F7. */
+/** Firmata's REPORT_FIRMWARE sysex: F0 79 major minor name-as-7-bit-pairs F7 (the last whole one: a report cut by a reset may come before it). */
 function findFirmataName(bytes: Buffer): string | null {
-  const start = bytes.indexOf(Buffer.from([0xf0, 0x79]));
-  if (start < 0) return null;
-  const end = bytes.indexOf(0xf7, start);
-  if (end < 0 || end < start + 4) return null;
-  const [major, minor] = [bytes[start + 2], bytes[start + 3]];
-  let name = '';
-  for (let at = start + 4; at + 1 < end; at += 2) name += String.fromCharCode((bytes[at] ?? 0) | ((bytes[at + 1] ?? 0) << 7));
-  return `${name} ${major}.${minor}`;
+  let found: string | null = null;
+  for (let start = bytes.indexOf(FIRMWARE_REPORT); start >= 0; start = bytes.indexOf(FIRMWARE_REPORT, start + 1)) {
+    const body = bytes.subarray(start + FIRMWARE_REPORT.length);
+    const end = body.findIndex((byte) => byte >= 0x80);
+    if (end < 2 || body[end] !== 0xf7 || end % 2 !== 0) continue;
+    let name = '';
+    for (let at = 2; at + 1 < end; at += 2) name += String.fromCharCode((body[at] ?? 0) | ((body[at + 1] ?? 0) << 7));
+    found = `${name} ${body[0]}.${body[1]}`;
+  }
+  return found;
 }
 
 function printable(bytes: Buffer): string {

@@ -25,14 +25,14 @@ async function flash(argv: readonly string[]): Promise<{ code: number; stdout: s
   let stdout = '';
   let stderr = '';
   // no real port of this machine is ever listed or scanned: only what a test names
-  const code = await runFlash(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, { isTty: false, listPorts: async () => [], defaultPatterns: [] });
+  const code = await runFlash(argv, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) }, { isTty: false, listPorts: () => Promise.resolve([]), defaultPatterns: [] });
   return { code, stdout, stderr };
 }
 
 describe('npm run flash through Optiboot in the emulator', () => {
-  let board: Emulator;
-  let firmata: Emulator;
-  let links: string;
+  let board!: Emulator;
+  let firmata: Emulator | undefined;
+  let links = '';
 
   beforeAll(async () => {
     const [optiboot] = await Promise.all([buildOptiboot(), firmwareHex('fsr'), firmwareHex('hx711')]);
@@ -43,8 +43,8 @@ describe('npm run flash through Optiboot in the emulator', () => {
     await symlink(firmata.ptyPath, join(links, 'ttyACM1'));
   }, 60_000);
   afterAll(async () => {
-    await Promise.all([board?.stop(), firmata?.stop()]);
-    if (links !== undefined) await rm(links, { recursive: true, force: true });
+    await Promise.all([(board as Emulator | undefined)?.stop(), firmata?.stop()]);
+    if (links !== '') await rm(links, { recursive: true, force: true });
   });
 
   let deviceId = '';
