@@ -114,6 +114,44 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'pressure-pain threshold measurements and knot presets made from them',
+    // As SQLite's migration 5: labels as typed and as their match key; a measurement outlives its session.
+    sql: `
+      CREATE TABLE ppt_measurements (
+        id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        created_at_ms bigint NOT NULL,
+        device_id text NOT NULL,
+        body_area text NOT NULL,
+        knot text NOT NULL,
+        body_area_key text NOT NULL,
+        knot_key text NOT NULL,
+        phase text NOT NULL CHECK (phase IN ('before', 'after')),
+        session_id integer,
+        rate_kpa_s double precision NOT NULL,
+        area_cm2 double precision NOT NULL,
+        start_level_n double precision NOT NULL,
+        trials_json text NOT NULL,
+        summary_json text NOT NULL
+      );
+      CREATE INDEX ppt_measurements_knot ON ppt_measurements (body_area_key, knot_key, created_at_ms);
+      CREATE INDEX ppt_measurements_session ON ppt_measurements (session_id);
+      CREATE TABLE knot_presets (
+        id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        name text NOT NULL,
+        body_area text NOT NULL,
+        knot text NOT NULL,
+        body_area_key text NOT NULL,
+        knot_key text NOT NULL,
+        engine_config text NOT NULL,
+        from_measurement_id integer,
+        ppt_n double precision NOT NULL,
+        created_at_ms bigint NOT NULL,
+        UNIQUE (body_area_key, knot_key)
+      );
+    `,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.at(-1)?.version ?? 0;

@@ -45,6 +45,7 @@ import {
   type StoredWarning,
 } from '../store.ts';
 import { LOCK_SPACE, migratePg } from './migrations.ts';
+import { PostgresPptStorage } from './postgres-ppt.ts';
 
 /** Chunks read per query when streaming samples out (replay, export). */
 const READ_PAGE_CHUNKS = 64;
@@ -168,6 +169,7 @@ export function openPostgresStore(url: string, options: PostgresStoreOptions = {
 
 export class PostgresSessionStorage implements SessionStorage {
   readonly location: string;
+  readonly ppt: PostgresPptStorage;
   readonly #pool: pg.Pool;
   readonly #url: string;
   /** Schema migrated and this server registered; null until it is (or after it failed: tried again). */
@@ -187,6 +189,11 @@ export class PostgresSessionStorage implements SessionStorage {
     // An idle connection cut (the database restarted) is dropped from the pool; the next call opens another.
     this.#pool.on('error', () => undefined);
     this.#chunkQueries = this.#makeChunkQueries();
+    this.ppt = new PostgresPptStorage(async (text, values = []) => {
+      await this.ready();
+      const result = await this.#pool.query<Row>(text, [...values]);
+      return { rows: result.rows, rowCount: result.rowCount ?? 0 };
+    });
   }
 
   /** This server's id in `servers` (sessions it records carry it), once registered. */

@@ -191,6 +191,40 @@ describe.each(BACKENDS)('session storage ($name)', (backend) => {
   });
 
   // Ids only grow; a failed flush may leave a gap (a PostgreSQL sequence is not rolled back).
+  it('keeps PPT measurements and knot presets: filters, newest first, one preset per knot keeping its id', async () => {
+    const measurement = (createdAtMs: number, knotKey: string, phase: 'before' | 'after') => ({
+      createdAtMs,
+      deviceId: 'aaaaaaaa',
+      bodyArea: 'Shoulders',
+      knot: knotKey,
+      bodyAreaKey: 'shoulders',
+      knotKey,
+      phase,
+      sessionId: null,
+      rateKPaPerS: 50,
+      areaCm2: 1,
+      startLevelN: 0,
+      trials: [{ pptN: 20.5 }],
+      summary: { meanN: 20.5 },
+    });
+    const first = await storage.ppt.insertMeasurement(measurement(day(1), 'left trap', 'before'));
+    const second = await storage.ppt.insertMeasurement(measurement(day(2), 'left trap', 'after'));
+    await storage.ppt.insertMeasurement(measurement(day(3), 'right trap', 'before'));
+    const listed = await storage.ppt.listMeasurements({ knotKey: 'left trap' }, { limit: 10, offset: 0 });
+    expect(listed.total).toBe(2);
+    expect(listed.rows.map((row) => row.id)).toEqual([second, first]);
+    expect(listed.rows[1]).toEqual({ id: first, ...measurement(day(1), 'left trap', 'before') });
+    expect((await storage.ppt.listMeasurements({ phase: 'before', fromMs: day(2) }, null)).rows.map((row) => row.knotKey)).toEqual(['right trap']);
+    expect(await storage.ppt.deleteMeasurement(first)).toBe(true);
+    expect(await storage.ppt.getMeasurement(first)).toBeNull();
+    const preset = { name: 'Left trap', bodyArea: 'Shoulders', knot: 'Left trap', bodyAreaKey: 'shoulders', knotKey: 'left trap', engineConfig: presetConfig('shoulders'), fromMeasurementId: second, pptN: 20.5, createdAtMs: day(2) };
+    const stored = await storage.ppt.putKnotPreset(preset);
+    const replaced = await storage.ppt.putKnotPreset({ ...preset, pptN: 22 });
+    expect(replaced).toEqual({ ...preset, pptN: 22, id: stored.id });
+    expect(await storage.ppt.listKnotPresets()).toEqual([replaced]);
+    expect(await storage.ppt.deleteKnotPreset(stored.id)).toBe(true);
+  });
+
   it('commits a flush atomically: a failing write leaves nothing of it and no id; writes for a deleted session are dropped', async () => {
     const good: SessionHandle = { id: null, session: newSession() };
     const bad: SessionHandle = { id: null, session: newSession({ deviceId: 'ffffffff' }) };
