@@ -80,6 +80,7 @@ class FakeHardware : public knotmeter::Hardware {
     if (entropyValues.empty()) return 0;
     return entropyValues[(entropyCalls - 1) % entropyValues.size()];
   }
+  bool thumbButtonDown() override { return buttonDown; }
   void setLed(bool on) override { setPin('L', on, led); }
   void setMotor(bool on) override { setPin('M', on, motor); }
   void setBuzzer(bool on) override { setPin('B', on, buzzer); }
@@ -106,6 +107,7 @@ class FakeHardware : public knotmeter::Hardware {
   std::vector<uint16_t> entropyValues;
   int entropyCalls = 0;
   bool led = false, motor = false, buzzer = false;
+  bool buttonDown = false;  // the thumb button's pin, as the core reads it (not debounced)
   std::vector<PinChange> pinChanges;
 
  private:
