@@ -5,13 +5,11 @@
  * to every client. It passes the gates every live request passes (Host and Origin at the
  * connection, the per-client rate limit, a viewer refused when clients pair: server/security).
  *
- *   serveRenameRequests(io, renameRequests({ names, pipelines: () => pipelines, audit }));
+ *   broadcaster.requests.on('renameDevice', renameRequests({ names, pipelines: () => pipelines, audit }));
  *
  * Pipeline position: beside the live broadcaster, on its socket.io server.
  */
-import type { Server } from 'socket.io';
 import { clientEventSchemas, type CommandReply } from '../contract/live-events.ts';
-import { clientName, pairedOfSocket } from '../security/client-name.ts';
 import type { AuditTrail } from '../recording/audit-trail.ts';
 import type { DevicePipeline } from '../pipeline.ts';
 import { DeviceNamesError, type DeviceNames } from './names.ts';
@@ -46,18 +44,4 @@ export function renameRequests(deps: RenameDeps): (payload: unknown, reply: (ans
     if (change.before !== change.after) deps.audit({ client, action: 'name', deviceId, sessionId: null, before: { name: change.before ?? info.name }, after: { name: change.after } });
     reply({ ok: true });
   };
-}
-
-type RenameHandler = ReturnType<typeof renameRequests>;
-
-/** Answers `renameDevice` on every client's socket of `io`. */
-export function serveRenameRequests(io: Server, answer: RenameHandler): void {
-  io.on('connection', (socket) => {
-    socket.on('renameDevice', (payload: unknown, reply?: unknown) => {
-      const client = clientName({ address: socket.handshake.address, paired: pairedOfSocket(socket.data) });
-      answer(payload, (result) => {
-        if (typeof reply === 'function') (reply as (result: CommandReply) => void)(result);
-      }, client);
-    });
-  });
 }

@@ -44,3 +44,27 @@ export function freshnessOf(device: ReadingTimes, nowMs: number, serverConnected
   if (arrived && device.status?.state === 'connected') return { current: true };
   return { current: false, sinceWallMs: device.lastReadingWallMs, cause: 'device' };
 }
+
+/** A wall-clock time as this browser shows times of day, with seconds ("14:03:12"). */
+export function timeOfDay(wallMs: number): string {
+  return new Date(wallMs).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/**
+ * What a panel says when its reading is not current: since when, in words that change at
+ * most once a second ("link lost 12 s ago", "no reading since 14:03:12").
+ */
+export function staleText(freshness: Freshness, nowWallMs: number): string {
+  if (freshness.current) return '';
+  if (Number.isNaN(freshness.sinceWallMs)) return freshness.cause === 'link' ? 'server link lost: no reading yet' : 'no reading yet';
+  if (freshness.cause === 'device') return `no reading since ${timeOfDay(freshness.sinceWallMs)}`;
+  const agoS = Math.max(0, Math.floor((nowWallMs - freshness.sinceWallMs) / 1000));
+  return `link lost ${agoS} s ago (last reading ${timeOfDay(freshness.sinceWallMs)})`;
+}
+
+/** The same, without a ticking count: for a screen reader's live region, which must not repeat itself every second. */
+export function staleAnnouncement(freshness: Freshness): string {
+  if (freshness.current) return '';
+  const since = Number.isNaN(freshness.sinceWallMs) ? '' : ` since ${timeOfDay(freshness.sinceWallMs)}`;
+  return freshness.cause === 'link' ? `Server link lost: no current reading${since}` : `No reading from the device${since}`;
+}

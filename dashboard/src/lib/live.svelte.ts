@@ -19,6 +19,7 @@ import {
   type DeviceStatus,
   type LabelHold,
   type ReadingsBatch,
+  type RenameDevice,
   type RecorderStatus,
   type SelectPreset,
   type ServerToClientEvents,
@@ -176,6 +177,16 @@ export class LiveConnection {
   async selectPreset(request: SelectPreset): Promise<string | null> {
     try {
       const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('selectPreset', request));
+      return reply.ok ? null : reply.error;
+    } catch {
+      return 'the server did not answer: try again';
+    }
+  }
+
+  /** Asks the server to rename a device (every dashboard then shows the new name); resolves with the server's refusal, if any. */
+  async renameDevice(request: RenameDevice): Promise<string | null> {
+    try {
+      const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('renameDevice', request));
       return reply.ok ? null : reply.error;
     } catch {
       return 'the server did not answer: try again';
