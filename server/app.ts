@@ -17,6 +17,7 @@ import { LiveMarks } from './live/marks.ts';
 import { FileProfileStore, MemoryProfileStore, type ProfileStore } from '../calibration/store.ts';
 import { createTransport, type CreatedTransport, type TransportContext } from '../device/registry.ts';
 import { answerUnreadableRequest, apiRoutes } from './api/routes.ts';
+import { pptDeviceOf } from './api/ppt-device.ts';
 import { LiveBroadcaster } from './live/broadcaster.ts';
 import { LiveBus } from './live/bus.ts';
 import type { Logger } from './log.ts';
@@ -182,6 +183,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       isRecording: (sessionId) => recording?.recorder?.isRecording(sessionId) ?? false,
       audit,
       deviceName: (deviceId, transport) => names.displayName(deviceId, transport),
+      pptDevice: (deviceId) => pptDeviceOf(pipelines.find((pipeline) => pipeline.info?.deviceId === deviceId)),
     }),
     { prefix: '/api' },
   );

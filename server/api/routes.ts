@@ -16,6 +16,13 @@
  *   DELETE /api/sessions/:id                  the session and all it recorded
  *   GET    /api/trends                        holds per body area and knot over weeks
  *   GET    /api/audit                         the audit log of safety-relevant changes, newest first
+ *   POST   /api/ppt                           a PPT measurement (analysed again here), GET lists them
+ *   GET    /api/ppt/:id, DELETE /api/ppt/:id  one measurement; deleting it is audited
+ *   GET    /api/ppt/export.csv|export.json    the measurements listed, one trial a CSV line
+ *   GET    /api/ppt/trends                    PPT per knot over weeks, before and after
+ *   GET    /api/sessions/:id/ppt              the session's before/after pairs per knot
+ *   GET    /api/ppt/preset-preview            the preset a knot's latest PPT makes, beside the one in force
+ *   POST   /api/ppt/presets, GET, DELETE /api/ppt/presets/:id   knot presets (accepting and deleting are audited)
  *
  * Pipeline position: session store -> **REST API** -> dashboard's review pages, scripts.
  */
@@ -31,7 +38,21 @@ import type { SessionDetail, SessionSummary } from '../contract/records.ts';
 import type { SessionStore } from '../recording/store.ts';
 import type { AuditTrail } from '../recording/audit-trail.ts';
 import { clientName } from '../security/client-name.ts';
-import { csvTable, forceCell, holdsCsvColumns, TRACE_CSV_HEADER, warningsCsvColumns } from '../contract/csv.ts';
+import { csvTable, forceCell, holdsCsvColumns, PPT_CSV_COLUMNS, TRACE_CSV_HEADER, warningsCsvColumns, type CsvValue } from '../contract/csv.ts';
+import {
+  knotPresetInputSchema,
+  pptExportQuerySchema,
+  pptListQuerySchema,
+  pptMeasurementInputSchema,
+  pptParamsSchema,
+  pptPreviewQuerySchema,
+  pptTrendsQuerySchema,
+  type PptMeasurement,
+  type PptPresetPreview,
+} from '../contract/ppt.ts';
+import { presetFromPpt } from '../engine/preset-from-ppt.ts';
+import type { EngineConfig } from '../engine/results.ts';
+import { PptInputError } from '../recording/ppt-records.ts';
 import {
   DEFAULT_PAGE_SIZE,
   DEFAULT_POINTS,
@@ -60,7 +81,21 @@ export interface ApiOptions {
   readonly audit: AuditTrail;
   /** A device's display name by its id and transport kind (absent: sessions go out without `deviceName`). */
   readonly deviceName?: (deviceId: string, transport: string) => string;
+  /** A device running on this server, for a preset from a PPT (absent or null: not here). */
+  readonly pptDevice?: (deviceId: string) => PptDeviceContext | null;
 }
+
+/** What a preset made from a PPT needs of the device it is for. */
+export interface PptDeviceContext {
+  /** The firmware's alarm ceiling in newtons through the device's calibration (null: the device has no alarm of its own). */
+  readonly ceilingN: number | null;
+  /** The preset in force: its name (a body-area preset, a knot preset's, or "custom"), its config. */
+  readonly presetName: string;
+  readonly engineConfig: EngineConfig;
+}
+
+/** Up to 10 trials of 12 000 samples as JSON; every other body stays under Fastify's 1 MiB. */
+const PPT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 
 class HttpError extends Error {
   readonly statusCode: number;
@@ -164,6 +199,42 @@ async function* samplesCsv(store: SessionStore, id: number): AsyncGenerator<stri
     for (let index = 0; index < chunk.tMs.length; index++) text += `${roundDecimals(chunk.tMs[index] ?? 0, 3)},${roundDecimals(chunk.forceN[index] ?? 0, 3)}\n`;
     yield text;
   }
+}
+
+/** One line a trial; the measurement's columns repeated on each (a spreadsheet filters them). */
+function pptCsv(measurements: readonly PptMeasurement[]): string {
+  const rows: CsvValue[][] = [];
+  for (const measurement of measurements) {
+    const { summary } = measurement;
+    measurement.trials.forEach((trial, index) => {
+      rows.push([
+        measurement.id,
+        measurement.createdAt,
+        measurement.deviceId,
+        measurement.bodyArea,
+        measurement.knot,
+        measurement.phase,
+        measurement.sessionId,
+        measurement.rateKPaPerS,
+        measurement.areaCm2,
+        index + 1,
+        roundDecimals(trial.startMs, 3),
+        roundDecimals(trial.onsetMs, 3),
+        trial.onset,
+        roundDecimals(trial.pptN, 3),
+        roundDecimals(trial.pptKPa, 3),
+        roundDecimals(trial.rateNPerS, 3),
+        roundDecimals(trial.rateKPaPerS, 3),
+        trial.valid,
+        trial.reason,
+        summary.meanPptN === null ? null : roundDecimals(summary.meanPptN, 3),
+        summary.meanPptKPa === null ? null : roundDecimals(summary.meanPptKPa, 3),
+        summary.sdN === null ? null : roundDecimals(summary.sdN, 3),
+        summary.cv === null ? null : roundDecimals(summary.cv, 4),
+      ]);
+    });
+  }
+  return csvTable(PPT_CSV_COLUMNS, rows);
 }
 
 /**
@@ -306,6 +377,133 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
     http.get('/trends', async (request) => {
       const { from, to, ...labels } = parsed(trendsQuerySchema, request.query, 'query');
       return store().trends({ ...labels, fromMs: from, toMs: to });
+    });
+
+    const pptNotFound = (id: number): HttpError => new HttpError(404, `there is no PPT measurement ${id} (GET /api/ppt lists them)`);
+    const pptFilterOf = (query: { deviceId?: string | undefined; bodyArea?: string | undefined; knot?: string | undefined; phase?: 'before' | 'after' | undefined; sessionId?: number | undefined; from?: number | undefined; to?: number | undefined }) => {
+      const { from, to, ...rest } = query;
+      return { ...rest, fromMs: from, toMs: to };
+    };
+
+    http.post('/ppt', { ...writeRateLimit, bodyLimit: PPT_BODY_LIMIT_BYTES }, async (request, reply) => {
+      parsed(noQuerySchema, request.query, 'query');
+      const input = parsed(pptMeasurementInputSchema, request.body, 'body');
+      const current = writableStore();
+      if (input.sessionId != null && (await current.getSession(input.sessionId)) === null) {
+        throw new HttpError(400, `body: sessionId: there is no session ${input.sessionId} (GET /api/sessions lists them; leave it out for a measurement outside a session)`);
+      }
+      try {
+        return await reply.code(201).send(await current.ppt.save(input, Date.now()));
+      } catch (error) {
+        if (error instanceof PptInputError) throw new HttpError(400, `body: trials: ${error.message}`);
+        throw error;
+      }
+    });
+
+    http.get('/ppt', async (request) => {
+      const { limit = DEFAULT_PAGE_SIZE, offset = 0, ...filter } = parsed(pptListQuerySchema, request.query, 'query');
+      return store().ppt.list(pptFilterOf(filter), { limit, offset });
+    });
+
+    http.get('/ppt/export.csv', async (request, reply) => {
+      const measurements = await store().ppt.all(pptFilterOf(parsed(pptExportQuerySchema, request.query, 'query')));
+      return attachment(reply, 'knotmeter-ppt.csv', 'text/csv; charset=utf-8').send(pptCsv(measurements));
+    });
+
+    http.get('/ppt/export.json', async (request, reply) => {
+      const measurements = await store().ppt.all(pptFilterOf(parsed(pptExportQuerySchema, request.query, 'query')));
+      return attachment(reply, 'knotmeter-ppt.json', 'application/json; charset=utf-8').send(`${JSON.stringify({ measurements }, null, 2)}\n`);
+    });
+
+    http.get('/ppt/trends', async (request) => store().ppt.trends(pptFilterOf(parsed(pptTrendsQuerySchema, request.query, 'query'))));
+
+    http.get('/sessions/:id/ppt', async (request) => {
+      const { id } = parsed(sessionParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      await session(id);
+      return store().ppt.sessionPairs(id);
+    });
+
+    /** The preset the knot's latest PPT makes for the device, beside the one in force; refusals are 404, 409 or 422 saying why. */
+    const previewFor = async (bodyArea: string, knot: string, deviceId: string): Promise<PptPresetPreview> => {
+      const device = options.pptDevice?.(deviceId) ?? null;
+      if (device === null) throw new HttpError(404, `no device ${deviceId} is running on this server: a preset from a PPT is bounded by the device's own alarm ceiling, so connect it first`);
+      const latest = await store().ppt.latestPpt(bodyArea, knot);
+      const pptN = latest?.summary.meanPptN ?? null;
+      if (latest === null || pptN === null) throw new HttpError(404, `no PPT with a valid trial is stored for ${bodyArea} / ${knot}: measure it first (POST /api/ppt)`);
+      const knotPreset = await store().ppt.knotPreset(bodyArea, knot);
+      const current = knotPreset === null ? { name: device.presetName, engineConfig: device.engineConfig } : { name: knotPreset.name, engineConfig: knotPreset.engineConfig };
+      const made = presetFromPpt({ pptN, ceilingN: device.ceilingN, base: current.engineConfig });
+      if (!made.ok) throw new HttpError(422, `no preset from measurement ${latest.id}: ${made.reason}`);
+      return { bodyArea: latest.bodyArea, knot: latest.knot, fromMeasurementId: latest.id, pptN, ceilingN: device.ceilingN, current, proposed: made.config };
+    };
+
+    http.get('/ppt/preset-preview', async (request) => {
+      const { bodyArea, knot, deviceId } = parsed(pptPreviewQuerySchema, request.query, 'query');
+      return previewFor(bodyArea, knot, deviceId);
+    });
+
+    http.get('/ppt/presets', async (request) => {
+      parsed(noQuerySchema, request.query, 'query');
+      return { presets: await store().ppt.knotPresets() };
+    });
+
+    http.post('/ppt/presets', writeRateLimit, async (request, reply) => {
+      parsed(noQuerySchema, request.query, 'query');
+      const input = parsed(knotPresetInputSchema, request.body, 'body');
+      const current = writableStore();
+      const preview = await previewFor(input.bodyArea, input.knot, input.deviceId);
+      if (preview.fromMeasurementId !== input.fromMeasurementId) {
+        throw new HttpError(409, `the knot's latest PPT is now measurement ${preview.fromMeasurementId}, not ${input.fromMeasurementId}: preview again (GET /api/ppt/preset-preview) and accept that one; nothing changed`);
+      }
+      const name = input.name ?? `${preview.bodyArea} / ${preview.knot} (PPT ${roundDecimals(preview.pptN, 1)} N)`;
+      const saved = await current.ppt.putKnotPreset({ name, bodyArea: preview.bodyArea, knot: preview.knot, engineConfig: preview.proposed, fromMeasurementId: preview.fromMeasurementId, pptN: preview.pptN }, Date.now());
+      const limits = (config: EngineConfig) => ({ bandLowN: roundDecimals(config.bandLowN, 3), bandHighN: roundDecimals(config.bandHighN, 3), overLimitN: roundDecimals(config.overLimitN, 3) });
+      options.audit({
+        client: clientName({ address: request.ip, paired: request.pairedClient }),
+        action: 'preset',
+        deviceId: input.deviceId,
+        sessionId: null,
+        before: { preset: preview.current.name, ...limits(preview.current.engineConfig) },
+        after: { preset: saved.name, knotPreset: saved.id, fromPptMeasurement: preview.fromMeasurementId, ...limits(saved.engineConfig) },
+      });
+      return reply.code(201).send(saved);
+    });
+
+    http.delete('/ppt/presets/:id', writeRateLimit, async (request, reply) => {
+      const { id } = parsed(pptParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      const current = writableStore();
+      const deleted = (await current.ppt.knotPresets()).find((preset) => preset.id === id);
+      if (deleted === undefined || !(await current.ppt.deleteKnotPreset(id))) throw new HttpError(404, `there is no knot preset ${id} (GET /api/ppt/presets lists them)`);
+      options.audit({ client: clientName({ address: request.ip, paired: request.pairedClient }), action: 'preset', deviceId: null, sessionId: null, before: { knotPreset: deleted.id, preset: deleted.name }, after: null });
+      return reply.code(204).send();
+    });
+
+    http.get('/ppt/:id', async (request) => {
+      const { id } = parsed(pptParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      const found = await store().ppt.get(id);
+      if (found === null) throw pptNotFound(id);
+      return found;
+    });
+
+    http.delete('/ppt/:id', writeRateLimit, async (request, reply) => {
+      const { id } = parsed(pptParamsSchema, request.params, 'path');
+      parsed(noQuerySchema, request.query, 'query');
+      const current = writableStore();
+      const deleted = await current.ppt.get(id);
+      if (deleted === null || !(await current.ppt.delete(id))) throw pptNotFound(id);
+      const { deviceId, bodyArea, knot, phase, createdAt, sessionId, summary } = deleted;
+      options.audit({
+        client: clientName({ address: request.ip, paired: request.pairedClient }),
+        action: 'delete',
+        deviceId,
+        sessionId,
+        before: { pptMeasurement: id, bodyArea, knot, phase, createdAt, meanPptN: summary.meanPptN === null ? null : roundDecimals(summary.meanPptN, 3) },
+        after: null,
+      });
+      return reply.code(204).send();
     });
 
     http.get('/audit', async (request) => {

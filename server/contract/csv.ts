@@ -45,6 +45,33 @@ export function trendsCsvColumns(unitColumn: string): string[] {
   return ['body_area', 'knot', 'week_start', 'holds', 'median_duration_ms', 'longest_duration_ms', `median_peak_${unitColumn}`, `highest_peak_${unitColumn}`];
 }
 
+/** `GET /api/ppt/export.csv`: one line a PPT trial, with its measurement's columns (docs/ppt.md). */
+export const PPT_CSV_COLUMNS = [
+  'measurement',
+  'created',
+  'device',
+  'body_area',
+  'knot',
+  'phase',
+  'session',
+  'rate_target_kpa_s',
+  'area_cm2',
+  'trial',
+  'start_ms',
+  'onset_ms',
+  'onset',
+  'ppt_n',
+  'ppt_kpa',
+  'rate_n_s',
+  'rate_kpa_s',
+  'valid',
+  'reason',
+  'mean_ppt_n',
+  'mean_ppt_kpa',
+  'sd_n',
+  'cv',
+] as const;
+
 /** Recordings keep forces to the millinewton (the engine's results as `analyze` rounds them). */
 const RECORDED_FORCE_STEP_N = 0.001;
 

@@ -15,6 +15,7 @@
 import { z } from 'zod';
 import { engineConfigSchema } from '../engine/results.ts';
 import { labelTextSchema, plainText } from './records.ts';
+import { deviceIdText as deviceIdQuery, FROM_BEFORE_TO, fromBeforeTo, labelFilter, MAX_PAGE_SIZE, wallTimeText, wholeNumberText } from './requests.ts';
 
 /** A trial starts when the force rises through this (newtons). */
 export const DEFAULT_PPT_START_LEVEL_N = 1;
@@ -307,8 +308,8 @@ export const knotPresetInputSchema = z.strictObject(
   {
     bodyArea: labelTextSchema,
     knot: labelTextSchema,
-    /** The device whose alarm ceiling bounds it (the preview's), if it is running here. */
-    deviceId: deviceIdText.optional(),
+    /** The device whose alarm ceiling bounds it (the preview's): it must be running on this server. */
+    deviceId: deviceIdText,
     name: labelTextSchema.optional(),
     /** The measurement the preview was made from: refused if a newer one exists meanwhile. */
     fromMeasurementId: z.number().int().positive(),
@@ -316,3 +317,39 @@ export const knotPresetInputSchema = z.strictObject(
   { error: 'the body must be a JSON object like {"bodyArea": "shoulders", "knot": "left", "fromMeasurementId": 12}' },
 );
 export type KnotPresetInput = z.infer<typeof knotPresetInputSchema>;
+
+/** `/api/ppt/:id` and `/api/ppt/presets/:id`. */
+export const pptParamsSchema = z.strictObject({
+  id: z.string().regex(/^[1-9]\d{0,14}$/, 'the id must be a whole number from 1 on, e.g. /api/ppt/12').transform(Number),
+});
+
+const pptFilterFields = {
+  deviceId: deviceIdQuery.optional(),
+  bodyArea: labelFilter('bodyArea').optional(),
+  knot: labelFilter('knot').optional(),
+  from: wallTimeText('from').optional(),
+  to: wallTimeText('to').optional(),
+};
+
+const phaseQuery = z.string({ error: 'phase must be given once' }).pipe(z.enum(PPT_PHASES, { error: `phase must be one of ${PPT_PHASES.join(', ')}` }));
+const sessionIdQuery = wholeNumberText('sessionId', 1, Number.MAX_SAFE_INTEGER);
+
+/** `GET /api/ppt` (and its exports, without paging): filters by knot (any spelling), device, phase, session, dates. */
+export const pptListQuerySchema = z
+  .strictObject({
+    ...pptFilterFields,
+    phase: phaseQuery.optional(),
+    sessionId: sessionIdQuery.optional(),
+    limit: wholeNumberText('limit', 1, MAX_PAGE_SIZE).optional(),
+    offset: wholeNumberText('offset', 0, Number.MAX_SAFE_INTEGER).optional(),
+  })
+  .refine(fromBeforeTo, FROM_BEFORE_TO);
+
+export const pptExportQuerySchema = z.strictObject({ ...pptFilterFields, phase: phaseQuery.optional(), sessionId: sessionIdQuery.optional() }).refine(fromBeforeTo, FROM_BEFORE_TO);
+
+/** `GET /api/ppt/trends`. */
+export const pptTrendsQuerySchema = z.strictObject(pptFilterFields).refine(fromBeforeTo, FROM_BEFORE_TO);
+
+/** `GET /api/ppt/preset-preview?bodyArea=...&knot=...&deviceId=...`. */
+export const pptPreviewQuerySchema = z.strictObject({ bodyArea: labelFilter('bodyArea'), knot: labelFilter('knot'), deviceId: deviceIdQuery });
+

@@ -23,7 +23,7 @@ const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)$/;
 const MAX_DECIMAL_CHARS = 20;
 const DAY_MS = 86_400_000;
 
-const wholeNumberText = (what: string, min: number, max: number) =>
+export const wholeNumberText = (what: string, min: number, max: number) =>
   z
     .string({ error: `${what} must be given once, as a whole number from ${min} to ${max}` })
     .regex(/^\d{1,16}$/, `${what} must be a whole number from ${min} to ${max}`)
@@ -43,7 +43,7 @@ const msText = (what: string) =>
  * A wall-clock bound as an ISO date (`2026-11-02`, UTC) or date and time
  * (`2026-11-02T08:00:00Z`), as Unix ms. A date alone as `to` means the end of that day.
  */
-const wallTimeText = (what: 'from' | 'to') =>
+export const wallTimeText = (what: 'from' | 'to') =>
   z
     .string({ error: `${what} must be given once, as a date (2026-11-02) or a date and time (2026-11-02T08:00:00Z)` })
     .refine((text) => z.iso.date().safeParse(text).success || z.iso.datetime({ offset: true }).safeParse(text).success, {
@@ -51,8 +51,8 @@ const wallTimeText = (what: 'from' | 'to') =>
     })
     .transform((text) => (text.length === 10 ? Date.parse(`${text}T00:00:00Z`) + (what === 'to' ? DAY_MS : 0) : Date.parse(text)));
 
-const deviceIdText = plainText(z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters'));
-const labelFilter = (what: string) => z.string({ error: `${what} must be given once` }).pipe(labelTextSchema);
+export const deviceIdText = plainText(z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters'));
+export const labelFilter = (what: string) => z.string({ error: `${what} must be given once` }).pipe(labelTextSchema);
 
 export const sessionParamsSchema = z.strictObject({
   id: z.string().regex(/^[1-9]\d{0,14}$/, 'the session id must be a whole number from 1 on, e.g. /api/sessions/12').transform(Number),
@@ -63,8 +63,8 @@ export const holdParamsSchema = sessionParamsSchema.extend({
   number: z.string().regex(/^[1-9]\d{0,8}$/, 'the hold number must be a whole number from 1 on (the first hold is 1, as in the session\'s "number" fields and the CSV)').transform(Number),
 });
 
-const fromBeforeTo = (query: { from?: number | undefined; to?: number | undefined }) => query.from === undefined || query.to === undefined || query.from < query.to;
-const FROM_BEFORE_TO = { message: 'from must be before to', path: ['from'] };
+export const fromBeforeTo = (query: { from?: number | undefined; to?: number | undefined }) => query.from === undefined || query.to === undefined || query.from < query.to;
+export const FROM_BEFORE_TO = { message: 'from must be before to', path: ['from'] };
 
 export const listQuerySchema = z
   .strictObject({

@@ -12,23 +12,7 @@ import { presetConfig } from '../../../server/engine/presets.ts';
 import { PptInputError } from '../../../server/recording/ppt-records.ts';
 import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
 import type { SessionStore } from '../../../server/recording/store.ts';
-
-/** One trial's samples: rest, then a ramp at `rateNPerS` to `pptN` marked there (100 Hz). */
-export function rampSamples(pptN: number, rateNPerS = 7.5, startMs = 0): PptTrialSamples {
-  const tMs: number[] = [];
-  const forceN: number[] = [];
-  let t = startMs;
-  const add = (force: number): void => {
-    tMs.push(t);
-    forceN.push(force);
-    t += 10;
-  };
-  for (let index = 0; index < 20; index++) add(0);
-  for (let force = 0; force < pptN; force += rateNPerS / 100) add(force);
-  add(pptN);
-  t -= 10;
-  return { tMs, forceN, markMs: t };
-}
+import { rampSamples } from './ppt-support.ts';
 
 function input(overrides: Partial<PptMeasurementInput> = {}, ppts: readonly number[] = [20, 22, 24]): PptMeasurementInput {
   return { deviceId: '1a2b3c4d', bodyArea: 'Shoulders', knot: 'Left trap', phase: 'before', trials: ppts.map((pptN) => rampSamples(pptN)), ...overrides };
