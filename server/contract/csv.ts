@@ -38,7 +38,7 @@ export function warningsCsvColumns(unitColumn: string): string[] {
 }
 
 /** The History page's export of the sessions listed. */
-export const SESSIONS_CSV_COLUMNS = ['session', 'started', 'device', 'transport', 'preset', 'duration_ms', 'holds', 'total_hold_ms', 'warnings', 'body_areas', 'knots', 'labels', 'status', 'notes'] as const;
+export const SESSIONS_CSV_COLUMNS = ['session', 'started', 'device', 'device_name', 'transport', 'preset', 'duration_ms', 'holds', 'total_hold_ms', 'warnings', 'body_areas', 'knots', 'labels', 'status', 'notes'] as const;
 
 /** The Trends page's export of the weekly figures. */
 export function trendsCsvColumns(unitColumn: string): string[] {
