@@ -17,6 +17,9 @@
  *    gap against the link limit, in emulated time (`firmware.ts`).
  * 7. Recording: insert rate of batched samples, the recorder's CPU share at 8 devices ×
  *    1 kHz, and serving a 1 h session's 2000-point overview (`recording.ts`).
+ * 8. The bus between servers: `over.started` at a client on another server (through Redis)
+ *    against one on the same server, and a single server against a minimal relay process
+ *    on the same kind of pty (`bus.ts`).
  */
 import { once } from 'node:events';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -32,6 +35,7 @@ import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
 import { benchRecording } from './recording.ts';
+import { benchBus } from './bus.ts';
 
 const MEASURE_S = 5;
 const CLOCK_TICKS_PER_S = 100;
@@ -135,3 +139,6 @@ for (const line of await benchFirmware()) console.log(line);
 
 console.log('');
 for (const line of await benchRecording()) console.log(line);
+
+console.log('');
+for (const line of await benchBus()) console.log(line);
