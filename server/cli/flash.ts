@@ -1,7 +1,7 @@
 /**
  * `npm run flash`: puts the Knotmeter firmware on an Arduino through its own bootloader,
- * the way the Arduino IDE's Upload button does, then checks the result: the firmware is
- * built if needed, the board found (or taken from --port), the hex written and verified
+ * the way the Arduino IDE's Upload button does, then checks the result: the board found
+ * (or taken from --port), the firmware built if needed, the hex written and verified
  * by avrdude (flash-upload.ts says why avrdude) with a progress bar, and the board's
  * HELLO read back: its id, firmware version and sensor are printed.
  *
@@ -128,14 +128,14 @@ export async function runFlash(argv: readonly string[], output: CliOutput, envir
 
 async function flash(flags: FlashOptions, output: CliOutput, environment: FlashEnvironment): Promise<void> {
   const board = BOARDS[flags.board];
-  output.stderr(`building the ${flags.sensor} firmware (make, if anything changed)...\n`);
-  const hexPath = await firmwareHex(flags.sensor).catch((error: unknown) => {
-    throw new FlashError(error instanceof Error ? error.message : String(error));
-  });
   const port = flags.port ?? (await findBoard(flags, environment, output));
   // avrdude takes no lock and says little about a port it cannot open: ask first
   const opens = await checkPortOpens(port);
   if (opens !== null) throw new FlashError(opens);
+  output.stderr(`building the ${flags.sensor} firmware (make, if anything changed)...\n`);
+  const hexPath = await firmwareHex(flags.sensor).catch((error: unknown) => {
+    throw new FlashError(error instanceof Error ? error.message : String(error));
+  });
   output.stderr(`uploading ${hexPath} to ${port} (${board.name}, ${board.bootloader} at ${board.baudRate} baud)\n`);
   const bar = new ProgressBar(output, environment.isTty);
   const result = await uploadHex({ port, board, hexPath, onProgress: (phase, fraction) => bar.show(phase, fraction) });

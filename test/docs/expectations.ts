@@ -582,6 +582,40 @@ export const SCENARIOS: readonly Scenario[] = [
     ],
   },
   {
+    title: 'flash --help names its flags and boards',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run flash -- --help',
+        finishesWithinMs: 60_000,
+        check({ stdout }) {
+          expect(stdout).toContain('--port PATH');
+          expect(stdout).toContain('nano-old');
+        },
+      },
+    ],
+  },
+  {
+    title: 'doctor checks this machine in order, each line ok, warn or FAIL',
+    copy: 'fresh',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run doctor',
+        finishesWithinMs: 120_000,
+        check({ stdout }) {
+          const lines = withoutNpmBanner(stdout).trim().split('\n');
+          expect(lines[0]).toMatch(/^ok {4}Node \d+\.\d+\.\d+/);
+          expect(lines.filter((line) => /^(ok|warn|FAIL) /.test(line)).length).toBeGreaterThanOrEqual(9);
+          // a fresh copy has no data/ yet: the doctor says it will be made
+          expect(stdout).toMatch(/ok {4}data directory \S+\/data: not made yet; it will be/);
+          expect(lines.at(-1)).toBe('Everything checks out.');
+        },
+      },
+    ],
+  },
+  {
     title: 'pair: list with nobody paired, then a new operator link written for the server to accept',
     copy: 'built',
     steps: [

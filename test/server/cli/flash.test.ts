@@ -88,7 +88,7 @@ describe('npm run flash through Optiboot in the emulator', () => {
     } finally {
       await new Promise<void>((resolve) => holder.close(() => resolve()));
     }
-  }, 30_000);
+  }, 60_000);
 
   it('says there is no board when no port answers to the names', async () => {
     const result = await flash(['--scan', join(links, 'ttyUSB*')]);
