@@ -6,19 +6,7 @@
  * work outside it: at 1 kHz the chart redraws from some 1 200 points instead of 30 000
  * each frame, which is what keeps it smooth with several devices open.
  */
-import type { ChartPoint } from './reading-buffer.ts';
-
-/** Index of the first point with x >= `x` (points sorted by x). */
-function firstIndexFrom(points: readonly ChartPoint[], x: number): number {
-  let low = 0;
-  let high = points.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if ((points[middle]?.x ?? Infinity) < x) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
+import { firstIndexFrom, type ChartPoint } from './reading-buffer.ts';
 
 export function decimateMinMax(points: readonly ChartPoint[], fromX: number, toX: number, columns: number): ChartPoint[] {
   const out: ChartPoint[] = [];

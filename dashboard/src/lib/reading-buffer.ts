@@ -11,6 +11,18 @@ export interface ChartPoint {
   y: number;
 }
 
+/** Index of the first point with x >= `x` (points sorted by x), by bisection. */
+export function firstIndexFrom(points: readonly ChartPoint[], x: number): number {
+  let low = 0;
+  let high = points.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((points[middle]?.x ?? Infinity) < x) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
 /** Past this much device time going backwards, the device restarted: start afresh. */
 const RESTART_THRESHOLD_MS = 1000;
 /** A pause longer than this many sample periods is a gap in the data, drawn as a break. */
@@ -63,9 +75,7 @@ export class ReadingBuffer {
 
   /** Drops readings older than the window, in chunks (a splice per batch would be O(n) each time). */
   #dropOld(): void {
-    const oldestKeptS = (this.latestMs - this.#windowMs) / 1000;
-    const firstKept = this.points.findIndex((point) => point.x >= oldestKeptS);
-    const excess = firstKept === -1 ? 0 : firstKept;
+    const excess = firstIndexFrom(this.points, (this.latestMs - this.#windowMs) / 1000);
     if (excess > Math.max(64, this.points.length / 8)) this.points.splice(0, excess);
   }
 }
