@@ -7,7 +7,7 @@
  * refused when clients pair: server/security), so only an operator can make a mark.
  *
  *   const marks = new LiveMarks(io, () => pipelines);     // a PipelineListener: add it to fanOut
- *   marks.serve();                                         // answers `mark` on every client's socket
+ *   requests.on('mark', (payload, reply) => marks.answer(payload, reply));   // live/requests.ts
  *
  * Pipeline position: beside the live broadcaster, on the same socket.io server.
  */
@@ -49,17 +49,6 @@ export class LiveMarks implements PipelineListener {
     } catch (error) {
       reply({ ok: false, error: `mark: ${error instanceof Error ? error.message : String(error)}` });
     }
-  }
-
-  /** Serves `mark` requests on every client's socket. */
-  serve(): void {
-    this.#io.on('connection', (socket) => {
-      socket.on('mark', (payload: unknown, reply?: unknown) => {
-        this.answer(payload, (answer) => {
-          if (typeof reply === 'function') (reply as (result: CommandReply) => void)(answer);
-        });
-      });
-    });
   }
 
   // The rest of the pipeline's news is the broadcaster's.
