@@ -509,7 +509,8 @@ export class Emulator {
 
   /**
    * Presses the thumb button the way a real contact does, exactly on the emulated clock:
-   * from `atUs` (default: 5 ms from now) `bounces` short make-and-break pairs 1 ms apart,
+   * from `atUs` (default: 50 ms from now; a time already past applies at once, so leave a
+   * loaded host room) `bounces` short make-and-break pairs 1 ms apart,
    * then held for `holdMs`, then released with as many bounces. Resolves with the emulated
    * time of the first edge (the press as the person made it); the release ends at
    * `atUs + holdMs + 2 * bounces` ms.
@@ -517,7 +518,7 @@ export class Emulator {
   async pressButton(options: { atUs?: number; bounces?: number; holdMs?: number } = {}): Promise<number> {
     const bounces = z.number().int().min(0).max(50).parse(options.bounces ?? 0);
     const holdMs = z.number().min(0).parse(options.holdMs ?? 100);
-    const startUs = options.atUs ?? (await this.emulatedTimeUs()) + 5000;
+    const startUs = options.atUs ?? (await this.emulatedTimeUs()) + 50_000;
     const points: [number, number][] = [];
     let tUs = startUs;
     const edge = (level: 0 | 1, afterUs: number): void => {

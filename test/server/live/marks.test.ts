@@ -87,7 +87,7 @@ describe('mark on the live stream', () => {
     const mark = operator.marks[0];
     expect(mark).toEqual({ deviceId, tMs: expect.any(Number) as unknown, seq: 0, source: 'device' });
     expect(viewer.marks[0]).toEqual(mark);
-    // Pressed after a reading both had (5 ms of emulated time after the call); the mark can
+    // Pressed after a reading both had (50 ms of emulated time after the call); the mark can
     // come before the readings of its moment (they leave every 50 ms), so it is placed by time.
     expect(mark?.tMs).toBeGreaterThan(readingBeforeMs);
     expect(mark?.tMs).toBeLessThan(readingBeforeMs + 1000);
