@@ -11,6 +11,7 @@ import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
 import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../engine/presets.ts';
 import type { EngineSettings } from '../pipeline.ts';
+import { isPostgresUrl } from '../recording/postgres/postgres-store.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { canonicalHost } from '../security/hosts.ts';
@@ -32,6 +33,8 @@ export interface ServerOptions {
   readonly dataDir: string;
   /** `--db FILE`: the SQLite file sessions are recorded in (default DIR/knotmeter.db). */
   readonly db: string;
+  /** `--store postgres://USER@HOST:PORT/DB`: record sessions in PostgreSQL instead (null: in `db`). */
+  readonly store: string | null;
   /** `--session-idle-s N`, in ms: no press for this long ends a recorded session. */
   readonly sessionIdleMs: number;
   /** `--speed X`: how fast replays play, 1 = as recorded; null (`max`) = as fast as possible. */
@@ -56,7 +59,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE] [--session-idle-s N] [--speed X] [--bus redis://HOST:PORT] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE | --store URL] [--session-idle-s N] [--speed X] [--bus redis://HOST:PORT] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -84,6 +87,8 @@ export function serverUsage(): string {
     '                     writes them) and, unless --db says otherwise, the recording (default data/ in the project)',
     '  --db FILE          record sessions (holds, warnings, samples) in this SQLite file, created if missing',
     '                     (default DIR/knotmeter.db; a relative FILE is from the current folder)',
+    '  --store URL        record sessions in PostgreSQL instead, postgres://USER[:PASSWORD]@HOST:PORT/DB: one',
+    '                     database for every server of a clinic (docs/deployment.md)',
     `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
     '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
     '  --bus URL          join the other servers of a clinic through this Redis (redis://HOST:PORT): every dashboard',
@@ -102,6 +107,10 @@ const flagSchemas = {
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
   db: z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db'),
+  store: z
+    .string()
+    .trim()
+    .refine((text) => isPostgresUrl(text) && URL.canParse(text) && new URL(text).pathname.length > 1, '--store needs a PostgreSQL URL naming a database, postgres://USER@HOST:PORT/DB (e.g. postgres://knotmeter@127.0.0.1:5432/knotmeter)'),
   dataDir: z.string().trim().min(1, '--data-dir needs a directory, e.g. data'),
   sessionIdleS: wholeNumberFlag('--session-idle-s', 10, 86_400, 'seconds'),
   // One schema, not a union: a union's failure is zod's stock "Invalid input".
@@ -166,6 +175,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
         preset: { type: 'string' },
         config: { type: 'string' },
         db: { type: 'string' },
+        store: { type: 'string' },
         'data-dir': { type: 'string' },
         'session-idle-s': { type: 'string' },
         speed: { type: 'string' },
@@ -187,6 +197,9 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
+  if (values.db !== undefined && values.store !== undefined) {
+    throw new UsageError('--db and --store cannot be used together: sessions are recorded in one store (a SQLite file or a PostgreSQL database)');
+  }
   // npm runs the script in the project's folder: a relative path is from where it was typed.
   const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : pathAsTyped(checkedFlag(flagSchemas.dataDir, values['data-dir'], '--data-dir'), 'start');
   return {
@@ -200,6 +213,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
     dataDir,
     db: values.db !== undefined ? pathAsTyped(checkedFlag(flagSchemas.db, values.db, '--db'), 'start') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'),
+    store: values.store === undefined ? null : checkedFlag(flagSchemas.store, values.store, '--store'),
     sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,

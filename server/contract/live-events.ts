@@ -105,9 +105,14 @@ export type SessionSnapshot = z.infer<typeof sessionSnapshotSchema>;
  */
 export const recorderStatusSchema = z.strictObject({
   state: z.enum(['recording', 'error']),
-  /** Where sessions are recorded (the `--db` file). */
+  /** Where sessions are recorded (the `--db` file, or the `--store` URL without its password). */
   database: z.string(),
   error: z.string().nullable(),
+  /**
+   * While writes fail: the samples kept in memory to write once the database works again,
+   * the most it keeps (beyond that the oldest go), and how many went so far.
+   */
+  buffered: z.strictObject({ samples: z.number().int().nonnegative(), capacitySamples: z.number().int().positive(), droppedSamples: z.number().int().nonnegative() }).optional(),
   devices: z.array(
     z.strictObject({
       deviceId: z.string().min(1),

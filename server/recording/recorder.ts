@@ -7,10 +7,11 @@
  *
  * Never in the way: listener calls only append to memory and return; a timer flushes
  * every 200 ms, so at most a quarter of a second of samples waits in memory and a kill -9
- * loses no more than that. A write that fails (read-only file, full disk) does not reach
- * the pipeline: the recorder reports the error (the dashboard shows it), drops the
- * samples it cannot write, keeps the holds and warnings for the next try, and retries
- * every few seconds, so recording resumes by itself once the cause is fixed.
+ * loses no more than that. A write that fails (read-only file, full disk, PostgreSQL
+ * down) does not reach the pipeline: the recorder reports the error (the dashboard shows
+ * it), keeps what it could not write in memory (samples up to a bound, the oldest
+ * dropped beyond it; holds and warnings), and retries every few seconds, so recording
+ * resumes by itself once the cause is fixed, losing nothing within the bound.
  *
  * Pipeline position: fan-out -> **recorder** (session cutter inside) -> session store.
  */
@@ -27,8 +28,10 @@ import { CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS, type HoldWrite, type SampleChunk,
 export const FLUSH_INTERVAL_MS = 200;
 /** After a failed write, the next try comes this much later (not at every flush). */
 export const RETRY_INTERVAL_MS = 3000;
-/** Holds and warnings kept for the next try while writes fail (they are small; samples are not kept). */
+/** Holds and warnings kept for the next try while writes fail. */
 const MAX_PENDING_RESULTS = 10_000;
+/** Samples kept in memory while writes fail (20 bytes each: about 48 MB), a minute of 40 devices at 1 kHz. */
+export const DEFAULT_BUFFER_SAMPLES = 2_400_000;
 
 export interface RecorderOptions {
   readonly store: SessionStore;
@@ -38,6 +41,8 @@ export interface RecorderOptions {
   readonly onStatus?: (status: RecorderStatus) => void;
   /** Wall clock, Unix ms (tests may pin it). */
   readonly nowMs?: () => number;
+  /** The most samples kept in memory while writes fail (default DEFAULT_BUFFER_SAMPLES). */
+  readonly bufferSamples?: number;
 }
 
 type SampleRun = CutterSamples;
@@ -48,6 +53,8 @@ interface RecordingSession {
   readonly originMs: number;
   /** Samples since the last flush (device time, not yet relative). */
   pending: SampleRun[];
+  /** Chunks a failed write could not store, oldest first: written before `pending`. */
+  unwritten: SampleChunk[];
   holds: HoldWrite[];
   warnings: WarningWrite[];
   nextHoldIndex: number;
@@ -72,7 +79,7 @@ interface DeviceState {
 }
 
 /** What went wrong with the database, in words, with what to do. */
-export function describeStoreError(location: string, error: unknown): string {
+export function describeStoreError(location: string, error: unknown, meanwhile = 'this is not being recorded.'): string {
   const code = (error as { code?: unknown } | null)?.code;
   const message = error instanceof Error ? error.message : String(error);
   let why: string;
@@ -87,7 +94,7 @@ export function describeStoreError(location: string, error: unknown): string {
   else if (code === 'SQLITE_CANTOPEN' || /unable to open/i.test(message)) {
     why = 'the database file cannot be opened: check that its folder exists and is writable, or restart with --db and another path';
   } else why = `${message}: check the file, or restart with --db and another path`;
-  return `cannot record sessions in ${location}: ${why}. Live view and alerts go on; this is not being recorded.`;
+  return `cannot record sessions in ${location}: ${why}. Live view and alerts go on; ${meanwhile}`;
 }
 
 export class Recorder implements PipelineListener {
@@ -96,6 +103,7 @@ export class Recorder implements PipelineListener {
   readonly #logger: Logger;
   readonly #onStatus: (status: RecorderStatus) => void;
   readonly #nowMs: () => number;
+  readonly #bufferSamples: number;
   readonly #devices = new Map<string, DeviceState>();
   /** Sessions with something not yet written (an ended one stays until its end is written). */
   readonly #dirty = new Set<RecordingSession>();
@@ -113,6 +121,7 @@ export class Recorder implements PipelineListener {
     this.#logger = options.logger;
     this.#onStatus = options.onStatus ?? (() => undefined);
     this.#nowMs = options.nowMs ?? Date.now;
+    this.#bufferSamples = options.bufferSamples ?? DEFAULT_BUFFER_SAMPLES;
     this.#timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
   }
 
@@ -133,6 +142,7 @@ export class Recorder implements PipelineListener {
       state: this.#error === null ? 'recording' : 'error',
       database: this.#store.location,
       error: this.#error,
+      ...(this.#error === null ? {} : { buffered: { samples: this.#bufferedSamples(), capacitySamples: this.#bufferSamples, droppedSamples: this.droppedSamples } }),
       devices: [...this.#devices].map(([deviceId, device]) => ({ deviceId, sessionId: device.session?.handle.id ?? null, label: device.label })),
     };
   }
@@ -220,7 +230,7 @@ export class Recorder implements PipelineListener {
     if (this.#writing !== null) return this.#writing;
     if (this.#dirty.size === 0) return;
     if (this.#error !== null && !force && this.#nowMs() < this.#retryAtMs) {
-      this.#dropSamples();
+      this.#bufferPending();
       return;
     }
     const sessions = [...this.#dirty];
@@ -235,7 +245,7 @@ export class Recorder implements PipelineListener {
           session.holds = session.holds.filter((hold) => !write.holds.includes(hold));
           session.warnings = session.warnings.filter((warning) => !write.warnings.includes(warning));
           if (write.end !== null) session.end = null;
-          if (session.pending.length === 0 && session.holds.length === 0 && session.warnings.length === 0 && session.end === null) this.#dirty.delete(session);
+          if (session.pending.length === 0 && session.unwritten.length === 0 && session.holds.length === 0 && session.warnings.length === 0 && session.end === null) this.#dirty.delete(session);
         }
         const recovered = this.#error !== null;
         if (recovered) {
@@ -244,8 +254,9 @@ export class Recorder implements PipelineListener {
         }
         if (recovered || sessions.some((session, index) => hadIds[index] !== session.handle.id)) this.#statusChanged();
       } catch (error) {
-        // The holds, warnings and ends stay for the next try; the samples taken are lost.
-        this.droppedSamples += writes.reduce((sum, write) => sum + write.samples.reduce((inWrite, chunk) => inWrite + chunk.tMs.length, 0), 0);
+        // Everything taken stays for the next try, the samples within the buffer's bound.
+        for (const [index, session] of sessions.entries()) session.unwritten = [...(writes[index]?.samples ?? []), ...session.unwritten];
+        this.#bufferPending();
         this.#fail(error);
       } finally {
         this.#writing = null;
@@ -290,6 +301,7 @@ export class Recorder implements PipelineListener {
       },
       originMs,
       pending: [],
+      unwritten: [],
       holds: [],
       warnings: [],
       nextHoldIndex: 0,
@@ -368,24 +380,46 @@ export class Recorder implements PipelineListener {
 
   /** Takes a session's pending samples as stored chunks (times relative to its first sample). */
   #takeWrite(session: RecordingSession): SessionWrite {
-    const samples = toChunks(session.pending, session.originMs);
+    const samples = [...session.unwritten, ...toChunks(session.pending, session.originMs)];
     session.pending = [];
+    session.unwritten = [];
     return { handle: session.handle, samples, holds: [...session.holds], warnings: [...session.warnings], durationMs: session.lastTMs - session.originMs, end: session.end };
   }
 
-  #dropSamples(): void {
+  /** While writes fail: pending samples become chunks to write later, the oldest dropped beyond the bound. */
+  #bufferPending(): void {
     for (const session of this.#dirty) {
-      this.droppedSamples += session.pending.reduce((sum, run) => sum + run.tMs.length, 0);
+      if (session.pending.length === 0) continue;
+      session.unwritten.push(...toChunks(session.pending, session.originMs));
       session.pending = [];
+    }
+    let excess = this.#bufferedSamples() - this.#bufferSamples;
+    while (excess > 0) {
+      // From the session holding the most: each device keeps an equal share of the bound.
+      let fullest: RecordingSession | null = null;
+      for (const session of this.#dirty) if (fullest === null || samplesIn(session.unwritten) > samplesIn(fullest.unwritten)) fullest = session;
+      const dropped = fullest?.unwritten.shift();
+      if (dropped === undefined) return;
+      this.droppedSamples += dropped.tMs.length;
+      excess -= dropped.tMs.length;
     }
   }
 
+  #bufferedSamples(): number {
+    let samples = 0;
+    for (const session of this.#dirty) samples += samplesIn(session.unwritten) + session.pending.reduce((sum, run) => sum + run.tMs.length, 0);
+    return samples;
+  }
+
   #fail(error: unknown): void {
-    const message = describeStoreError(this.#store.location, error);
+    const meanwhile = `up to ${this.#bufferSamples} samples (${Number((this.#bufferSamples / 40_000).toPrecision(2))} s of 40 devices at 1 kHz) wait in memory and are written when it works again; beyond that the oldest are dropped.`;
+    const message = describeStoreError(this.#store.location, error, meanwhile);
     this.#retryAtMs = this.#nowMs() + RETRY_INTERVAL_MS;
-    if (message === this.#error) return;
-    this.#error = message;
-    this.#logger.error({ err: error }, message);
+    if (message !== this.#error) {
+      this.#error = message;
+      this.#logger.error({ err: error }, message);
+    }
+    // Also when only the buffer changed: the header shows how full it is.
     this.#statusChanged();
   }
 
@@ -396,6 +430,10 @@ export class Recorder implements PipelineListener {
       this.#logger.error({ err: error }, 'the recorder status listener failed');
     }
   }
+}
+
+function samplesIn(chunks: readonly SampleChunk[]): number {
+  return chunks.reduce((sum, chunk) => sum + chunk.tMs.length, 0);
 }
 
 /** Runs of samples as chunks of at most CHUNK_MAX_SAMPLES spanning at most CHUNK_MAX_SPAN_MS. */

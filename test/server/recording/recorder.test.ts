@@ -83,11 +83,11 @@ describe('recorder', () => {
   let statuses: RecorderStatus[];
   let clockMs: number;
 
-  function start(sessionIdleMs = 60_000, storeToUse: SessionStore = store): void {
+  function start(sessionIdleMs = 60_000, storeToUse: SessionStore = store, bufferSamples?: number): void {
     counting = new CountingStore(storeToUse);
     statuses = [];
     clockMs = Date.UTC(2026, 10, 25, 9);
-    recorder = new Recorder({ store: counting.wrap(), sessionIdleMs, logger: pino({ level: 'silent' }), onStatus: (status) => statuses.push(status), nowMs: () => clockMs });
+    recorder = new Recorder({ store: counting.wrap(), sessionIdleMs, logger: pino({ level: 'silent' }), onStatus: (status) => statuses.push(status), nowMs: () => clockMs, ...(bufferSamples === undefined ? {} : { bufferSamples }) });
   }
 
   beforeEach(() => {
@@ -194,6 +194,47 @@ describe('recorder', () => {
     expect(() => recorder.labelHolds({ deviceId: 'deadbeef', bodyArea: 'neck', knot: null })).toThrow('no device deadbeef on this server');
   });
 
+  /** A SQLite store whose file cannot grow past two more pages (a full disk), and the way to free room. */
+  function fullStore(name: string): { store: SessionStore; makeRoom(): void } {
+    const path = join(dir.path, name);
+    const db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    migrate(db);
+    const pages = Number(db.pragma('page_count', { simple: true }));
+    db.pragma(`max_page_count = ${pages + 2}`);
+    return { store: sessionStore(new SqliteSessionStorage(db, path)), makeRoom: () => db.pragma('max_page_count = 1000000') };
+  }
+
+  it('keeps at most its bound of samples in memory while writes fail, dropping the oldest, and says so', async () => {
+    const full = fullStore('bounded.db');
+    start(60_000, full.store, 500);
+    const device = new FakeDevice(recorder);
+    device.press(22, 4000);
+    await recorder.flush();
+    for (let retry = 0; retry < 3; retry++) {
+      clockMs += RETRY_INTERVAL_MS;
+      device.press(22, 2000);
+      await recorder.flush();
+    }
+    const failed = statuses.at(-1);
+    expect(failed?.error).toMatch(/Live view and alerts go on; up to 500 samples \(0.013 s of 40 devices at 1 kHz\) wait in memory and are written when it works again; beyond that the oldest are dropped\./);
+    expect(failed?.buffered).toEqual({ samples: expect.any(Number) as unknown, capacitySamples: 500, droppedSamples: recorder.droppedSamples });
+    expect(failed?.buffered?.samples).toBeLessThanOrEqual(500);
+    // 1000 samples fed (the press has no second before it: the device started with it).
+    expect(recorder.droppedSamples).toBe(1000 - (failed?.buffered?.samples ?? 0));
+    full.makeRoom();
+    clockMs += RETRY_INTERVAL_MS;
+    await recorder.flush();
+    expect(statuses.at(-1)).toMatchObject({ state: 'recording', error: null });
+    expect(statuses.at(-1)?.buffered).toBeUndefined();
+    // The newest samples are the ones kept: the session ends with the last one fed.
+    const session = await full.store.getSession(1);
+    expect(session?.sampleCount).toBe(failed?.buffered?.samples);
+    expect(session?.durationMs).toBe(10_000 - RATE_MS);
+    await recorder.close();
+    await full.store.close();
+  });
+
   it('reports a full database without throwing into the pipeline, and resumes with the holds kept once there is room', async () => {
     const path = join(dir.path, 'full.db');
     const db = new Database(path);
@@ -210,7 +251,8 @@ describe('recorder', () => {
     const failed = statuses.at(-1);
     expect(failed?.state).toBe('error');
     expect(failed?.error).toMatch(/cannot record sessions in .*full\.db: the disk is full: free some space and recording resumes by itself\. Live view and alerts go on/);
-    expect(recorder.droppedSamples).toBeGreaterThan(0);
+    expect(failed?.buffered).toMatchObject({ capacitySamples: 2_400_000, droppedSamples: 0 });
+    expect(failed?.buffered?.samples).toBeGreaterThan(0);
     // Still taking readings and events without a throw; before the retry time nothing is tried.
     device.press(0, 500);
     const commitsBefore = counting.commits;
@@ -224,6 +266,9 @@ describe('recorder', () => {
     expect(statuses.at(-1)?.state).toBe('recording');
     const session = await small.getSession(1);
     expect(session?.holds.map((hold) => hold.meanN)).toEqual([22]);
+    // Nothing lost: every sample fed is in the file.
+    expect(recorder.droppedSamples).toBe(0);
+    expect(session?.sampleCount).toBe((4000 + 1000 + 500 + 100) / RATE_MS);
     await recorder.close();
     await small.close();
   });
