@@ -583,7 +583,7 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     title: 'flash --help names its flags and boards',
-    copy: 'built',
+    copy: 'fresh',
     steps: [
       {
         kind: 'prints',

@@ -128,3 +128,10 @@ describe('what a failed upload says', () => {
     }
   });
 });
+
+describe("the emulator's bootloader", () => {
+  it("refuses Debian's ready-made Optiboot hex (too large for the boot section), saying how to build one that fits", async () => {
+    const debianHex = '/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex';
+    await expect(Emulator.start({ bootloaderPath: debianHex })).rejects.toThrow(/outside the ATmega328P's boot sections .*make -C device\/emulator optiboot builds one that fits/);
+  });
+});
