@@ -26,6 +26,7 @@ import { deviceLog } from './device-log.ts';
 import type { RecorderStatus } from './contract/live-events.ts';
 import { UsageError } from './errors.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
+import { knotPresetOnLabel } from './recording/knot-preset-on-label.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
 import { auditTrail } from './recording/audit-trail.ts';
 import { replaySources } from './traces/replay-sources.ts';
@@ -167,7 +168,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   pairing?.guardSockets(broadcaster.io);
   // After the guards: a request they refuse is never forwarded to another server.
   const bus = (options.bus ?? null) === null ? null : joinBus(options, broadcaster, () => calibration, () => recording, () => pipelines, (status) => showRecorderStatus(status));
-  const showRecorderStatus = linkRecordingToLive(broadcaster.io, broadcaster.requests, () => recording, (status) => bus?.recorderShown(status) ?? status);
+  const knotPresets = knotPresetOnLabel({ store: () => recording?.store ?? null, pipelines: () => pipelines, audit, logger: options.logger.child({ part: 'ppt' }) });
+  const showRecorderStatus = linkRecordingToLive(broadcaster.io, broadcaster.requests, () => recording, (status) => bus?.recorderShown(status) ?? status, knotPresets);
   publishRecorderStatus = (status) => {
     showRecorderStatus(status);
     bus?.ownRecorderChanged();

@@ -205,6 +205,18 @@ export class DevicePipeline {
     this.#listener.onMark?.({ deviceId: this.#info?.deviceId ?? mark.deviceId, tMs: mark.deviceTimeUs / 1000, seq: mark.seq, source: 'device' });
   }
 
+  /**
+   * Runs the engine with a custom config from now on (a knot's preset, `preset` null in the
+   * device's info), as `selectPreset` does with a body-area preset.
+   */
+  useConfig(config: EngineConfig): void {
+    if (this.#settings.preset === null && JSON.stringify(this.#settings.config) === JSON.stringify(config)) return;
+    this.#settings = { preset: null, config: { ...config } };
+    this.#restartEngine();
+    if (this.#info !== null) this.#publishInfo({ ...this.#info, preset: null, engineConfig: this.#settings.config });
+    this.#sendOverLimit();
+  }
+
   #restartEngine(): void {
     const lastTMs = this.#engine.state().tMs;
     const openWarning = this.#engine.state().warning;

@@ -11,19 +11,26 @@
  * Pipeline position: beside the live broadcaster, on the same socket.io server.
  */
 import type { Server } from 'socket.io';
-import { clientEventSchemas, type ClientToServerEvents, type CommandReply, type RecorderStatus, type ServerToClientEvents } from '../contract/live-events.ts';
+import { clientEventSchemas, type ClientToServerEvents, type CommandReply, type LabelHold, type RecorderStatus, type ServerToClientEvents } from '../contract/live-events.ts';
 import type { Recording } from './recording.ts';
 import type { LiveRequests } from '../live/requests.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 
 /** Sends the recorder's status to every client; returns the function to call when it changes. */
-export function linkRecordingToLive(io: LiveServer, requests: LiveRequests, recording: () => Recording | null, shown: (status: RecorderStatus) => RecorderStatus = (status) => status): (status: RecorderStatus) => void {
+export function linkRecordingToLive(
+  io: LiveServer,
+  requests: LiveRequests,
+  recording: () => Recording | null,
+  shown: (status: RecorderStatus) => RecorderStatus = (status) => status,
+  /** Called once a device's holds are labelled (a knot's own preset, `knot-preset-on-label.ts`). */
+  labelled: (label: LabelHold, client: string) => void = () => undefined,
+): (status: RecorderStatus) => void {
   io.on('connection', (socket) => {
     const current = recording();
     if (current !== null) socket.emit('recorder', shown(current.status()));
   });
-  requests.on('labelHold', (payload: unknown, answer: (result: CommandReply) => void) => {
+  requests.on('labelHold', (payload: unknown, answer: (result: CommandReply) => void, client: string) => {
     const request = clientEventSchemas.labelHold.safeParse(payload);
     if (!request.success) {
       answer({ ok: false, error: `labelHold: ${request.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ')}` });
@@ -43,6 +50,7 @@ export function linkRecordingToLive(io: LiveServer, requests: LiveRequests, reco
     try {
       recorder.labelHolds(request.data);
       answer({ ok: true });
+      labelled(request.data, client);
     } catch (error) {
       answer({ ok: false, error: error instanceof Error ? error.message : String(error) });
     }

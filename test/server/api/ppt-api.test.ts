@@ -2,12 +2,15 @@
 // measurement is analysed again and stored, listed with filters, exported as safe CSV and
 // as JSON, deleted with an audit entry; trends per knot; a session's before/after pair;
 // the preset from a knot's PPT previewed against the one in force, refused when no sane
-// preset can be made, and accepted into a knot preset (audited).
+// preset can be made, and accepted into a knot preset (audited) that runs whenever the knot
+// is labelled on the device.
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../../server/app.ts';
 import { auditPageSchema } from '../../../server/contract/audit.ts';
+import { commandReplySchema, type CommandReply } from '../../../server/contract/live-events.ts';
 import { PPT_CSV_COLUMNS } from '../../../server/contract/csv.ts';
 import { knotPresetSchema, pptMeasurementPageSchema, pptMeasurementSchema, pptPresetPreviewSchema, pptSessionPairsSchema, pptTrendsSchema, type PptMeasurementInput } from '../../../server/contract/ppt.ts';
 import { presetConfig } from '../../../server/engine/presets.ts';
@@ -116,6 +119,25 @@ describe('PPT REST API', () => {
     expect(pptPresetPreviewSchema.parse((await getJson(query('left trap'))).body).current.name).toBe('Left trap after week 1');
     const [entry] = auditPageSchema.parse((await getJson(`${server.url}/api/audit`)).body).entries;
     expect(entry).toMatchObject({ action: 'preset', deviceId, before: { preset: 'shoulders', overLimitN: 45 }, after: { preset: 'Left trap after week 1', knotPreset: preset.id, overLimitN: 50 } });
+
+    // Labelling the knot on the device runs its preset; a body-area preset picked afterwards replaces it.
+    const client = io(server.url, { transports: ['websocket'], forceNew: true });
+    try {
+      const ask = async (event: 'labelHold' | 'selectPreset', payload: unknown): Promise<CommandReply> => {
+        const timed = client.timeout(10_000);
+        const emit = timed.emitWithAck.bind(timed) as (event: string, payload: unknown) => Promise<unknown>;
+        return commandReplySchema.parse(await emit(event, payload));
+      };
+      expect(await ask('labelHold', { deviceId, bodyArea: 'Shoulders', knot: 'left-trap' })).toEqual({ ok: true });
+      await until(() => server.pipelines[0]?.info?.engineConfig.overLimitN === 50, 'the knot preset to run on the device');
+      expect(server.pipelines[0]?.info).toMatchObject({ preset: null, engineConfig: preset.engineConfig });
+      // The audit entry is written with the switch (SQLite answers at once).
+      expect(auditPageSchema.parse((await getJson(`${server.url}/api/audit`)).body).entries[0]).toMatchObject({ action: 'preset', client: 'localhost', after: { knotPreset: preset.id } });
+      expect(await ask('selectPreset', { deviceId, preset: 'neck' })).toEqual({ ok: true });
+      expect(server.pipelines[0]?.info).toMatchObject({ preset: 'neck', engineConfig: presetConfig('neck') });
+    } finally {
+      client.close();
+    }
 
     expect((await fetch(`${server.url}/api/ppt/presets/${preset.id}`, { method: 'DELETE' })).status).toBe(204);
     expect((await getJson(`${server.url}/api/ppt/presets`)).body).toEqual({ presets: [] });
