@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { expect } from 'vitest';
 import { z } from 'zod';
 import { recordedHoldSchema, sampleEnvelopeSchema, sessionDetailSchema, sessionPageSchema, type RecordedHold } from '../../server/contract/records.ts';
+import { pptAnalysisSchema } from '../../server/contract/ppt.ts';
 import type { JobExit, TypedCommand } from '../support/typed-command.ts';
 import { until } from '../support/until.ts';
 import { eventually, getJson, LiveStream, printedJson, withoutNpmBanner } from './probes.ts';
@@ -488,6 +489,22 @@ export const SCENARIOS: readonly Scenario[] = [
         command: 'npm run analyze -- --preset shoulders test/fixtures/traces/example_overpressure.csv',
         finishesWithinMs: 60_000,
         check: ({ stdout }, { dir }) => matchesExpectedResults(printedJson(stdout), 'test/fixtures/traces/example_overpressure.expected.json', dir),
+      },
+    ],
+  },
+  {
+    title: 'analyze --ppt prints the PPT trials of the example, three valid and one too fast, and their summary',
+    copy: 'built',
+    steps: [
+      {
+        kind: 'prints',
+        command: 'npm run analyze -- --ppt test/fixtures/traces/ppt_three_trials.csv',
+        finishesWithinMs: 60_000,
+        check({ stdout }) {
+          const analysis = pptAnalysisSchema.parse(printedJson(stdout));
+          expect(analysis.trials.map((trial) => trial.reason)).toEqual([null, 'rate-off-target', null, null]);
+          expect(analysis.summary.n).toBe(3);
+        },
       },
     ],
   },
