@@ -20,6 +20,8 @@
  * 8. The bus between servers: `over.started` at a client on another server (through Redis)
  *    against one on the same server, and a single server against a minimal relay process
  *    on the same kind of pty (`bus.ts`).
+ * 9. Sound: force step -> audible pitch change of the guide tone at the page, against the
+ *    step's arrival at the page (`sound.ts`).
  */
 import { once } from 'node:events';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -35,6 +37,7 @@ import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
 import { benchRecording } from './recording.ts';
+import { benchSound } from './sound.ts';
 import { benchBus } from './bus.ts';
 
 const MEASURE_S = 5;
@@ -142,3 +145,6 @@ for (const line of await benchRecording()) console.log(line);
 
 console.log('');
 for (const line of await benchBus()) console.log(line);
+
+console.log('');
+for (const line of await benchSound()) console.log(line);

@@ -29,8 +29,11 @@ const LEVEL = 0.3;
 export const MUTE_MS = 120_000;
 
 const BURST_S = PULSE_HZ.length * PULSE_S + (PULSE_HZ.length - 1) * PULSE_SPACING_S;
-/** Bursts are scheduled on the audio clock; the timer that schedules them wakes this early. */
-const LOOKAHEAD_S = 0.2;
+/**
+ * Bursts are scheduled on the audio clock this far ahead, so a page busy for over a
+ * second still sounds them on time (a mute or the warning's end cuts them at once).
+ */
+const LOOKAHEAD_S = 1.5;
 
 export class AlarmSound {
   readonly #audio: AudioOutput;
@@ -119,7 +122,7 @@ export class AlarmSound {
       this.#burst(context, this.#nextBurstS);
       this.#nextBurstS += BURST_S + INTERBURST_S;
     }
-    const sleepMs = Math.max(10, (this.#nextBurstS - context.currentTime - LOOKAHEAD_S / 2) * 1000);
+    const sleepMs = Math.max(10, (this.#nextBurstS - context.currentTime - LOOKAHEAD_S + 0.1) * 1000);
     this.#timer = setTimeout(() => this.#scheduleBursts(), sleepMs);
   }
 

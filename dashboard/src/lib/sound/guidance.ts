@@ -74,15 +74,29 @@ export class SoundGuidance {
     this.#speaker.silence();
   }
 
-  /** Chimes and cues for what changed since the last update (nothing on first sight or when not current). */
+  /**
+   * Chimes and cues for what changed since the device was last current (nothing on first
+   * sight). While not current nothing sounds and nothing is marked as heard, so a
+   * milestone passed meanwhile is told once the reading is current again.
+   */
   #milestones(device: GuidedDevice, alarmOpen: boolean): void {
     const before = this.#remembered.get(device.deviceId);
     const elapsedSteps = device.holdElapsedMs === null ? 0 : Math.floor(device.holdElapsedMs / ELAPSED_STEP_MS);
-    this.#remembered.set(device.deviceId, { hold: device.hold, elapsedSteps, current: device.current });
-    if (before?.current === true && !device.current) this.#speaker.silence();
-    if (before === undefined || !before.current || !device.current || alarmOpen) return;
+    const now: Remembered = { hold: device.hold, elapsedSteps, current: device.current };
+    if (before === undefined) {
+      this.#remembered.set(device.deviceId, now);
+      return;
+    }
+    if (!device.current) {
+      if (before.current) {
+        this.#speaker.silence();
+        this.#remembered.set(device.deviceId, { ...before, current: false });
+      }
+      return;
+    }
+    this.#remembered.set(device.deviceId, now);
     const { hold } = device;
-    if (hold === null) return;
+    if (alarmOpen || hold === null) return;
     if (hold.longReached && before.hold?.longReached !== true) this.#cue('release', 'release');
     else if (hold.targetReached && before.hold?.targetReached !== true) this.#cue('target', 'target');
     else if (before.hold === null) this.#cue('start', null);
