@@ -9,9 +9,8 @@
  *
  * Joined to other servers by a bus (`bus.ts`, `--bus`), the broadcasts go through socket.io's
  * adapter to the clients of every server; the device list is this server's devices and the
- * others' (each server sends it to its own clients); while the bus is down, readings and
- * status stay on this server (they are re-sent anyway), engine events and sessions wait for
- * the bus to return.
+ * others' (each server sends it to its own clients); this server's clients get every
+ * broadcast at once, never behind Redis (`bus.ts`).
  */
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
@@ -38,8 +37,6 @@ type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 /** The devices of the other servers on the bus (`bus.ts`). */
 export interface RemoteDevices {
-  /** Whether broadcasts reach the other servers now (the bus is up). */
-  readonly up: boolean;
   devices(): DeviceInfo[];
   /** Their latest status (disconnected for a server no longer heard). */
   statuses(): DeviceStatus[];
@@ -146,10 +143,6 @@ export class LiveBroadcaster implements PipelineListener {
     return [...own, ...this.#remote.devices().filter((device) => !ownIds.has(device.deviceId))];
   }
 
-  /** Where a re-sent event goes: every server's clients, or this server's alone while the bus is down. */
-  #everyClient(): LiveServer | ReturnType<LiveServer['except']> {
-    return this.#remote === null || this.#remote.up ? this.io : this.io.local;
-  }
 
   onInfo(info: DeviceInfo, replacesDeviceId: string | null): void {
     if (replacesDeviceId !== null) this.#forget(replacesDeviceId);
@@ -168,7 +161,7 @@ export class LiveBroadcaster implements PipelineListener {
 
   onStatus(status: DeviceStatus): void {
     this.#statuses.set(status.deviceId, status);
-    this.#everyClient().emit('status', status);
+    this.io.emit('status', status);
   }
 
   onSession(snapshot: SessionSnapshot): void {
@@ -208,7 +201,7 @@ export class LiveBroadcaster implements PipelineListener {
       this.#recentFor(deviceId).add(batch);
       batches.push(batch);
     }
-    if (batches.length > 0) this.#everyClient().volatile.emit('readings', batches);
+    if (batches.length > 0) this.io.volatile.emit('readings', batches);
     for (const [deviceId, pending] of this.#pendingZoneChanges) {
       const events = foldZoneChanges(pending);
       if (events.length > 0) this.io.emit('engine', { deviceId, events });

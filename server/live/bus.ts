@@ -8,9 +8,12 @@
  *   it from where it left off, so a server whose connection to Redis drops, or a Redis that
  *   restarts, resumes the stream instead of losing what was sent meanwhile (the pub/sub
  *   adapter loses every message sent while a subscriber is away). Readings stay one
- *   volatile message per 50 ms flush for all of a server's devices; while the bus is down
- *   they, and the once-a-second status, stay on this server; engine events and sessions
- *   wait in the Redis client's bounded queue and go out when Redis is back.
+ *   volatile message per 50 ms flush for all of a server's devices. This server's own
+ *   clients get every broadcast at once, never behind Redis (`#localFirst`). A broadcast
+ *   sent while the connection is failing but not yet known to have failed waits in the Redis
+ *   client's bounded queue and goes out when it is back; once the bus is known down nothing
+ *   is published, and on rejoin each server sends the others' clients its devices' state
+ *   (the session so far: its holds and warnings, the open one included).
  * - Each server announces itself every second (`serverSideEmit`): its devices, their status,
  *   its recorder's status. A server not heard for `BUS_SILENCE_MS` (killed, cut off) has its
  *   devices shown disconnected by every other server; heard again, it is asked for its
@@ -39,6 +42,8 @@ import type { LiveBroadcaster, RemoteDevices } from './broadcaster.ts';
 import { clientName, pairedOfSocket } from '../security/client-name.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
+type StreamsAdapter = ReturnType<ReturnType<typeof createAdapter>>;
+type BroadcastOptions = Parameters<StreamsAdapter['broadcast']>[1];
 type LiveSocket = Socket<ClientToServerEvents, ServerToClientEvents>;
 
 /** How often each server announces itself. */
@@ -47,7 +52,7 @@ export const HEARTBEAT_MS = 1000;
 export const BUS_SILENCE_MS = 3000;
 /** A forwarded request not answered within this is answered as such (a capture may wait 30 s for its load to settle). */
 const REQUEST_TIMEOUT_MS = 45_000;
-/** Commands held while Redis is away (engine events, sessions); beyond it the oldest kind is dropped by the client, never the server's memory. */
+/** Commands the Redis client holds while its connection is down (beyond it, it refuses new ones: never the server's memory). */
 const QUEUE_LIMIT = 10_000;
 /** Redis errors repeat while it is down: log one per this long. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
@@ -147,7 +152,12 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     this.#client.on('error', (error: unknown) => this.#setReady(false, error instanceof Error ? error.message || error.name : String(error)));
     this.#client.on('end', () => this.#setReady(false, 'the connection to Redis closed'));
     this.#client.on('reconnecting', () => this.#setReady(false, this.#error ?? 'reconnecting to Redis'));
-    io.adapter(createAdapter(publishFailuresIgnored(this.#client), { streamName: 'knotmeter:live', channelPrefix: 'knotmeter', onlyPlaintext: true, blockTimeInMs: 2000 }));
+    const clustered = createAdapter(publishFailuresIgnored(this.#client), { streamName: 'knotmeter:live', channelPrefix: 'knotmeter', onlyPlaintext: true, blockTimeInMs: 2000 });
+    const localFirst = (adapter: StreamsAdapter): StreamsAdapter => this.#localFirst(adapter);
+    // socket.io calls the factory with `new`: a function, not an arrow (it returns the adapter).
+    io.adapter(function localFirstAdapter(namespace: unknown) {
+      return localFirst(clustered(namespace));
+    });
     io.on('connection', (socket) => this.#serve(socket));
     io.on(EVENT.announce, (announcement: unknown) => this.#onAnnounce(announcement));
     io.on(EVENT.welcome, (request: unknown) => this.#onWelcome(request));
@@ -156,6 +166,24 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     local.broadcaster.joinBus(this);
     this.#timer = setInterval(() => this.#tick(), HEARTBEAT_MS / 4);
     this.#client.connect().catch((error: unknown) => this.#setReady(false, error instanceof Error ? error.message : String(error)));
+  }
+
+  /**
+   * socket.io's cluster adapter hands a broadcast to this server's clients only once Redis
+   * has stored it, and while Redis is away that is never: an alarm must not wait for the bus.
+   * Every broadcast goes to this server's clients at once, then (bus up) to the others',
+   * published with this server's clients excluded; with the bus down it is not published
+   * (readings are volatile; each server asks the others for their devices' state on rejoin).
+   */
+  #localFirst(adapter: StreamsAdapter): StreamsAdapter {
+    const broadcast = adapter.broadcast.bind(adapter);
+    adapter.broadcast = async (packet: unknown, options: BroadcastOptions): Promise<void> => {
+      if (options.flags?.local === true) return broadcast(packet, options);
+      void broadcast(packet, { ...options, flags: { ...options.flags, local: true } });
+      if (!this.up || this.#closed) return;
+      await broadcast(packet, { ...options, except: new Set([...(options.except ?? []), this.#serverRoom()]) });
+    };
+    return adapter;
   }
 
   /** Whether broadcasts reach the other servers now. */
