@@ -38,7 +38,7 @@ interface TransportKind {
 
 const TRANSPORT_KINDS: Record<string, TransportKind> = {
   sim: {
-    usage: 'sim[:treatment|over-pressure|kneading|idle][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711&gain=G]; sim:weights[?loads=N,N,...&holdS=S] (a calibration bench)',
+    usage: 'sim[:treatment|over-pressure|kneading|idle|ppt][?rate=HZ&seed=N&loss=P&speed=X|max&sensor=fsr|hx711&gain=G]; sim:weights[?loads=N,N,...&holdS=S] (a calibration bench)',
     create(spec, context) {
       const transport = new SimulatorTransport(parseSimulatorSpec(spec, context));
       return { transport, calibration: transport.calibration };
@@ -59,7 +59,7 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
     },
   },
   emulator: {
-    usage: 'emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle&seed=N]  (our firmware in simavr)',
+    usage: 'emulator[:fsr|hx711][?scenario=treatment|over-pressure|kneading|idle|ppt&seed=N]  (our firmware in simavr)',
     create(spec, context) {
       const transport = new EmulatorTransport(parseEmulatorSpec(spec, context));
       return { transport, calibration: transport.calibration };
@@ -76,7 +76,8 @@ const TRANSPORT_KINDS: Record<string, TransportKind> = {
 
 /** One line per transport kind, for `--help`. */
 export function deviceSpecUsage(): string[] {
-  return Object.values(TRANSPORT_KINDS).map((kind) => kind.usage);
+  const kinds = Object.values(TRANSPORT_KINDS).map((kind) => kind.usage);
+  return [...kinds, 'any kind: name=TEXT among its options sets the name the dashboard shows, e.g. serial?name=Couch%202'];
 }
 
 /** Whether a spec's device takes its id from `--device-id` (it has none of its own); false for a malformed spec. */

@@ -103,8 +103,8 @@ describe('a calibrated emulated massager (hx711 firmware in simavr)', () => {
 
   it('takes TARE through the pipeline (what calibration\'s tare sends an hx711)', { timeout: 30_000 }, async () => {
     await until(() => heard.devices[0]?.calibration === 'profile', 'the device on its profile', 30_000);
-    // The firmware refuses TARE until it has 16 conversions: give it a moment after attaching.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // The firmware refuses TARE until it has 16 conversions: wait until 16 samples came in.
+    await until(() => heard.readings.reduce((count, batch) => count + batch.raw.length, 0) >= 16, "the firmware's first 16 conversions", 30_000);
     await expect(pipeline.deviceTare?.()).resolves.toBeUndefined();
   });
 

@@ -27,7 +27,7 @@ describe('npm start (server/cli/start.ts)', () => {
     const result = await runTsx(MAIN, ['--help']);
     expect(result.code).toBe(0);
     for (const flag of ['--host', '--port', '--device', '--seed', '--log-level', '--help']) expect(result.stdout).toContain(flag);
-    expect(result.stdout).toContain('sim[:treatment|over-pressure|kneading|idle]');
+    expect(result.stdout).toContain('sim[:treatment|over-pressure|kneading|idle|ppt]');
   });
 
   it.concurrent.each([
