@@ -19,6 +19,7 @@ import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotat
 import type { EngineConfig, WarningResult } from '../../../server/engine/results.ts';
 import { cssColour, stillChartOptions, translucent } from './chart-style.ts';
 import { decimateMinMax } from './decimate.ts';
+import type { ChartPoint } from './reading-buffer.ts';
 import { freshnessOf, type Freshness } from './freshness.ts';
 import { CHART_WINDOW_MS, type DeviceView } from './live.svelte.ts';
 import { areaOf, axisTitle, tickLabel, unitTicks, units } from './units.svelte.ts';
@@ -90,6 +91,56 @@ function createBackground(canvas: HTMLCanvasElement, textColour: string, gridCol
       },
     },
   });
+}
+
+const TRACE_WIDTH_PX = 2;
+
+/**
+ * Adds the trace to `context`'s path and returns its highest force at or after `fromS`.
+ * Where points are dense (several per pixel column, e.g. 1 kHz), each column becomes one
+ * bar from its lowest to its highest point, joined to the column before: a filled rect is
+ * far cheaper to rasterise in software than a stroked polyline with thousands of joins,
+ * and looks the same at that density. Where points are sparse, consecutive points are
+ * joined by line segments (moveTo/lineTo, stroked). A NaN point breaks the trace.
+ */
+function traceTrace(bars: Path2D, segments: Path2D, points: readonly ChartPoint[], xOf: (seconds: number) => number, yOf: (forceN: number) => number, fromS: number): number {
+  const half = TRACE_WIDTH_PX / 2;
+  let maxN = 0;
+  let column = Number.NaN;
+  let low = 0;
+  let high = 0;
+  let previous: { x: number; y: number } | null = null;
+  const flush = (): void => {
+    if (!Number.isNaN(column)) bars.rect(column - half, low - half, TRACE_WIDTH_PX, high - low + TRACE_WIDTH_PX);
+  };
+  for (const point of points) {
+    if (Number.isNaN(point.y)) {
+      flush();
+      column = Number.NaN;
+      previous = null;
+      continue;
+    }
+    if (point.y > maxN && point.x >= fromS) maxN = point.y;
+    const x = xOf(point.x);
+    const y = yOf(point.y);
+    const pointColumn = Math.floor(x);
+    if (pointColumn !== column) {
+      flush();
+      const sparse = previous !== null && pointColumn > column + 1;
+      if (previous !== null && sparse) {
+        // Sparse: a segment from the point before; the bar starts at this point.
+        segments.moveTo(previous.x, previous.y);
+        segments.lineTo(x, y);
+      }
+      column = pointColumn;
+      low = high = previous === null || sparse ? y : previous.y;
+    }
+    if (y < low) low = y;
+    if (y > high) high = y;
+    previous = { x, y };
+  }
+  flush();
+  return maxN;
 }
 
 /** Creates the chart in `canvas`'s box and keeps it moving; returns the function that stops it. `serverConnected`: the page's link now. */
@@ -180,23 +231,14 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView, se
       context.textAlign = 'left';
     }
 
-    let maxN = 0;
-    context.beginPath();
-    let drawing = false;
-    for (const point of decimateMinMax(device.buffer.points, startS, endS, Math.ceil(width))) {
-      if (Number.isNaN(point.y)) {
-        drawing = false;
-        continue;
-      }
-      if (point.y > maxN && point.x >= startS) maxN = point.y;
-      if (drawing) context.lineTo(xOf(point.x), yOf(point.y));
-      else context.moveTo(xOf(point.x), yOf(point.y));
-      drawing = true;
-    }
+    const [bars, segments] = [new Path2D(), new Path2D()];
+    const maxN = traceTrace(bars, segments, decimateMinMax(device.buffer.points, startS, endS, Math.ceil(width)), xOf, yOf, startS);
+    context.fillStyle = lineColour;
+    context.fill(bars);
     context.strokeStyle = lineColour;
-    context.lineWidth = 2;
+    context.lineWidth = TRACE_WIDTH_PX;
     context.lineJoin = 'round';
-    context.stroke();
+    context.stroke(segments);
     context.restore();
     setData(canvas, 'warningsMarked', String(marked));
     setData(canvas, 'gap', freshness.current ? 'none' : freshness.cause);
