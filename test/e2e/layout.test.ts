@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { launchChromium } from '../support/browser.ts';
+import { startTestServer } from '../support/server.ts';
 import { seedPastSessions, startRecordingServer, tempDir } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
@@ -82,4 +83,118 @@ describe('the dashboard on a phone and a tablet', () => {
       }
     });
   }
+});
+
+// Four massagers on one screen: the grid shows every panel's number without scrolling on a
+// laptop and a tablet, the big numbers stay a fifth of the screen tall, and nothing on the
+// page moves while readings flow (cumulative layout shift 0, as Chromium measures it).
+describe('four devices on one screen', () => {
+  const FOUR = ['sim:treatment?rate=100&speed=8', 'sim:kneading?rate=100', 'sim:treatment?rate=100&speed=4', 'sim:kneading?rate=100&speed=2'];
+  const WIDE_SCREENS = [
+    { width: 1280, height: 800 },
+    { width: 1024, height: 768 },
+  ] as const;
+  let server: RunningServer;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    await buildDashboardIfStale();
+    server = await startTestServer(FOUR);
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser.close();
+    await server.close();
+  });
+
+  /** How far the page reaches below the screen, in CSS pixels. */
+  const downwardOverflow = (page: Page): Promise<number> => page.evaluate(() => document.documentElement.scrollHeight - window.innerHeight);
+  /** Each number's box: top, bottom and height in CSS pixels. */
+  const numberBoxes = (page: Page): Promise<{ top: number; bottom: number; height: number }[]> =>
+    page.getByTestId('force').evaluateAll((forces) => forces.map((force) => {
+      const box = force.getBoundingClientRect();
+      return { top: box.top, bottom: box.bottom, height: box.height };
+    }));
+
+  for (const screen of WIDE_SCREENS) {
+    it(`shows all four panels' numbers on ${screen.width}×${screen.height} without scrolling, in normal and big-number mode`, async () => {
+      const page = await browser.newPage({ viewport: screen });
+      try {
+        await page.goto(server.url);
+        await expect.poll(() => page.getByTestId('force').count(), WAIT).toBe(4);
+        for (const big of [false, true]) {
+          if (big) await page.keyboard.press('b');
+          await expect.poll(() => downwardOverflow(page), WAIT).toBeLessThanOrEqual(0);
+          const boxes = await numberBoxes(page);
+          expect(boxes.every((box) => box.top >= 0 && box.bottom <= screen.height)).toBe(true);
+          if (big) expect(Math.min(...boxes.map((box) => box.height))).toBeGreaterThanOrEqual(screen.height / 5);
+          expect(await sidewaysOverflow(page)).toBe(0);
+        }
+      } finally {
+        await page.close();
+      }
+    });
+  }
+
+  it('makes the big number a fifth of a phone screen tall, its panel within the screen', async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await page.goto(server.url);
+      await expect.poll(() => page.getByTestId('force').count(), WAIT).toBe(4);
+      await page.keyboard.press('b');
+      const [first] = await numberBoxes(page);
+      expect(first?.height ?? 0).toBeGreaterThanOrEqual(844 / 5);
+      const panel = await page.getByTestId('device-panel').first().boundingBox();
+      expect((panel?.y ?? 0) + (panel?.height ?? Infinity)).toBeLessThanOrEqual(844);
+      // "88.8" as tall as that still fits the panel's width.
+      const fits = await page.getByTestId('force').first().evaluate((force) => {
+        const probe = force.cloneNode() as HTMLElement;
+        probe.textContent = '88.8';
+        probe.style.position = 'absolute';
+        force.parentElement?.append(probe);
+        const widthPx = probe.getBoundingClientRect().width;
+        probe.remove();
+        return widthPx <= (force.parentElement?.getBoundingClientRect().width ?? 0);
+      });
+      expect(fits).toBe(true);
+      expect(await sidewaysOverflow(page)).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('does not move anything while readings flow: cumulative layout shift 0 over 5 s at 1024×768', async () => {
+    const page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+    try {
+      await page.goto(server.url);
+      await expect.poll(() => page.getByTestId('zone').count(), WAIT).toBe(4);
+      // Let the page settle (fonts, the grid measured), then watch while numbers, zones and holds change.
+      await page.evaluate(() => document.fonts.ready);
+      await page.evaluate(() => {
+        const scope = window as unknown as { layoutShift: number; shifted: string[] };
+        scope.layoutShift = 0;
+        scope.shifted = [];
+        new PerformanceObserver((list) => {
+          for (const entry of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node }[] })[]) {
+            if (entry.hadRecentInput) continue;
+            scope.layoutShift += entry.value;
+            scope.shifted.push(...(entry.sources ?? []).map((source) => (source.node instanceof Element ? source.node.outerHTML.slice(0, 80) : `text "${source.node?.textContent ?? ''}" in ${source.node?.parentElement?.outerHTML.slice(0, 80) ?? 'a removed node'}`)));
+          }
+        }).observe({ type: 'layout-shift' });
+      });
+      const startedAt = await page.evaluate(() => performance.now());
+      const firstForces = await page.getByTestId('force').allTextContents();
+      // Readings flow for 5 s of page time (at 4x and 8x, holds start, reach their target and end in that time).
+      await expect.poll(() => page.evaluate((from) => performance.now() - from, startedAt), { timeout: 15_000, interval: 250 }).toBeGreaterThan(5000);
+      expect(await page.getByTestId('force').allTextContents()).not.toEqual(firstForces);
+      const result = await page.evaluate(() => {
+        const { layoutShift, shifted } = window as unknown as { layoutShift: number; shifted: string[] };
+        return { layoutShift, shifted };
+      });
+      expect(result.shifted).toEqual([]);
+      expect(result.layoutShift).toBe(0);
+    } finally {
+      await page.close();
+    }
+  });
 });
