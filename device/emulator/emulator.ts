@@ -33,7 +33,9 @@ const EMULATOR_DIR = dirname(fileURLToPath(import.meta.url));
 /** The harness binary that `make` builds. */
 export const HARNESS_PATH = join(EMULATOR_DIR, 'build', 'knotmeter-emu');
 /** Arduino's Optiboot for the Uno/Nano, as `buildOptiboot()` builds it. */
-export const OPTIBOOT_PATH = join(EMULATOR_DIR, 'build', 'optiboot_atmega328.hex');
+export const OPTIBOOT_PATH = join(EMULATOR_DIR, 'build', 'optiboot-atmega328p.hex');
+/** The same Optiboot built for an ATmega328 without the P: it reports that chip's signature (a wrong board for our firmware). */
+export const OPTIBOOT_ATMEGA328_PATH = join(EMULATOR_DIR, 'build', 'optiboot-atmega328.hex');
 
 /** AVCC of the emulated Uno: the ADC's reference and the top of its input range. */
 export const AVCC_MILLIVOLTS = 5000;
@@ -138,7 +140,7 @@ export const emulatorOptionsSchema = z.strictObject({
 });
 export type EmulatorOptions = z.infer<typeof emulatorOptionsSchema>;
 
-/** Builds Arduino's Optiboot for the ATmega328P from the source Debian ships (make; see the Makefile for why not Debian's hex); resolves to its hex. */
+/** Builds Arduino's Optiboot for the ATmega328P (and for the ATmega328) from the source Debian ships (make; see the Makefile for why not Debian's hex); resolves to the ATmega328P's hex. */
 export async function buildOptiboot(): Promise<string> {
   const { code, output } = await run('make', ['-s', '-C', EMULATOR_DIR, 'optiboot']);
   if (code !== 0) throw new Error(`building Optiboot failed (make exited with ${code}; it needs gcc-avr, avr-libc and arduino-core-avr):\n${output}`);

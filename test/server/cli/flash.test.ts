@@ -10,7 +10,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildOptiboot, Emulator } from '../../../device/emulator/emulator.ts';
+import { buildOptiboot, Emulator, OPTIBOOT_ATMEGA328_PATH } from '../../../device/emulator/emulator.ts';
 import { probePort } from '../../../device/protocol/port-discovery.ts';
 import { standardFirmataHexPath } from '../../../device/transports/firmata.ts';
 import { firmwareHex } from '../../../device/transports/emulator.ts';
@@ -130,6 +130,20 @@ describe('what a failed upload says', () => {
 });
 
 describe("the emulator's bootloader", () => {
+  it('a board whose chip is not an ATmega328P is refused by its signature, named', async () => {
+    await buildOptiboot();
+    // Optiboot built for an ATmega328 (no P), as on some clones: it reports 0x1e9514
+    const clone = await Emulator.start({ bootloaderPath: OPTIBOOT_ATMEGA328_PATH });
+    try {
+      const result = await flash(['--port', clone.ptyPath]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('knotmeter flash: wrong board type: the chip reports signature 0x1e9514 (an ATmega328 (not P)); this firmware needs an ATmega328P (0x1e950f)');
+      expect(result.stderr).not.toContain('writing ');
+    } finally {
+      await clone.stop();
+    }
+  }, 60_000);
+
   it("refuses Debian's ready-made Optiboot hex (too large for the boot section), saying how to build one that fits", async () => {
     const debianHex = '/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot_atmega328.hex';
     await expect(Emulator.start({ bootloaderPath: debianHex })).rejects.toThrow(/outside the ATmega328P's boot sections .*make -C device\/emulator optiboot builds one that fits/);
