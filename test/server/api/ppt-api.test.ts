@@ -61,6 +61,27 @@ describe('PPT REST API', () => {
     expect((await getJson(`${server.url}/api/ppt/999`)).status).toBe(404);
   });
 
+  it('takes ten long trials at 1 kHz (over the 1 MiB other bodies may have) and refuses a body over 4 MiB', async () => {
+    // 10 trials of some 10 s each at 1 kHz, up to 80 N at 7.5 N/s.
+    const atOneKilohertz = (pptN: number) => {
+      const tMs: number[] = [];
+      const forceN: number[] = [];
+      for (let t = 0; (forceN.at(-1) ?? 0) < pptN; t++) {
+        tMs.push(t);
+        forceN.push(t <= 100 ? 0 : ((t - 100) * 7.5) / 1000);
+      }
+      return { tMs, forceN, markMs: tMs.at(-1) ?? 0 };
+    };
+    const long = measurement({ knot: 'long', trials: Array.from({ length: 10 }, (_, index) => atOneKilohertz(71 + index)) });
+    expect(JSON.stringify(long).length).toBeGreaterThan(1024 * 1024);
+    const saved = await post('/api/ppt', long);
+    expect(saved.status).toBe(201);
+    expect(pptMeasurementSchema.parse(saved.body).summary.n).toBe(10);
+    const huge = await post('/api/ppt', { ...long, notes: 'x'.repeat(4 * 1024 * 1024) });
+    expect(huge.status).toBe(413);
+    expect((await fetch(`${server.url}/api/ppt/${pptMeasurementSchema.parse(saved.body).id}`, { method: 'DELETE' })).status).toBe(204);
+  });
+
   it('lists with filters, trends per knot, pairs the session, exports CSV safe for a spreadsheet and JSON, and audits a delete', async () => {
     const after = pptMeasurementSchema.parse((await post('/api/ppt', measurement({ sessionId: 1, phase: 'after', knot: 'Left-Trap' }, [50, 50, 50]))).body);
     const odd = pptMeasurementSchema.parse((await post('/api/ppt', measurement({ knot: '=HYPERLINK("x")' }, [30, 30, 30]))).body);
@@ -84,7 +105,9 @@ describe('PPT REST API', () => {
     expect(lines).toHaveLength(4);
     expect(lines[1]).toContain(`"'=HYPERLINK(""x"")"`);
     const json = (await getJson(`${server.url}/api/ppt/export.json?sessionId=1`)).body as { measurements: unknown[] };
-    expect(json.measurements.map((entry) => pptMeasurementSchema.parse(entry).id).sort()).toEqual([after.id - 1, after.id].sort());
+    const inSession = pptMeasurementPageSchema.parse((await getJson(`${server.url}/api/ppt?sessionId=1`)).body).measurements;
+    expect(json.measurements.map((entry) => pptMeasurementSchema.parse(entry))).toEqual(inSession);
+    expect(inSession.map((entry) => entry.phase)).toEqual(['after', 'before']);
 
     const deleted = await fetch(`${server.url}/api/ppt/${odd.id}`, { method: 'DELETE' });
     expect(deleted.status).toBe(204);
