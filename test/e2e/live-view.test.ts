@@ -2,15 +2,21 @@
 // chromium, fed by simulated massagers. It must show the force and a moving chart, the
 // link's health, a big-number mode, and come back by itself after a server restart.
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
-import type { RunningServer } from '../../server/app.ts';
+import { startServer, type RunningServer } from '../../server/app.ts';
+import { presetConfig } from '../../server/engine/presets.ts';
 import { launchChromium } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { startTestServer } from '../support/server.ts';
+import { tempDir } from '../server/recording/support.ts';
 
 const DEVICES = ['sim:treatment?rate=100', 'sim:kneading?rate=1000'];
+
+const WAIT = { timeout: 15_000 };
 
 async function forceText(page: Page, panel: number): Promise<string> {
   return (await page.getByTestId('force').nth(panel).textContent()) ?? '';
@@ -132,5 +138,69 @@ describe('live view in chromium', () => {
     const first = await forceText(page, 0);
     expect(await changes(() => forceText(page, 0), first)).toMatch(/^\d+\.\d$/);
     await expect.poll(() => page.getByTestId('link-state').first().textContent()).toBe('connected');
+  });
+});
+
+// Device names: given by ?name= in the spec, changed on the dashboard (an inline edit),
+// kept in the data directory, so both survive a restart and name the device's sessions in
+// the history, the session page and the JSON export.
+describe('device names in chromium', () => {
+  const SPEC = 'sim:treatment?rate=100&speed=8&name=Couch%201';
+  let dir: { path: string; remove(): void };
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+  const start = (port = 0): Promise<RunningServer> =>
+    startServer({ host: '127.0.0.1', port, devices: [SPEC], seed: 7, engine: { preset: 'shoulders', config: presetConfig('shoulders') }, logger: pino({ level: 'silent' }), db: join(dir.path, 'names.db'), dataDir: dir.path });
+  const shownName = (): Promise<string | null> => page.getByTestId('device-name').first().textContent();
+
+  beforeAll(async () => {
+    await buildDashboardIfStale();
+    dir = tempDir('knotmeter-names-');
+    server = await start();
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
+    await page.goto(server.url);
+  });
+  afterAll(async () => {
+    await browser.close();
+    await server.close();
+    dir.remove();
+  });
+
+  it('shows the name from ?name=, renames on the dashboard, and keeps the new name over a restart', async () => {
+    await expect.poll(shownName, WAIT).toBe('Couch 1');
+    await page.getByRole('button', { name: 'Rename Couch 1' }).click();
+    const input = page.getByRole('textbox', { name: 'Device name' });
+    await expect.poll(() => input.evaluate((element) => element === document.activeElement)).toBe(true);
+    // A control character is refused with a reason, and nothing changes.
+    await input.fill('Window\u0007couch');
+    await input.press('Enter');
+    await expect.poll(() => page.getByTestId('device-name-error').textContent(), WAIT).toMatch(/control characters/);
+    await input.fill('  Window couch ');
+    await input.press('Enter');
+    await expect.poll(shownName, WAIT).toBe('Window couch');
+    expect(await page.getByRole('button', { name: 'Rename Window couch' }).evaluate((element) => element === document.activeElement)).toBe(true);
+    const audit = (await (await fetch(`${server.url}/api/audit`)).json()) as { entries: { action: string; before: unknown; after: unknown }[] };
+    expect(audit.entries.find((entry) => entry.action === 'name')).toMatchObject({ before: { name: 'Couch 1' }, after: { name: 'Window couch' } });
+
+    const port = Number(new URL(server.url).port);
+    await server.close();
+    server = await start(port);
+    await expect.poll(() => page.getByTestId('server-link').textContent(), WAIT).toMatch(/live/);
+    await expect.poll(shownName, WAIT).toBe('Window couch');
+  });
+
+  it('names the device in the history, on the session page and in the JSON export', async () => {
+    const sessions = async (): Promise<{ id: number; deviceName?: string }[]> => ((await (await fetch(`${server.url}/api/sessions`)).json()) as { sessions: { id: number; deviceName?: string }[] }).sessions;
+    await expect.poll(async () => (await sessions()).length, WAIT).toBeGreaterThan(0);
+    const [first] = await sessions();
+    expect(first?.deviceName).toBe('Window couch');
+    const exported = (await (await fetch(`${server.url}/api/sessions/${first?.id ?? 0}/export.json`)).json()) as { deviceName?: string };
+    expect(exported.deviceName).toBe('Window couch');
+    await page.goto(`${server.url}/#/history`);
+    await expect.poll(() => page.getByTestId('session-device-name').first().textContent(), WAIT).toBe('Window couch');
+    await page.goto(`${server.url}/#/sessions/${first?.id ?? 0}`);
+    await expect.poll(() => page.getByTestId('session-device-name').first().textContent(), WAIT).toBe('Window couch');
   });
 });
