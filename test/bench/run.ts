@@ -36,7 +36,7 @@ import { benchDashboard } from './dashboard.ts';
 import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
-import { benchRecording } from './recording.ts';
+import { benchRecording, benchStores } from './recording.ts';
 import { benchSound } from './sound.ts';
 import { benchBus } from './bus.ts';
 
@@ -142,6 +142,8 @@ for (const line of await benchFirmware()) console.log(line);
 
 console.log('');
 for (const line of await benchRecording()) console.log(line);
+console.log('');
+for (const line of await benchStores()) console.log(line);
 
 console.log('');
 for (const line of await benchBus()) console.log(line);

@@ -20,6 +20,8 @@ const SUPERUSER = 'knotmeter';
 
 export interface TestPostgres {
   readonly port: number;
+  /** The cluster's folder (its postmaster.pid names the server process). */
+  readonly dataDir: string;
   /** postgres://knotmeter@127.0.0.1:PORT/NAME */
   urlOf(database: string): string;
   /** Creates an empty database; returns its URL. */
@@ -65,7 +67,8 @@ async function run(program: string, args: readonly string[], user: { uid: number
   if (code !== 0) throw new Error(`${program} ${args.join(' ')} failed (exit ${String(code)}):\n${output}`);
 }
 
-export async function startPostgres(): Promise<TestPostgres> {
+/** `durable`: PostgreSQL's own settings (fsync on), for benchmarks; tests skip fsync. */
+export async function startPostgres(settings: { readonly durable?: boolean } = {}): Promise<TestPostgres> {
   const user = unprivilegedUser();
   const dir = mkdtempSync(join(tmpdir(), 'knotmeter-pg-'));
   if (user !== null) chownSync(dir, user.uid, user.gid);
@@ -75,7 +78,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   await run('initdb', ['-D', dataDir, '-U', SUPERUSER, '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions'], user);
   const port = await freePort();
   // fsync off: a test's data need not survive a power cut, and it keeps the 2 cores free.
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off`;
+  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${settings.durable === true ? '' : ' -c fsync=off -c full_page_writes=off'}`;
   const pgCtl = (...args: string[]): Promise<void> => run('pg_ctl', ['-D', dataDir, ...args], user);
   const start = async (): Promise<void> => {
     try {
@@ -90,6 +93,7 @@ export async function startPostgres(): Promise<TestPostgres> {
   let running = true;
   return {
     port,
+    dataDir,
     urlOf,
     async createDatabase(name) {
       const client = new pg.Client({ connectionString: urlOf('postgres') });
