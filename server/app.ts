@@ -67,6 +67,8 @@ export interface StartOptions {
   readonly auth?: AuthMode;
   /** `--tls-cert`/`--tls-key`, read and checked (readTlsFiles): serve HTTPS. */
   readonly tls?: TlsFiles | null;
+  /** `--store postgres://...`: record sessions in this PostgreSQL database instead of `db` (absent or null: in `db`). */
+  readonly store?: string | null;
   /** `--bus redis://HOST:PORT`: join the other servers on this Redis (absent or null: this server alone). */
   readonly bus?: string | null;
 }
@@ -120,10 +122,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const names = openNames(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
   const recording =
-    options.db === undefined
+    options.db === undefined && (options.store ?? null) === null
       ? null
       : await openRecording({
-          dbPath: options.db,
+          dbPath: options.store ?? options.db ?? '',
           logger: options.logger,
           onStatus: (status) => publishRecorderStatus(status),
           ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),

@@ -1,8 +1,9 @@
-// Two real servers (`npm start` processes) joined by a real Redis (`--bus`), as two rooms of a
-// clinic: a client on server B sees server A's device live (readings, over.started), relabels
-// its holds through B (A records the label), sees the bus go down and come back with Redis
-// while each server goes on alone, and sees A's device disconnected within 5 s of A being
-// killed with -9.
+// Two real servers (`npm start` processes) joined by a real Redis (`--bus`) and recording into
+// one real PostgreSQL (`--store`), as two rooms of a clinic: a client on server B sees server
+// A's device live (readings, over.started), relabels its holds through B (A records the
+// label), B's REST API serves the session A records, the bus goes down and comes back with
+// Redis while each server goes on alone, and A's device shows disconnected on B within 5 s of
+// A being killed with -9.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,8 +12,10 @@ import { join } from 'node:path';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusStatus } from '../../../server/contract/bus.ts';
+import { sessionPageSchema } from '../../../server/contract/records.ts';
 import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type EngineEvents, type RecorderStatus, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../../support/cli.ts';
+import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { startTestRedis, type TestRedis } from '../../support/redis.ts';
 import { until } from '../../support/until.ts';
 
@@ -50,8 +53,8 @@ class Watcher {
   }
 }
 
-async function startServer(redis: TestRedis, dataDir: string, device: string, seed: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--log-level', 'warn']);
+async function startServer(redis: TestRedis, store: string, dataDir: string, device: string, seed: number): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--store', store, '--log-level', 'warn']);
   const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/\S+)/);
   if (url === undefined) throw new Error('no URL printed');
   return { child, url };
@@ -59,6 +62,7 @@ async function startServer(redis: TestRedis, dataDir: string, device: string, se
 
 describe('two servers joined by a Redis bus (--bus)', () => {
   let redis: TestRedis;
+  let postgres: TestPostgres;
   let folder = '';
   let serverA: { child: ChildProcess; url: string };
   let serverB: { child: ChildProcess; url: string };
@@ -68,12 +72,13 @@ describe('two servers joined by a Redis bus (--bus)', () => {
   let deviceB = '';
 
   beforeAll(async () => {
-    redis = await startTestRedis();
+    [redis, postgres] = await Promise.all([startTestRedis(), startPostgres()]);
+    const store = await postgres.createDatabase('clinic');
     folder = await mkdtemp(join(tmpdir(), 'knotmeter-bus-'));
     // A: pushes past the limit every few seconds (10x speed); B: a device at rest.
     [serverA, serverB] = await Promise.all([
-      startServer(redis, join(folder, 'a'), 'sim:over-pressure?rate=100&speed=10', 1),
-      startServer(redis, join(folder, 'b'), 'sim:idle?rate=50', 2),
+      startServer(redis, store, join(folder, 'a'), 'sim:over-pressure?rate=100&speed=10', 1),
+      startServer(redis, store, join(folder, 'b'), 'sim:idle?rate=50', 2),
     ]);
     onA = new Watcher(serverA.url);
     onB = new Watcher(serverB.url);
@@ -81,7 +86,7 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     await until(() => idOf(onA, 'over-pressure') !== '' && idOf(onB, 'idle') !== '', 'each server to list its own device');
     deviceA = idOf(onA, 'over-pressure');
     deviceB = idOf(onB, 'idle');
-  }, 60_000);
+  }, 90_000);
 
   afterAll(async () => {
     onA.socket.close();
@@ -94,6 +99,7 @@ describe('two servers joined by a Redis bus (--bus)', () => {
       }
     }
     await redis.close();
+    await postgres.destroy();
     await rm(folder, { recursive: true, force: true });
   }, 30_000);
 
@@ -117,6 +123,18 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     expect(refused).toMatchObject({ ok: false, error: expect.stringMatching(/^selectPreset: preset/) as unknown });
     expect(await onB.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'neck' })).toEqual({ ok: true });
     await until(() => onB.devices.find((device) => device.deviceId === deviceA)?.preset === 'neck', "B's clients to see A's new preset");
+  });
+
+  it("B's REST API serves the session A records (one PostgreSQL store)", { timeout: 30_000 }, async () => {
+    const listedByB = async (): Promise<string[]> => {
+      const page = sessionPageSchema.parse(await (await fetch(`${serverB.url}/api/sessions`)).json());
+      return page.sessions.map((session) => session.deviceId);
+    };
+    // Polled: A's recorder writes its first batch once the session has started.
+    const deadlineMs = performance.now() + 20_000;
+    let listed = await listedByB();
+    while (!listed.includes(deviceA) && performance.now() < deadlineMs) listed = await listedByB();
+    expect(listed).toContain(deviceA);
   });
 
   it('Redis down: each server goes on alone and says so; both rejoin when Redis is back', { timeout: 60_000 }, async () => {
