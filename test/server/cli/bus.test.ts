@@ -13,6 +13,8 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusStatus } from '../../../server/contract/bus.ts';
 import { sessionPageSchema } from '../../../server/contract/records.ts';
+import { parseServerArgs } from '../../../server/cli/start-args.ts';
+import { UsageError } from '../../../server/cli/support.ts';
 import { serverEventSchemas, type ClientToServerEvents, type DeviceInfo, type DeviceStatus, type EngineEvents, type RecorderStatus, type ServerToClientEvents } from '../../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../../support/cli.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
@@ -59,6 +61,16 @@ async function startServer(redis: TestRedis, store: string, dataDir: string, dev
   if (url === undefined) throw new Error('no URL printed');
   return { child, url };
 }
+
+describe('--bus', () => {
+  it('takes a Redis address and names what it needs otherwise', () => {
+    expect(parseServerArgs(['--bus', 'redis://10.0.0.5:6379']).bus).toBe('redis://10.0.0.5:6379');
+    expect(parseServerArgs([]).bus).toBeNull();
+    for (const wrong of ['http://10.0.0.5:6379', '10.0.0.5:6379', 'redis://']) {
+      expect(() => parseServerArgs(['--bus', wrong])).toThrow(new UsageError(`--bus needs a Redis address, redis://HOST:PORT (e.g. redis://127.0.0.1:6379) (got --bus "${wrong}")`));
+    }
+  });
+});
 
 describe('two servers joined by a Redis bus (--bus)', () => {
   let redis: TestRedis;
