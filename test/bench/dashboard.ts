@@ -125,7 +125,7 @@ async function measure(devices: string[]): Promise<FrameFigures[]> {
     for (const viewport of VIEWPORTS) {
       const page = await browser.newPage({ viewport });
       await page.goto(url ?? '');
-      await page.getByTestId('device-panel').nth(devices.length - 1).waitFor();
+      await page.getByTestId('device-panel').nth(devices.length - 1).waitFor({ state: 'attached' });
       // Past the page's start (fonts, first layout, the history drawn once).
       await new Promise((resolve) => setTimeout(resolve, 1000));
       // A string, not a function: tsx's transform would add helpers the page does not have.
