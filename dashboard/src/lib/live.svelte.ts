@@ -18,6 +18,7 @@ import {
   type DeviceInfo,
   type DeviceStatus,
   type LabelHold,
+  type MarkEvent,
   type ReadingsBatch,
   type RenameDevice,
   type RecorderStatus,
@@ -122,6 +123,8 @@ export class LiveConnection {
   /** Each device's calibration in progress and saved history, by device id. */
   calibrations = $state.raw<Readonly<Record<string, CalibrationState>>>({});
   invalidMessages = $state(0);
+  /** Who hears marks as they come (the algometer page): not kept in the view, a mark is a moment. */
+  #markListeners: readonly ((mark: MarkEvent) => void)[] = [];
   readonly #socket: Socket<ServerToClientEvents, ClientToServerEvents>;
 
   constructor(url?: string) {
@@ -159,6 +162,7 @@ export class LiveConnection {
       'calibration',
       this.#validated('calibration', serverEventSchemas.calibration, (state) => (this.calibrations = { ...this.calibrations, [state.deviceId]: state })),
     );
+    this.#socket.on('mark', this.#validated('mark', serverEventSchemas.mark, (mark) => this.#markListeners.forEach((listener) => listener(mark))));
     this.#socket.on('bus', this.#validated('bus', serverEventSchemas.bus, (status) => (this.bus = status)));
     this.#socket.on(
       'recorder',
@@ -177,6 +181,22 @@ export class LiveConnection {
   async selectPreset(request: SelectPreset): Promise<string | null> {
     try {
       const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('selectPreset', request));
+      return reply.ok ? null : reply.error;
+    } catch {
+      return 'the server did not answer: try again';
+    }
+  }
+
+  /** Calls `listener` with every mark (thumb button or a dashboard's request) until the returned function is called. */
+  onMark(listener: (mark: MarkEvent) => void): () => void {
+    this.#markListeners = [...this.#markListeners, listener];
+    return () => (this.#markListeners = this.#markListeners.filter((other) => other !== listener));
+  }
+
+  /** Marks the moment on a device (space bar, big button): every client then gets a `mark` event; resolves with the server's refusal, if any. */
+  async mark(deviceId: string): Promise<string | null> {
+    try {
+      const reply = commandReplySchema.parse(await this.#socket.timeout(5000).emitWithAck('mark', { deviceId }));
       return reply.ok ? null : reply.error;
     } catch {
       return 'the server did not answer: try again';

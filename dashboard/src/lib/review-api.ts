@@ -26,14 +26,14 @@ export { DEFAULT_POINTS, MAX_POINTS };
 /** Query parameters as the API takes them; empty values are left out. */
 export type Query = Record<string, string | number | undefined>;
 
-function queryString(query: Query): string {
+export function queryString(query: Query): string {
   const params = new URLSearchParams();
   for (const [name, value] of Object.entries(query)) if (value !== undefined && value !== '') params.set(name, String(value));
   const text = params.toString();
   return text === '' ? '' : `?${text}`;
 }
 
-async function request<T>(schema: z.ZodType<T>, path: string, init?: RequestInit): Promise<T> {
+export async function request<T>(schema: z.ZodType<T>, path: string, init?: RequestInit): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`/api${path}`, init);
@@ -49,7 +49,7 @@ async function request<T>(schema: z.ZodType<T>, path: string, init?: RequestInit
   return schema.parse(body);
 }
 
-const json = (method: string, body: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+export const json = (method: string, body: unknown): RequestInit => ({ method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 export function listSessions(query: Query): Promise<SessionPage> {
   return request(sessionPageSchema, `/sessions${queryString(query)}`);

@@ -3,7 +3,7 @@
  * "target", "release", "ease off". Where the browser has no speech synthesis, nothing is
  * said (the chimes and the alarm still sound).
  */
-export type SpokenCue = 'thirty seconds' | 'one minute' | 'ninety seconds' | 'two minutes' | 'target' | 'release' | 'ease off';
+export type SpokenCue = 'thirty seconds' | 'one minute' | 'ninety seconds' | 'two minutes' | 'target' | 'release' | 'ease off' | 'slower' | 'faster';
 
 export class Speaker {
   say(cue: SpokenCue): void {
