@@ -90,8 +90,7 @@ function tlsOrExit(options: ServerOptions): TlsFiles | null {
 async function main(): Promise<void> {
   const options = parseOrExit(process.argv.slice(2));
   const logger = createLogger(options.logLevel);
-  // --store names where sessions go instead of --db's file (openRecording tells them apart).
-  const starting = startServer({ ...options, db: options.store ?? options.db, logger, tls: tlsOrExit(options) });
+  const starting = startServer({ ...options, logger, tls: tlsOrExit(options) });
   handleStopSignals(logger, starting.catch(() => null));
   let server: RunningServer;
   try {
