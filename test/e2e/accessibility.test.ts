@@ -29,6 +29,7 @@ const PAGES: readonly { hash: string; ready: string }[] = [
   { hash: '#/history', ready: '[data-testid="session-list"] tbody tr' },
   { hash: '#/sessions/1', ready: '[data-testid="session-facts"]' },
   { hash: '#/trends', ready: '[data-testid="trend-multiple"]' },
+  { hash: '#/algometer', ready: '[data-testid="ppt-guide-chart"]' },
   { hash: '#/calibration', ready: '[data-testid="calibration-page"]' },
   { hash: '#/audit', ready: '[data-testid="audit-empty"], [data-testid="audit-list"]' },
   { hash: '#/pairing', ready: 'main > *' },

@@ -107,4 +107,27 @@ describe('algometer mode in chromium', () => {
     expect(await trialRows().first().getAttribute('data-ended-by')).toBe('device');
     expect(await trialRows().first().getAttribute('data-valid'), await trialRows().first().innerText()).toBe('true');
   });
+
+  it('shows the knot on the trends page and the session\'s before/after pair with its difference', async () => {
+    await page.getByTestId('ppt-save').click();
+    await page.getByTestId('ppt-stored').waitFor(WAIT);
+    const listed = pptMeasurementPageSchema.parse((await getJson(`${server.url}/api/ppt`)).body);
+    expect(listed.measurements.map((measurement) => measurement.phase).sort()).toEqual(['after', 'before']);
+
+    await page.goto(`${server.url}/#/trends`);
+    const group = page.getByTestId('ppt-trend-group');
+    await group.first().waitFor(WAIT);
+    expect(await group.count()).toBe(1);
+    expect(await group.first().innerText()).toContain(`${BODY_AREA} / ${KNOT}`);
+
+    // Both were measured while the recorder recorded the device: the same session.
+    const sessionIds = new Set(listed.measurements.map((measurement) => measurement.sessionId));
+    expect(sessionIds.size).toBe(1);
+    const [sessionId] = [...sessionIds];
+    expect(sessionId).not.toBeNull();
+    await page.goto(`${server.url}/#/sessions/${sessionId}`);
+    const difference = page.getByTestId('ppt-session-difference');
+    await difference.waitFor(WAIT);
+    expect(await difference.innerText()).toMatch(/kPa: (within|beyond) measurement noise/);
+  });
 });
