@@ -5,19 +5,16 @@
 // sessions seeded so the history, session and trends pages have something to show.
 // The live chart is read without memory of the page: a stretch with no readings shows as
 // a gap, and a warning from before a reload is still marked.
-import { createRequire } from 'node:module';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
+import { violations } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { seedPastSessions, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WCAG_21_AA = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'];
 const DAY_MS = 86_400_000;
 
 /**
@@ -34,14 +31,6 @@ const PAGES: readonly { hash: string; ready: string }[] = [
   { hash: '#/audit', ready: '[data-testid="audit-empty"], [data-testid="audit-list"]' },
   { hash: '#/pairing', ready: 'main > *' },
 ];
-
-/** The violations axe finds on the page as it is now, one line each: rule, impact, elements. */
-async function violations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.addScriptTag({ content: AXE_SOURCE });
-  // A string, not a function: tsx's transform would add helpers the page does not have.
-  return page.evaluate<string[]>(`axe.run(document, { runOnly: { type: 'tag', values: ${JSON.stringify(WCAG_21_AA)} }, resultTypes: ['violations'] })
-    .then((result) => result.violations.map((violation) => violation.id + ' (' + violation.impact + '): ' + violation.nodes.map((node) => node.target.join(' ') + ' ' + (node.failureSummary ?? '').replace(/\\s+/g, ' ')).join(' | ')))`);
-}
 
 /** Two past sessions a week apart, so every review page has rows and the trends a line. */
 async function seed(db: string): Promise<void> {

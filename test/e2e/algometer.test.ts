@@ -4,13 +4,15 @@
 // marked with the space bar part way up their ramps, each result shown and valid; saved,
 // the measurement is stored (GET /api/ppt) and exported (export.csv, one line a trial);
 // the preset it makes is previewed and accepted only on the press of "Use for this knot";
-// then a trial of the "after" phase ended by the massager's own thumb button.
+// then a trial of the "after" phase ended by the massager's own thumb button; both on the
+// trends and session pages. axe-core finds no WCAG 2.1 AA violation on the pages so filled.
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { knotPresetListSchema, pptMeasurementPageSchema } from '../../server/contract/ppt.ts';
+import { violations } from '../support/axe.ts';
 import { launchChromium } from '../support/browser.ts';
 import { getJson, startRecordingServer, tempDir } from '../server/recording/support.ts';
 
@@ -32,7 +34,8 @@ describe('algometer mode in chromium', () => {
     dir = tempDir('knotmeter-ppt-');
     server = await startRecordingServer({ devices: ['sim:ppt?rate=100&speed=3'], db: join(dir.path, 'ppt.db') });
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // bypassCSP: axe-core is injected to check each state of the page for WCAG 2.1 AA.
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
     await page.goto(`${server.url}/#/algometer`);
     await page.getByTestId('ppt-device').waitFor(WAIT);
   });
@@ -97,6 +100,8 @@ describe('algometer mode in chromium', () => {
     await preview.getByTestId('ppt-preset-accepted').waitFor(WAIT);
     const after = knotPresetListSchema.parse((await getJson(`${server.url}/api/ppt/presets`)).body);
     expect(after.presets.map((preset) => [preset.bodyArea, preset.knot])).toEqual([[BODY_AREA, KNOT]]);
+    // The page with its trials, mean, stored measurement and preset: still no WCAG 2.1 AA violation.
+    expect((await violations(page)).join('\n')).toBe('');
   });
 
   it("ends a trial at the massager's own thumb button", async () => {
@@ -119,6 +124,7 @@ describe('algometer mode in chromium', () => {
     await group.first().waitFor(WAIT);
     expect(await group.count()).toBe(1);
     expect(await group.first().innerText()).toContain(`${BODY_AREA} / ${KNOT}`);
+    expect((await violations(page)).join('\n')).toBe('');
 
     // Both were measured while the recorder recorded the device: the same session.
     const sessionIds = new Set(listed.measurements.map((measurement) => measurement.sessionId));
@@ -129,5 +135,6 @@ describe('algometer mode in chromium', () => {
     const difference = page.getByTestId('ppt-session-difference');
     await difference.waitFor(WAIT);
     expect(await difference.innerText()).toMatch(/kPa: (within|beyond) measurement noise/);
+    expect((await violations(page)).join('\n')).toBe('');
   });
 });
