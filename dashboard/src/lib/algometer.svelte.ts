@@ -14,19 +14,15 @@
  * finds the same trial in it. Trials are taken until three are valid (or the most a
  * measurement holds); an invalid one is explained and another press replaces it.
  */
-import { MAX_PPT_TRIAL_SAMPLES, MAX_PPT_TRIALS, PPT_TRIALS_PER_SITE, PPT_RATE_TOLERANCE, type PptMeasurementInput, type PptPhase, type PptSettings, type PptSummary, type PptTrial, type PptTrialSamples } from '../../../server/contract/ppt.ts';
+import { paceOf, thinned, type Pace } from './algometer-pace.ts';
+import { MAX_PPT_TRIALS, PPT_TRIALS_PER_SITE, PPT_RATE_TOLERANCE, type PptMeasurementInput, type PptPhase, type PptSettings, type PptSummary, type PptTrial, type PptTrialSamples } from '../../../server/contract/ppt.ts';
 import type { MarkEvent } from '../../../server/contract/live-events.ts';
 import { PptAnalyser, summarizePpt } from '../../../server/engine/ppt.ts';
 
-/** Within this fraction of the target rate the pace is right; outside it the guide says slower or faster (a trial is invalid only past PPT_RATE_TOLERANCE). */
-export const PACE_TOLERANCE = 0.2;
-/** No pace cue before the trial has run this long: the first moments of a press say little about its rate. */
-const PACE_AFTER_MS = 700;
 /** While no trial runs, at most this many samples are kept waiting for one (beyond it, the wait starts over). */
 const MAX_WAITING_SAMPLES = 4000;
 
 export type MarkSource = MarkEvent['source'];
-export type Pace = 'slower' | 'faster' | 'steady' | null;
 
 /** A trial as the page shows and posts it. */
 export interface RunTrial {
@@ -45,22 +41,7 @@ export interface RampView {
   readonly pace: Pace;
 }
 
-/** The pace cue for a rate against its target: `null` until there is a rate to judge. */
-export function paceOf(rateKPaPerS: number | null, targetKPaPerS: number, elapsedMs: number): Pace {
-  if (rateKPaPerS === null || elapsedMs < PACE_AFTER_MS) return null;
-  if (rateKPaPerS > targetKPaPerS * (1 + PACE_TOLERANCE)) return 'slower';
-  if (rateKPaPerS < targetKPaPerS * (1 - PACE_TOLERANCE)) return 'faster';
-  return 'steady';
-}
-
-/** Keeps at most `max` samples by an even stride, the first and the last always kept. */
-export function thinned(samples: PptTrialSamples, max = MAX_PPT_TRIAL_SAMPLES): PptTrialSamples {
-  const count = samples.tMs.length;
-  if (count <= max) return samples;
-  const stride = Math.ceil((count - 1) / (max - 1));
-  const keep = (_: number, index: number): boolean => index % stride === 0 || index === count - 1;
-  return { tMs: samples.tMs.filter(keep), forceN: samples.forceN.filter(keep), markMs: samples.markMs };
-}
+export { paceOf, thinned, type Pace };
 
 export class AlgometerRun {
   readonly settings: PptSettings;
