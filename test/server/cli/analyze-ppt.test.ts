@@ -1,38 +1,13 @@
 // `npm run analyze -- --ppt`: pressure-pain thresholds from a trace with a `mark` column,
 // the target rate and tip area flags, and bad input refused naming the flag or the line.
 // In-process (runAnalyze, as the CLI runs it).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../../server/cli/analyze.ts';
+import { describe, expect, it } from 'vitest';
 import { pptAnalysisSchema } from '../../../server/contract/ppt.ts';
+import { analyze, expectRefused, scratchFiles } from '../../support/analyze.ts';
 
 const EXAMPLE = fileURLToPath(new URL('../../fixtures/traces/ppt_three_trials.csv', import.meta.url));
-const scratch = mkdtempSync(join(tmpdir(), 'knotmeter-analyze-ppt-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-let fileCount = 0;
-function file(text: string): string {
-  const path = join(scratch, `trace-${++fileCount}.csv`);
-  writeFileSync(path, text);
-  return path;
-}
-
-async function analyze(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runAnalyze(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
-
-async function expectRefused(args: string[], pattern: RegExp): Promise<void> {
-  const result = await analyze(...args);
-  expect(result).toMatchObject({ code: 2, stdout: '' });
-  expect(result.stderr).toMatch(/^knotmeter analyze: /);
-  expect(result.stderr).toMatch(pattern);
-}
+const { file } = scratchFiles('knotmeter-analyze-ppt-');
 
 /** A ramp at `rateNPerS` from 0 N at 100 Hz, marked at `pptN` (or not), after a rest. */
 function rampCsv(rateNPerS: number, pptN: number, marked: boolean): string {

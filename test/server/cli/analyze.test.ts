@@ -2,43 +2,18 @@
 // cases run the command in-process (runAnalyze, as the CLI does); a few spawn it for real
 // to check the exit code and streams a user sees.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
-import { runAnalyze } from '../../../server/cli/analyze.ts';
+import { describe, expect, it } from 'vitest';
 import { MAX_TRACE_LINE_CHARS } from '../../../server/traces/trace-csv.ts';
+import { analyze, expectRefused, scratchFiles } from '../../support/analyze.ts';
 import { REPO_ROOT, runTsx } from '../../support/cli.ts';
 
 const TRACES = fileURLToPath(new URL('../../fixtures/traces/', import.meta.url));
 const OVERPRESSURE = `${TRACES}example_overpressure.csv`;
 const PACKAGE_VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
-const scratch = mkdtempSync(join(tmpdir(), 'knotmeter-analyze-'));
-afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-
-let fileCount = 0;
-function file(text: string, extension = 'csv'): string {
-  const path = join(scratch, `file-${++fileCount}.${extension}`);
-  writeFileSync(path, text);
-  return path;
-}
-
-async function analyze(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const code = await runAnalyze(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
-  return { code, stdout, stderr };
-}
-
-/** Exit 2, nothing on stdout, one message on stderr matching `pattern`. */
-async function expectRefused(args: string[], pattern: RegExp): Promise<void> {
-  const result = await analyze(...args);
-  expect(result.code).toBe(2);
-  expect(result.stdout).toBe('');
-  expect(result.stderr).toMatch(/^knotmeter analyze: /);
-  expect(result.stderr).toMatch(pattern);
-}
+const { dir: scratch, file } = scratchFiles('knotmeter-analyze-');
 
 describe('npm run analyze: output', () => {
   it('prints {"holds", "warnings"} JSON; with no --config it uses the shoulders preset', async () => {
