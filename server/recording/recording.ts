@@ -115,9 +115,22 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
       },
     };
   }
+  const recording = await startRecorder(store, options, { database: dbPath });
+  return {
+    ...recording,
+    async close() {
+      await recording.close();
+      unlock();
+    },
+  };
+}
+
+/** The recorder over an open store: sessions a dead run left open are marked interrupted first. */
+async function startRecorder(store: SessionStore, options: RecordingOptions, where: Record<string, unknown>): Promise<Recording> {
+  const { logger } = options;
   const recorder = new Recorder({ store, logger: logger.child({ part: 'recorder' }), onStatus: options.onStatus, ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }) });
   await recorder.recoverInterrupted();
-  logger.info({ database: dbPath }, 'recording sessions');
+  logger.info(where, 'recording sessions');
   return {
     store,
     recorder,
@@ -125,7 +138,6 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
     async close() {
       await recorder.close();
       await store.close();
-      unlock();
     },
   };
 }
@@ -137,19 +149,6 @@ export async function openRecording(options: RecordingOptions): Promise<Recordin
  * in memory (bounded) and writes them once it answers.
  */
 async function openPostgresRecording(options: RecordingOptions): Promise<Recording> {
-  const { logger } = options;
   const storage = new PostgresSessionStorage(options.dbPath);
-  const store = sessionStore(storage);
-  const recorder = new Recorder({ store, logger: logger.child({ part: 'recorder' }), onStatus: options.onStatus, ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }) });
-  await recorder.recoverInterrupted();
-  logger.info({ database: storage.location, server: storage.serverId }, 'recording sessions');
-  return {
-    store,
-    recorder,
-    status: () => recorder.status(),
-    async close() {
-      await recorder.close();
-      await store.close();
-    },
-  };
+  return startRecorder(sessionStore(storage), options, { database: storage.location, server: storage.serverId });
 }
