@@ -2,8 +2,8 @@
 // three named simulated massagers running ten times faster than real time: the banner on
 // every open dashboard while a warning is open, naming the device, its alert text steady
 // while the force changes, a button that brings the device's panel into view, the alarm
-// (counted at the Web Audio API), the mute counted down and gone after a reload, the hold
-// timer and hold list, a preset change that reaches every dashboard, and "link lost"
+// (counted at the Web Audio API), the mute counted down and gone after a reload, a new
+// warning sounding through a mute, the hold timer and hold list, a preset change that reaches every dashboard, and "link lost"
 // instead of an old force when the server goes away. What the sound is like is heard in
 // sound.test.ts.
 import type { Browser, Page } from 'playwright-core';
@@ -129,6 +129,18 @@ describe('zones, holds and alerts in chromium', { timeout: 60_000 }, () => {
     expect(await page.getByTestId('muted').count()).toBe(0);
     await expect.poll(() => banner(page).count(), WAIT).toBe(1);
     await expect.poll(() => oscillatorsStarted(page), WAIT).toBeGreaterThanOrEqual(3);
+  });
+
+  it('sounds a new warning at once even while muted (only the warnings open at the mute stay silent)', async () => {
+    await expect.poll(() => banner(page).count(), WAIT).toBe(1);
+    await page.keyboard.press('m');
+    await expect.poll(() => page.getByTestId('muted').count(), WAIT).toBe(1);
+    const whenMuted = await oscillatorsStarted(page);
+    // The over-pressure massager warns every episode (ten times faster than real time): the
+    // next warning, not the 2 min, ends the mute, and the alarm sounds again.
+    await expect.poll(() => page.getByTestId('muted').count(), WAIT).toBe(0);
+    await expect.poll(() => banner(page).count(), WAIT).toBe(1);
+    await expect.poll(() => oscillatorsStarted(page), WAIT).toBeGreaterThanOrEqual(whenMuted + 3);
   });
 
   it('shows the zone in words beside the number', async () => {
