@@ -3,9 +3,9 @@
 // every open dashboard while a warning is open, naming the device, its alert text steady
 // while the force changes, a button that brings the device's panel into view, the alarm
 // (counted at the Web Audio API), the mute counted down and gone after a reload, a new
-// warning sounding through a mute, the hold timer and hold list, a preset change that reaches every dashboard, and "link lost"
-// instead of an old force when the server goes away. What the sound is like is heard in
-// sound.test.ts.
+// warning sounding through a mute, the hold timer and hold list, a preset change that
+// reaches every dashboard, and "link lost" instead of an old force when the server goes
+// away. What the sound is like is heard in sound.test.ts.
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
