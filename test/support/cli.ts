@@ -17,7 +17,11 @@ export function spawnTsx(script: string, args: readonly string[]): ChildProcess 
 
 /** Runs to completion and collects the output. */
 export function runTsx(script: string, args: readonly string[]): Promise<CliResult> {
-  const child = spawnTsx(script, args);
+  return collectOutput(spawnTsx(script, args));
+}
+
+/** Waits for a spawned child (stdio piped) to close and returns its exit code and output. */
+export function collectOutput(child: ChildProcess): Promise<CliResult> {
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

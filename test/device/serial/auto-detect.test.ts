@@ -1,18 +1,17 @@
 // Finding Knotmeters: the serial transport's auto-detect (`serial`, `serial?id=...`) and
 // `npm run ports`, on real pty pairs named like device nodes in a temporary directory,
 // on a machine whose SerialPort.list() fails as it does without udev.
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeviceSpec } from '../../../device/device-spec.ts';
 import { parsePortsArgs, runPorts as runPortsCommand } from '../../../server/cli/ports.ts';
 import { createTransport } from '../../../device/registry.ts';
 import { parseSerialSpec, SerialTransport } from '../../../device/transports/serial.ts';
-import { REPO_ROOT } from '../../support/cli.ts';
+import { collectOutput, REPO_ROOT } from '../../support/cli.ts';
 import { FakeDevice } from './support/fake-device.ts';
 import { PtyPair } from './support/pty-pair.ts';
 import { Recorder, until } from './support/recorder.ts';
@@ -147,7 +146,7 @@ describe('auto-detect', () => {
 });
 
 function runPorts(args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return collect(spawn(process.execPath, ['--import', 'tsx', 'server/cli/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
+  return collectOutput(spawn(process.execPath, ['--import', 'tsx', 'server/cli/ports.ts', ...args], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 async function portsInProcess(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -155,17 +154,6 @@ async function portsInProcess(args: readonly string[]): Promise<{ code: number; 
   let stderr = '';
   const code = await runPortsCommand(args, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
   return { code, stdout, stderr };
-}
-
-function collect(child: ChildProcessByStdio<null, Readable, Readable>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe('npm run ports', () => {
@@ -192,7 +180,7 @@ describe('npm run ports', () => {
   it('through npm run -s, stdout is the JSON alone (a relative --scan is where the command was typed)', { timeout: 30_000 }, async () => {
     await plugIn('b-knotmeter', '0badcafe');
     const child = spawn('npm', ['--prefix', REPO_ROOT, 'run', '-s', 'ports', '--', '--json', '--timeout', '400', '--scan', './*-host'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    const result = await collect(child);
+    const result = await collectOutput(child);
     expect(result.code, result.stderr).toBe(0);
     const parsed = JSON.parse(result.stdout) as { ports: { path: string; knotmeter: { deviceId: string } | null }[] };
     expect(parsed.ports.find((port) => port.path === join(dir, 'b-knotmeter-host'))?.knotmeter?.deviceId).toBe('0badcafe');

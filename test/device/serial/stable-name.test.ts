@@ -11,7 +11,7 @@ import { Emulator } from '../../../device/emulator/emulator.ts';
 import { probePort } from '../../../device/protocol/port-discovery.ts';
 import { firmwareHex } from '../../../device/transports/emulator.ts';
 import { SerialTransport } from '../../../device/transports/serial.ts';
-import { REPO_ROOT, type CliResult } from '../../support/cli.ts';
+import { collectOutput, REPO_ROOT, type CliResult } from '../../support/cli.ts';
 import { FakeDevice } from './support/fake-device.ts';
 import { PtyPair } from './support/pty-pair.ts';
 import { Recorder } from './support/recorder.ts';
@@ -19,15 +19,7 @@ import { Recorder } from './support/recorder.ts';
 const NO_UDEV = (): Promise<never> => Promise.reject(new Error('spawn udevadm ENOENT'));
 
 function runHelper(devname: string): Promise<CliResult> {
-  const child = spawn(join(REPO_ROOT, 'device/udev/knotmeter-id'), [], { env: { ...process.env, DEVNAME: devname }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return collectOutput(spawn(join(REPO_ROOT, 'device/udev/knotmeter-id'), [], { env: { ...process.env, DEVNAME: devname }, stdio: ['ignore', 'pipe', 'pipe'] }));
 }
 
 describe('a stable name for each massager', () => {
