@@ -29,6 +29,7 @@ import { startTestRedis } from '../support/redis.ts';
 import { until } from '../support/until.ts';
 import { FakeDevice } from '../device/serial/support/fake-device.ts';
 import { PtyPair } from '../device/serial/support/pty-pair.ts';
+import { percentiles, waitForIn, type Percentiles } from './latency.ts';
 
 const WARMUP_ROUNDS = 20;
 const ROUNDS = 200;
@@ -36,28 +37,7 @@ const fsr = defaultCalibration('fsr');
 const lowRaw = fsr.toRaw(5);
 const overRaw = fsr.toRaw(60);
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly n: number;
-}
-
-function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, n: sorted.length };
-}
-
-function waitFor<T>(register: (resolve: (value: T) => void) => void, what: string, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench:bus: no ${what} within ${timeoutMs} ms`)), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
+const waitFor = waitForIn('bench:bus');
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -32,6 +32,7 @@ import { serverEventSchemas } from '../../server/contract/live-events.ts';
 import { spawnTsx, waitForLine } from '../support/cli.ts';
 import { FakeDevice } from '../device/serial/support/fake-device.ts';
 import { PtyPair } from '../device/serial/support/pty-pair.ts';
+import { percentiles, waitForIn, type Percentiles } from './latency.ts';
 
 const THROUGHPUT_LINES = 2_000_000;
 const THROUGHPUT_RUNS = 5;
@@ -101,28 +102,7 @@ function throughput(): ThroughputRow[] {
 
 // ---------------------------------------------------------------- latency
 
-interface Percentiles {
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly n: number;
-}
-
-function percentiles(values: readonly number[]): Percentiles {
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? Number.NaN;
-  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? Number.NaN, n: sorted.length };
-}
-
-function waitFor<T>(register: (resolve: (value: T) => void) => void, what: string, timeoutMs = 5000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`bench: no ${what} within ${timeoutMs} ms`)), timeoutMs);
-    register((value) => {
-      clearTimeout(timer);
-      resolve(value);
-    });
-  });
-}
+const waitFor = waitForIn('bench');
 
 const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
