@@ -41,7 +41,7 @@ describe('reviewing a recorded session in chromium', () => {
     await page.goto(`${server.url}/#/history`);
     const rows = page.getByTestId('session-list').locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(1);
-    expect(await rows.first().textContent()).toMatch(/replay.*0:18.*1.*0:14.*1.*complete/);
+    expect(await rows.first().textContent()).toMatch(/Replay [0-9a-f]{4} [0-9a-f]{8}.*0:18.*1.*0:14.*1.*complete/);
     await rows.first().getByRole('link').click();
     await expect.poll(() => page.getByTestId('session-facts').textContent(), WAIT).toMatch(/1 hold, 0:14 in all.*1 over-pressure warning/);
     expect(page.url()).toMatch(/#\/sessions\/1$/);

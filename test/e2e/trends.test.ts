@@ -94,8 +94,8 @@ describe('history and trends over six weeks in chromium', () => {
     const rows = page.getByTestId('session-list').locator('tbody tr');
     await expect.poll(() => rows.count(), WAIT).toBe(18);
     // The newest: the last Friday, a neck hold of 63 s and a trapezius hold of 44 s, 30 s apart.
-    expect(await rows.first().locator('td').allTextContents()).toEqual(['2026-11-13 12:00', '5eed5eed sim', 'shoulders', '2:52', '2', '1:47', '0', 'neck · left C5, shoulders · left upper trapezius', 'complete']);
-    expect(await rows.last().locator('td').allTextContents()).toEqual(['2026-10-05 12:00', '5eed5eed sim', 'shoulders', '1:08', '1', '0:33', '0', 'neck · left C5', 'complete']);
+    expect(await rows.first().locator('td').allTextContents()).toEqual(['2026-11-13 12:00', 'Simulator 5eed 5eed5eed', 'shoulders', '2:52', '2', '1:47', '0', 'neck · left C5, shoulders · left upper trapezius', 'complete']);
+    expect(await rows.last().locator('td').allTextContents()).toEqual(['2026-10-05 12:00', 'Simulator 5eed 5eed5eed', 'shoulders', '1:08', '1', '0:33', '0', 'neck · left C5', 'complete']);
     expect(await page.getByText('1–18 of 18').count()).toBe(1);
     await page.screenshot({ path: `${REPO_ROOT}test-results/history.png` });
     if (process.env.UPDATE_SCREENSHOTS === '1') copyFileSync(`${REPO_ROOT}test-results/history.png`, `${REPO_ROOT}dashboard/screenshots/history.png`);
