@@ -18,9 +18,8 @@
  * file, with a message on stderr naming the flag, field or line and what is wrong.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, pathAsTyped, readEngineConfigFile, parseFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 import { PressureEngine, type SampleBatch } from '../engine/engine.ts';
 import { ConfigError, DEFAULT_PRESET, PRESET_NAMES, presetConfig, presetNameSchema } from '../engine/presets.ts';
 import { formatResultsTable, roundDecimals, roundResults } from '../engine/report.ts';
@@ -106,32 +105,23 @@ function decimalFlag(flag: string, range: z.ZodNumber, unit: string) {
 }
 
 export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: true,
-      tokens: true,
-      options: {
-        config: { type: 'string' },
-        preset: { type: 'string' },
-        'smooth-ms': { type: 'string' },
-        format: { type: 'string' },
-        session: { type: 'string' },
-        db: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-        ppt: { type: 'boolean' },
-        'rate-kpa-s': { type: 'string' },
-        'area-cm2': { type: 'string' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  refuseRepeatedFlags(parsed.tokens);
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(
+    argv,
+    {
+      config: { type: 'string' },
+      preset: { type: 'string' },
+      'smooth-ms': { type: 'string' },
+      format: { type: 'string' },
+      session: { type: 'string' },
+      db: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+      ppt: { type: 'boolean' },
+      'rate-kpa-s': { type: 'string' },
+      'area-cm2': { type: 'string' },
+    },
+    { allowPositionals: true },
+  );
   const help = values.help ?? false;
   const version = values.version ?? false;
   if (values.config !== undefined && values.preset !== undefined) {

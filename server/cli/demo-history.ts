@@ -10,12 +10,11 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { writeDemoHistory } from '../recording/demo-sessions.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { openSqliteStore } from '../recording/sqlite-store.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 
 export const DEFAULT_DEMO_DB_PATH = resolve(DEFAULT_DB_PATH, '../demo.db');
 
@@ -51,21 +50,7 @@ const flagSchemas = {
 };
 
 export function parseDemoHistoryArgs(argv: readonly string[]): DemoHistoryArgs {
-  let values;
-  try {
-    let tokens;
-    ({ values, tokens } = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      tokens: true,
-      options: { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
-    }));
-    refuseRepeatedFlags(tokens);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    throw new UsageError(describeParseError(error));
-  }
+  const { values } = parseFlags(argv, { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } });
   return {
     db: values.db === undefined ? DEFAULT_DEMO_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
     weeks: values.weeks === undefined ? 8 : checkedFlag(flagSchemas.weeks, values.weeks, '--weeks'),

@@ -18,10 +18,9 @@ import { accessSync, constants, existsSync, readFileSync, statSync, unlinkSync, 
 import { dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, type CliOutput } from './support.ts';
 import { describeIdentity, identifyPort, portGroup, type PortIdentity } from './port-identity.ts';
 import { DEFAULT_DATA_DIR, FileProfileStore } from '../../calibration/store.ts';
 import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListSerialPortsOptions } from '../../device/protocol/port-discovery.ts';
@@ -83,26 +82,17 @@ interface DoctorOptions {
 const pathFlag = (flag: string, example: string) => z.string().trim().min(1, `${flag} needs a path, e.g. ${flag} ${example}`);
 
 function parseDoctorArgs(argv: readonly string[]): DoctorOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      tokens: true,
-      options: {
-        'data-dir': { type: 'string' },
-        db: { type: 'string' },
-        scan: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  refuseRepeatedFlags(parsed.tokens, ['scan']);
-  const { values } = parsed;
+  const { values } = parseFlags(
+    argv,
+    {
+      'data-dir': { type: 'string' },
+      db: { type: 'string' },
+      scan: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    { repeatable: ['scan'] },
+  );
   const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : pathAsTyped(checkedFlag(pathFlag('--data-dir', 'data'), values['data-dir'], '--data-dir'), 'doctor');
   const db = values.db !== undefined ? pathAsTyped(checkedFlag(pathFlag('--db', 'data/knotmeter.db'), values.db, '--db'), 'doctor') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db');
   return {

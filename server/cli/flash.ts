@@ -15,9 +15,8 @@
  * Exit code: 0 flashed and answering; 1 it could not (the message says what to do); 2 a bad flag.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, type CliOutput } from './support.ts';
 import { BOARDS, uploadHex, type BoardName, type UploadPhase } from './flash-upload.ts';
 import { checkPortOpens, describeIdentity, identifyPort, type PortIdentity } from './port-identity.ts';
 import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListSerialPortsOptions } from '../../device/protocol/port-discovery.ts';
@@ -60,27 +59,18 @@ const boardSchema = z.enum(Object.keys(BOARDS) as [BoardName, ...BoardName[]], {
 const sensorSchema = z.enum(sensorKindSchema.options, { error: `--sensor must be ${sensorKindSchema.options.join(' or ')}` });
 
 export function parseFlashArgs(argv: readonly string[]): FlashOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      tokens: true,
-      options: {
-        port: { type: 'string' },
-        sensor: { type: 'string' },
-        board: { type: 'string' },
-        scan: { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  refuseRepeatedFlags(parsed.tokens, ['scan']);
-  const { values } = parsed;
+  const { values } = parseFlags(
+    argv,
+    {
+      port: { type: 'string' },
+      sensor: { type: 'string' },
+      board: { type: 'string' },
+      scan: { type: 'string', multiple: true },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    { repeatable: ['scan'] },
+  );
   if (values.port === '') throw new UsageError('--port needs a path, e.g. --port /dev/ttyACM0');
   return {
     port: values.port === undefined ? null : pathAsTyped(values.port, 'flash'),

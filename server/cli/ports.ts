@@ -13,10 +13,9 @@
  * --json, the JSON) goes to stdout; notes go to stderr, so `npm run -s ports -- --json | jq` works.
  */
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 // A command-line entry point shares the CLI conventions of every command (as calibrate does).
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, refuseRepeatedFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, probePort, type PortInfo, type ProbeResult } from '../../device/protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE } from '../../device/protocol/serial-link.ts';
 
@@ -72,28 +71,19 @@ interface PortReport {
 }
 
 export function parsePortsArgs(argv: readonly string[]): PortsOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      tokens: true,
-      options: {
-        baud: { type: 'string' },
-        timeout: { type: 'string' },
-        scan: { type: 'string', multiple: true },
-        all: { type: 'boolean' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  refuseRepeatedFlags(parsed.tokens, ['scan']);
-  const { values } = parsed;
+  const { values } = parseFlags(
+    argv,
+    {
+      baud: { type: 'string' },
+      timeout: { type: 'string' },
+      scan: { type: 'string', multiple: true },
+      all: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    { repeatable: ['scan'] },
+  );
   const scans = (values.scan ?? []).map((pattern) => pathAsTyped(checkedFlag(flagSchemas.scan, pattern, '--scan'), 'ports'));
   return {
     baudRate: values.baud === undefined ? DEFAULT_BAUD_RATE : checkedFlag(flagSchemas.baudRate, values.baud, '--baud'),

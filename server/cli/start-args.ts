@@ -3,12 +3,11 @@
  * mistake becomes a `UsageError` naming the flag and what it needs (the CLI exits 2).
  */
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../../device/device-id.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
-import { checkedFlag, describeParseError, pathAsTyped, readEngineConfigFile, refuseRepeatedFlags, UsageError, wholeNumberFlag } from './support.ts';
+import { checkedFlag, parseFlags, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './support.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../engine/presets.ts';
 import type { EngineSettings } from '../pipeline.ts';
 import { isPostgresUrl } from '../recording/postgres/postgres-store.ts';
@@ -159,41 +158,32 @@ function tlsFlags(certFile: string | undefined, keyFile: string | undefined): Se
 }
 
 export function parseServerArgs(argv: readonly string[]): ServerOptions {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      strict: true,
-      allowPositionals: false,
-      tokens: true,
-      options: {
-        host: { type: 'string' },
-        port: { type: 'string' },
-        device: { type: 'string', multiple: true },
-        'device-id': { type: 'string', multiple: true },
-        seed: { type: 'string' },
-        preset: { type: 'string' },
-        config: { type: 'string' },
-        db: { type: 'string' },
-        store: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'session-idle-s': { type: 'string' },
-        speed: { type: 'string' },
-        'log-level': { type: 'string' },
-        'allowed-host': { type: 'string', multiple: true },
-        auth: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        bus: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
-    });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  const { values, tokens } = parsed;
-  refuseRepeatedFlags(tokens, ['device', 'device-id', 'allowed-host']);
+  const { values, tokens } = parseFlags(
+    argv,
+    {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      device: { type: 'string', multiple: true },
+      'device-id': { type: 'string', multiple: true },
+      seed: { type: 'string' },
+      preset: { type: 'string' },
+      config: { type: 'string' },
+      db: { type: 'string' },
+      store: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'session-idle-s': { type: 'string' },
+      speed: { type: 'string' },
+      'log-level': { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
+      auth: { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      bus: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+    { repeatable: ['device', 'device-id', 'allowed-host'] },
+  );
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }

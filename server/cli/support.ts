@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseEngineConfig } from '../engine/presets.ts';
 import type { EngineConfig } from '../engine/results.ts';
@@ -69,6 +70,26 @@ export function refuseRepeatedFlags(tokens: readonly { readonly kind: string; re
   for (const [name, given] of seen) {
     if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((value) => JSON.stringify(value)).join(', ')}): give it once`);
   }
+}
+
+/**
+ * Strict flags, each given once unless named in `repeatable`, positionals only when
+ * `allowPositionals`: what every command's parseArgs call wants. Returns parseArgs' result.
+ * @throws UsageError naming the flag, in the words of describeParseError / refuseRepeatedFlags
+ */
+export function parseFlags<const Options extends NonNullable<ParseArgsConfig['options']>>(
+  argv: readonly string[],
+  options: Options,
+  { repeatable = [], allowPositionals = false }: { readonly repeatable?: readonly string[]; readonly allowPositionals?: boolean } = {},
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals, tokens: true, options });
+  } catch (error) {
+    throw new UsageError(describeParseError(error));
+  }
+  refuseRepeatedFlags(parsed.tokens, repeatable);
+  return parsed;
 }
 
 /**
