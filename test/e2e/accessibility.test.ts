@@ -113,4 +113,17 @@ describe('the live chart in chromium', () => {
     await page.reload();
     await expect.poll(() => chart().getAttribute('data-warnings-marked'), WAIT).toBe('1');
   });
+
+  // Greyed for a stopped device, the panel's text must still read at 4.5:1.
+  it.each(['light', 'dark'] as const)('a panel whose reading is not current has no violation (%s theme)', async (colorScheme) => {
+    const stalePage = await browser.newPage({ colorScheme, viewport: { width: 1024, height: 768 }, bypassCSP: true });
+    try {
+      await stalePage.goto(server.url);
+      await expect.poll(() => chart().getAttribute('data-gap'), WAIT).toBe('device');
+      await stalePage.getByTestId('stale').first().waitFor(WAIT);
+      expect((await violations(stalePage)).join('\n')).toBe('');
+    } finally {
+      await stalePage.close();
+    }
+  });
 });
