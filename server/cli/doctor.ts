@@ -20,7 +20,7 @@ import { userInfo } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
-import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, type CliOutput } from './support.ts';
+import { checkedFlag, flagsOrExit, pathAsTyped, parseFlags, type CliOutput } from './support.ts';
 import { describeIdentity, identifyPort, portGroup, type PortIdentity } from './port-identity.ts';
 import { DEFAULT_DATA_DIR, FileProfileStore } from '../../calibration/store.ts';
 import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListSerialPortsOptions } from '../../device/protocol/port-discovery.ts';
@@ -106,18 +106,8 @@ function parseDoctorArgs(argv: readonly string[]): DoctorOptions {
 
 /** Runs every check; returns the exit code. */
 export async function runDoctor(argv: readonly string[], output: CliOutput, environment: DoctorEnvironment = {}): Promise<number> {
-  let flags;
-  try {
-    flags = parseDoctorArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    output.stderr(`knotmeter doctor: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (flags.help || flags.version) {
-    output.stdout(`${flags.help ? doctorUsage() : versionText()}\n`);
-    return 0;
-  }
+  const flags = flagsOrExit(argv, output, { program: 'doctor', parse: parseDoctorArgs, usage: doctorUsage });
+  if (typeof flags === 'number') return flags;
   const findings: Finding[] = [];
   const report = (found: readonly Finding[]): void => {
     for (const finding of found) {

@@ -16,7 +16,7 @@
  */
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, type CliOutput } from './support.ts';
+import { checkedFlag, flagsOrExit, pathAsTyped, parseFlags, UsageError, type CliOutput } from './support.ts';
 import { BOARDS, uploadHex, type BoardName, type UploadPhase } from './flash-upload.ts';
 import { checkPortOpens, describeIdentity, identifyPort, type PortIdentity } from './port-identity.ts';
 import { DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, type ListSerialPortsOptions } from '../../device/protocol/port-discovery.ts';
@@ -94,18 +94,8 @@ export interface FlashEnvironment {
 
 /** Runs the whole command; returns the exit code. */
 export async function runFlash(argv: readonly string[], output: CliOutput, environment: FlashEnvironment = { isTty: false }): Promise<number> {
-  let flags;
-  try {
-    flags = parseFlashArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    output.stderr(`knotmeter flash: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (flags.help || flags.version) {
-    output.stdout(`${flags.help ? flashUsage() : versionText()}\n`);
-    return 0;
-  }
+  const flags = flagsOrExit(argv, output, { program: 'flash', parse: parseFlashArgs, usage: flashUsage });
+  if (typeof flags === 'number') return flags;
   try {
     await flash(flags, output, environment);
     return 0;

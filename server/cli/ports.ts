@@ -15,7 +15,7 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
 // A command-line entry point shares the CLI conventions of every command (as calibrate does).
-import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
+import { checkedFlag, flagsOrExit, pathAsTyped, parseFlags, wholeNumberFlag, type CliOutput } from './support.ts';
 import { DEFAULT_PROBE_TIMEOUT_MS, DEFAULT_SCAN_PATTERNS, isBuiltInUart, listSerialPorts, probePort, type PortInfo, type ProbeResult } from '../../device/protocol/port-discovery.ts';
 import { DEFAULT_BAUD_RATE } from '../../device/protocol/serial-link.ts';
 
@@ -121,18 +121,8 @@ function describeProbe(port: PortInfo, probe: ProbeResult | null, baudRate: numb
 
 /** Runs the whole command; returns the exit code. Tests call it in-process. */
 export async function runPorts(argv: readonly string[], output: CliOutput): Promise<number> {
-  let flags;
-  try {
-    flags = parsePortsArgs(argv);
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    output.stderr(`knotmeter ports: ${error.message}\n`);
-    return EXIT_USAGE;
-  }
-  if (flags.help || flags.version) {
-    output.stdout(`${flags.help ? portsUsage() : versionText()}\n`);
-    return 0;
-  }
+  const flags = flagsOrExit(argv, output, { program: 'ports', parse: parsePortsArgs, usage: portsUsage });
+  if (typeof flags === 'number') return flags;
   const { ports, listError } = await listSerialPorts({ patterns: flags.patterns });
   const reports = await Promise.all(
     ports.map(async (port) => {

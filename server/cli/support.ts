@@ -10,7 +10,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { ConfigError, parseEngineConfig } from '../engine/presets.ts';
 import type { EngineConfig } from '../engine/results.ts';
-import { UsageError } from '../errors.ts';
+import { EXIT_USAGE, UsageError } from '../errors.ts';
 
 /** `knotmeter VERSION`, the version in package.json: what every command's `--version` prints. */
 export function versionText(): string {
@@ -128,4 +128,29 @@ export function pathAsTyped(path: string, script: string): string {
 export interface CliOutput {
   stdout(text: string): void;
   stderr(text: string): void;
+}
+
+/**
+ * A command's first step: its flags, or the exit code when there is nothing more to do
+ * (0 after printing usage or the version; EXIT_USAGE after naming a bad flag on stderr as
+ * `knotmeter PROGRAM: ...`).
+ */
+export function flagsOrExit<Flags extends { readonly help: boolean; readonly version: boolean }>(
+  argv: readonly string[],
+  output: CliOutput,
+  command: { readonly program: string; readonly parse: (argv: readonly string[]) => Flags; readonly usage: () => string },
+): Flags | number {
+  let flags;
+  try {
+    flags = command.parse(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    output.stderr(`knotmeter ${command.program}: ${error.message}\n`);
+    return EXIT_USAGE;
+  }
+  if (flags.help || flags.version) {
+    output.stdout(`${flags.help ? command.usage() : versionText()}\n`);
+    return 0;
+  }
+  return flags;
 }
