@@ -16,7 +16,8 @@
  *    sample period, and the highest rate each build sustains at 115200 baud with no seq
  *    gap against the link limit, in emulated time (`firmware.ts`).
  * 7. Recording: insert rate of batched samples, the recorder's CPU share at 8 devices ×
- *    1 kHz, and serving a 1 h session's 2000-point overview (`recording.ts`).
+ *    1 kHz, and serving a 1 h session's 2000-point overview (`recording.ts`); PostgreSQL
+ *    against SQLite with two servers of 20 devices at 1 kHz each (`stores.ts`).
  * 8. The bus between servers: `over.started` at a client on another server (through Redis)
  *    against one on the same server, and a single server against a minimal relay process
  *    on the same kind of pty (`bus.ts`).
@@ -25,7 +26,7 @@
  */
 import { once } from 'node:events';
 import { cpus, tmpdir, totalmem } from 'node:os';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { io } from 'socket.io-client';
 import { parseDeviceSpec } from '../../device/device-spec.ts';
@@ -36,12 +37,12 @@ import { benchDashboard } from './dashboard.ts';
 import { benchEngine } from './engine.ts';
 import { benchFirmata } from './firmata.ts';
 import { benchFirmware } from './firmware.ts';
-import { benchRecording, benchStores } from './recording.ts';
+import { benchRecording } from './recording.ts';
+import { benchStores, processCpuS } from './stores.ts';
 import { benchSound } from './sound.ts';
 import { benchBus } from './bus.ts';
 
 const MEASURE_S = 5;
-const CLOCK_TICKS_PER_S = 100;
 
 function simulatorAlone(): number {
   const source = new SimulatedSampleSource(parseSimulatorSpec(parseDeviceSpec('sim:treatment?rate=1000'), { instance: 0, seed: 1 }));
@@ -50,12 +51,6 @@ function simulatorAlone(): number {
   let samples = 0;
   while (performance.now() - startedMs < MEASURE_S * 1000) samples += source.take(10_000).length;
   return samples / ((performance.now() - startedMs) / 1000);
-}
-
-/** CPU seconds (user + system) the process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_S;
 }
 
 interface StreamResult {
@@ -93,13 +88,13 @@ async function throughSocketIo(devices: string[]): Promise<StreamResult> {
     });
     await new Promise((resolve) => setTimeout(resolve, 1500));
     measuring = true;
-    const start = { cpuS: cpuSeconds(server.pid ?? 0), ms: performance.now() };
+    const start = { cpuS: processCpuS(server.pid ?? 0), ms: performance.now() };
     await new Promise((resolve) => setTimeout(resolve, MEASURE_S * 1000));
     measuring = false;
     const elapsedS = (performance.now() - start.ms) / 1000;
     const produced = [...spans.values()].reduce((sum, span) => sum + ((span.lastMs - span.firstMs) * RATE_HZ) / 1000 + 1, 0);
     client.close();
-    return { receivedPerS: received / elapsedS, deliveredShare: received / produced, serverCpuShare: (cpuSeconds(server.pid ?? 0) - start.cpuS) / elapsedS };
+    return { receivedPerS: received / elapsedS, deliveredShare: received / produced, serverCpuShare: (processCpuS(server.pid ?? 0) - start.cpuS) / elapsedS };
   } finally {
     server.kill('SIGTERM');
     if (server.exitCode === null && server.signalCode === null) await once(server, 'close');
