@@ -375,8 +375,8 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
     });
 
     http.get('/trends', async (request) => {
-      const { from, to, ...labels } = parsed(trendsQuerySchema, request.query, 'query');
-      return store().trends({ ...labels, fromMs: from, toMs: to });
+      const { from, to, tz, ...labels } = parsed(trendsQuerySchema, request.query, 'query');
+      return store().trends({ ...labels, fromMs: from, toMs: to }, tz);
     });
 
     const pptNotFound = (id: number): HttpError => new HttpError(404, `there is no PPT measurement ${id} (GET /api/ppt lists them)`);

@@ -51,6 +51,23 @@ export const wallTimeText = (what: 'from' | 'to') =>
     })
     .transform((text) => (text.length === 10 ? Date.parse(`${text}T00:00:00Z`) + (what === 'to' ? DAY_MS : 0) : Date.parse(text)));
 
+/** Whether `name` is a time zone this runtime knows (an IANA name such as `Europe/Berlin`, or `UTC`). */
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The reader's time zone, an IANA name: what the browser's Intl.DateTimeFormat().resolvedOptions().timeZone says. */
+export const timeZoneText = (what: string) =>
+  z
+    .string({ error: `${what} must be given once, as an IANA time zone name such as Europe/Berlin` })
+    .max(64, `${what} must be an IANA time zone name of at most 64 characters, such as Europe/Berlin`)
+    .refine(isTimeZone, `${what} must be an IANA time zone name this server knows, such as Europe/Berlin or Pacific/Auckland`);
+
 export const deviceIdText = plainText(z.string({ error: 'deviceId must be given once, as a device id' }).trim().min(1, 'deviceId must not be empty').max(64, 'deviceId must be at most 64 characters'));
 export const labelFilter = (what: string) => z.string({ error: `${what} must be given once` }).pipe(labelTextSchema);
 
@@ -93,6 +110,8 @@ export const trendsQuerySchema = z
     knot: labelFilter('knot').optional(),
     from: wallTimeText('from').optional(),
     to: wallTimeText('to').optional(),
+    /** Weeks start on Monday in this time zone; UTC unless given. */
+    tz: timeZoneText('tz').optional(),
   })
   .refine(fromBeforeTo, FROM_BEFORE_TO);
 

@@ -95,8 +95,8 @@ class StoredSessions implements SessionStore {
     return this.#storage.deleteSession(id);
   }
 
-  async trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends> {
-    return trendsOf(await this.#storage.findHolds(await this.#storageFilter(filter)));
+  async trends(filter: Omit<SessionFilter, 'status'>, timeZone = 'UTC'): Promise<Trends> {
+    return trendsOf(await this.#storage.findHolds(await this.#storageFilter(filter)), timeZone);
   }
 
   appendAudit(change: AuditChange): Promise<void> {

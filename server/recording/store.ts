@@ -239,8 +239,8 @@ export interface SessionStore {
   setNotes(id: number, notes: string): Promise<boolean>;
   /** Deletes a session and everything recorded in it; false if there is no such session. */
   deleteSession(id: number): Promise<boolean>;
-  /** Every recorded hold grouped by body area and knot, with weekly figures. */
-  trends(filter: Omit<SessionFilter, 'status'>): Promise<Trends>;
+  /** Every recorded hold grouped by body area and knot, with weekly figures (weeks from Monday in `timeZone`, UTC unless given). */
+  trends(filter: Omit<SessionFilter, 'status'>, timeZone?: string): Promise<Trends>;
   /** Keeps a safety-relevant change in the audit log. */
   appendAudit(change: AuditChange): Promise<void>;
   /** A page of the audit log, newest first. */

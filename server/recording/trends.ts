@@ -3,12 +3,14 @@
  * median and longest duration, median and highest peak). Pure: holds in, `Trends` out;
  * the storage only finds the holds (`SessionStorage.findHolds`).
  *
- *   const trends = trendsOf(await storage.findHolds({ fromMs }));
+ *   const trends = trendsOf(await storage.findHolds({ fromMs }), 'Europe/Berlin');
  *
  * - Holds in a group come in time order (their session's start plus the hold's start;
  *   then session id and hold number).
  * - Spellings of one label (`labelMatchKey`) are one group, named as first written.
- * - Weeks start on Monday, UTC, and come in time order.
+ * - Weeks start on Monday in the reader's time zone (an IANA name, UTC unless given), at
+ *   local midnight, and come in time order: a hold late on a Sunday evening in Auckland is
+ *   in the week it was there, not in UTC's next one.
  * - Groups: labelled ones first, by body area then knot (`localeCompare`, a missing part
  *   after the others); the unlabelled group last.
  *
@@ -19,9 +21,24 @@ import { labelMatchKey } from './labels.ts';
 import { recordedHold } from './session-records.ts';
 import type { StoredHoldAt } from './store.ts';
 
-/** Monday (UTC) of the week of a wall-clock time, as YYYY-MM-DD. */
-export function weekStartOf(ms: number): string {
-  const date = new Date(ms);
+/** One formatter per time zone: making one is far slower than using it, and trends format every hold. */
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The calendar date of a wall-clock time in a time zone, as UTC midnight of that date (ms). */
+function localDateOf(ms: number, timeZone: string): number {
+  let format = dateFormats.get(timeZone);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: 'numeric', day: 'numeric' });
+    dateFormats.set(timeZone, format);
+  }
+  const parts = format.formatToParts(ms);
+  const part = (type: Intl.DateTimeFormatPartTypes): number => Number(parts.find((each) => each.type === type)?.value);
+  return Date.UTC(part('year'), part('month') - 1, part('day'));
+}
+
+/** Monday of the week of a wall-clock time in `timeZone` (UTC unless given), as YYYY-MM-DD. */
+export function weekStartOf(ms: number, timeZone = 'UTC'): string {
+  const date = new Date(localDateOf(ms, timeZone));
   const daysSinceMonday = (date.getUTCDay() + 6) % 7;
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate() - daysSinceMonday)).toISOString().slice(0, 10);
 }
@@ -49,11 +66,11 @@ function byTime(a: StoredHoldAt, b: StoredHoldAt): number {
   return a.sessionStartedAtMs + a.hold.startMs - (b.sessionStartedAtMs + b.hold.startMs) || a.sessionId - b.sessionId || a.index - b.index;
 }
 
-/** A group's holds by week (Monday, UTC), weeks in the order of their holds. */
-export function weeksOf(holds: readonly TrendHold[]): TrendWeek[] {
+/** A group's holds by week (from Monday in `timeZone`), weeks in the order of their holds. */
+export function weeksOf(holds: readonly TrendHold[], timeZone = 'UTC'): TrendWeek[] {
   const byWeek = new Map<string, TrendHold[]>();
   for (const hold of holds) {
-    const week = weekStartOf(Date.parse(hold.at));
+    const week = weekStartOf(Date.parse(hold.at), timeZone);
     const list = byWeek.get(week);
     if (list === undefined) byWeek.set(week, [hold]);
     else list.push(hold);
@@ -68,8 +85,8 @@ export function weeksOf(holds: readonly TrendHold[]): TrendWeek[] {
   }));
 }
 
-/** Holds (in any order) grouped by label, with their weeks. */
-export function trendsOf(holds: readonly StoredHoldAt[]): Trends {
+/** Holds (in any order) grouped by label, with their weeks (from Monday in `timeZone`, an IANA name). */
+export function trendsOf(holds: readonly StoredHoldAt[], timeZone = 'UTC'): Trends {
   const groups = new Map<string, TrendGroup>();
   for (const stored of [...holds].sort(byTime)) {
     const { bodyArea, knot } = stored.label;
@@ -90,6 +107,6 @@ export function trendsOf(holds: readonly StoredHoldAt[]): Trends {
       targetHoldMs: hold.targetHoldMs,
     });
   }
-  for (const group of groups.values()) group.weeks = weeksOf(group.holds);
+  for (const group of groups.values()) group.weeks = weeksOf(group.holds, timeZone);
   return { groups: [...groups.values()].sort(compareGroups) };
 }

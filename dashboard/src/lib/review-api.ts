@@ -84,8 +84,9 @@ export async function deleteSession(id: number): Promise<void> {
   throw new Error(typeof body.error === 'string' ? body.error : `the server answered ${response.status}`);
 }
 
+/** Trends with weeks from Monday in this browser's time zone, the dates the page shows. */
 export function getTrends(query: Query): Promise<Trends> {
-  return request(trendsSchema, `/trends${queryString(query)}`);
+  return request(trendsSchema, `/trends${queryString({ ...query, tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}`);
 }
 
 /** Links to the session's export files. */

@@ -1,5 +1,5 @@
 // Trends and label matching as pure code over hold rows (no store): weeks start on Monday,
-// UTC; medians; spellings of one label make one group named as first written; groups in
+// UTC or in the reader's time zone; medians; spellings of one label make one group named as first written; groups in
 // label order with the unlabelled last; holds in time order whatever order the storage
 // returns them in. Properties (fast-check) over generated holds.
 import fc from 'fast-check';
@@ -38,6 +38,26 @@ describe('trends', () => {
     expect(weekStartOf(Date.UTC(2026, 10, 15, 23, 59, 59, 999))).toBe('2026-11-09');
     expect(weekStartOf(Date.UTC(2026, 10, 16))).toBe('2026-11-16');
     expect(weekStartOf(Date.UTC(2026, 0, 1, 12))).toBe('2025-12-29');
+  });
+
+  it("starts weeks on the reader's local Monday: a Sunday evening in UTC is Monday morning in Auckland", () => {
+    const sundayEveningUtc = Date.UTC(2026, 10, 15, 20);
+    expect(weekStartOf(sundayEveningUtc)).toBe('2026-11-09');
+    expect(weekStartOf(sundayEveningUtc, 'Pacific/Auckland')).toBe('2026-11-16');
+    // Monday 01:00 in Berlin is still Sunday in UTC and in Los Angeles.
+    const mondayEarlyBerlin = Date.UTC(2026, 10, 16, 0);
+    expect(weekStartOf(mondayEarlyBerlin, 'Europe/Berlin')).toBe('2026-11-16');
+    expect(weekStartOf(Date.UTC(2026, 10, 15, 23, 30), 'Europe/Berlin')).toBe('2026-11-16');
+    expect(weekStartOf(Date.UTC(2026, 10, 16, 7, 59), 'America/Los_Angeles')).toBe('2026-11-09');
+    expect(weekStartOf(Date.UTC(2026, 10, 16, 8), 'America/Los_Angeles')).toBe('2026-11-16');
+  });
+
+  it("groups holds by the reader's weeks: two holds a UTC week apart are one week in Auckland", () => {
+    const label = { bodyArea: 'neck', knot: 'left C5' };
+    // Each session's hold starts 1 s in: Sunday 20:00 UTC (Monday 09:00 NZDT) and Monday 02:00 UTC.
+    const holds = [holdAt(1, 0, Date.UTC(2026, 10, 15, 19, 59, 59), label), holdAt(2, 0, Date.UTC(2026, 10, 16, 1, 59, 59), label)];
+    expect(trendsOf(holds).groups[0]?.weeks.map((week) => [week.weekStart, week.holdCount])).toEqual([['2026-11-09', 1], ['2026-11-16', 1]]);
+    expect(trendsOf(holds, 'Pacific/Auckland').groups[0]?.weeks.map((week) => [week.weekStart, week.holdCount])).toEqual([['2026-11-16', 2]]);
   });
 
   it('takes the middle value, or the mean of the two middle ones', () => {
@@ -117,6 +137,19 @@ describe('trends: properties', () => {
     );
   });
 
+  it("gives every time the Monday on or before its date in the reader's time zone, less than a week before", () => {
+    const zones = ['Pacific/Auckland', 'Pacific/Chatham', 'Asia/Kolkata', 'Europe/Berlin', 'America/Los_Angeles', 'Pacific/Honolulu'];
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2100, 0, 1) }), fc.constantFrom(...zones), (ms, timeZone) => {
+        const localDate = Date.parse(`${new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(ms)}T00:00:00Z`);
+        const weekStart = Date.parse(`${weekStartOf(ms, timeZone)}T00:00:00Z`);
+        expect(new Date(weekStart).getUTCDay()).toBe(1);
+        expect(localDate - weekStart).toBeGreaterThanOrEqual(0);
+        expect(localDate - weekStart).toBeLessThan(7 * DAY_MS);
+      }),
+    );
+  });
+
   it('has a median with at least half the values on either side of it, whatever their order', () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: -1000, max: 1000 }), { minLength: 1, maxLength: 40 }), (values) => {
@@ -139,7 +172,7 @@ describe('trends: properties', () => {
           const times = group.holds.map((hold) => Date.parse(hold.at));
           expect(times).toEqual([...times].sort((a, b) => a - b));
           expect(group.weeks.reduce((sum, week) => sum + week.holdCount, 0)).toBe(group.holds.length);
-          expect(group.weeks.map((week) => week.weekStart)).toEqual([...new Set(times.map(weekStartOf))]);
+          expect(group.weeks.map((week) => week.weekStart)).toEqual([...new Set(times.map((ms) => weekStartOf(ms)))]);
           for (const week of group.weeks) {
             const inWeek = group.holds.filter((hold) => weekStartOf(Date.parse(hold.at)) === week.weekStart);
             expect(week.medianDurationMs).toBe(median(inWeek.map((hold) => hold.durationMs)));
