@@ -27,6 +27,8 @@ REQUIRED=(
   "emulator,tests:libsimavr-dev:/usr/include/simavr/parts/uart_pty.h"
   "emulator,tests:libelf-dev:/usr/include/libelf.h"
   "tests:socat:socat"
+  "tests:iproute2:ip"
+  "tests:util-linux:unshare"
   "tests:jq:jq"
   "flash,tests:avrdude:avrdude"
   "emulator,tests:arduino-core-avr:/usr/share/arduino/hardware/arduino/avr/bootloaders/optiboot/optiboot.c"

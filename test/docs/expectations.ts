@@ -6,9 +6,10 @@
  * docs-catalogue.test.ts: a new example needs a check, a removed one its entry removed.
  *
  * Port 8080. Most examples start the server on its default port, and the docs' curl
- * lines ask 127.0.0.1:8080. They run exactly as typed, so those scenarios run one after
- * another, and if something else on this machine holds 8080 the scenario fails saying
- * so (moving them to another port would mean rewriting the commands under test).
+ * lines ask 127.0.0.1:8080. They run exactly as typed (moving them to another port would
+ * mean rewriting the commands under test), each scenario in a network namespace of its own
+ * (own-network.ts), where port 8080 is free whatever holds it on this machine, so those
+ * scenarios too run side by side.
  *
  * `npm install`: `npm install && npm start` runs its `npm start` in a copy whose
  * node_modules links to the checkout's installed packages; that is what `npm install`

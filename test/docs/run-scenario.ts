@@ -11,6 +11,7 @@ import { freshCopy, type RepositoryCopy } from '../support/fresh-copy.ts';
 import { TypedCommand, type JobExit } from '../support/typed-command.ts';
 import { runnableCommands, type DocExample } from './examples.ts';
 import { commandRun, usesPort8080, type PrintStep, type Scenario, type ServerStep } from './expectations.ts';
+import { OwnNetwork } from './own-network.ts';
 import { documentedOutputMismatch } from './probes.ts';
 
 const KNOTMETER_ANNOUNCEMENT = /Knotmeter dashboard: (http:\/\/\S+)/;
@@ -81,23 +82,27 @@ interface RunningServer {
   readonly step: ServerStep;
 }
 
-async function startServer(step: ServerStep, dir: string): Promise<RunningServer> {
-  if (usesPort8080(step) && !(await portIsFree(8080))) {
+async function startServer(step: ServerStep, dir: string, network: OwnNetwork | null): Promise<RunningServer> {
+  if (network === null && usesPort8080(step) && !(await portIsFree(8080))) {
     throw new Error(`\`${step.command}\` listens on port 8080 as typed, and something else on this machine holds it: stop it (\`ss -ltnp 'sport = :8080'\` names it) and run the test again`);
   }
-  const job = TypedCommand.start(commandRun(step), { cwd: dir });
+  const job = TypedCommand.start(network?.serve(commandRun(step)) ?? commandRun(step), { cwd: dir });
   try {
     const [, url] = await job.waitForOutput(step.announces ?? KNOTMETER_ANNOUNCEMENT, step.startsWithinMs ?? 60_000);
     if (step.url !== undefined) expect(url).toBe(step.url);
-    return { job, url: url ?? '', step };
+    // The checks reach the server from outside its network through a bridge (own-network.ts).
+    return { job, url: network === null ? (url ?? '') : await network.reach(job.pgid, url ?? ''), step };
   } catch (error) {
     job.kill();
     throw error;
   }
 }
 
-async function runToEnd(step: PrintStep, dir: string, serverUrl: string | null, examples: readonly DocExample[]): Promise<void> {
-  const job = TypedCommand.start(commandRun(step), { cwd: dir });
+async function runToEnd(step: PrintStep, dir: string, server: RunningServer | null, network: OwnNetwork | null, examples: readonly DocExample[]): Promise<void> {
+  const serverUrl = server?.url ?? null;
+  // With a network of its own, a command runs in its server's (where that server's port 8080 is).
+  const line = network !== null && server !== null ? network.inside(commandRun(step), server.job.pgid) : commandRun(step);
+  const job = TypedCommand.start(line, { cwd: dir });
   try {
     const exit = await job.finished(step.finishesWithinMs);
     expect(exit.code, describeExit(job, exit)).toBe(step.exitCode ?? 0);
@@ -112,27 +117,31 @@ async function runToEnd(step: PrintStep, dir: string, serverUrl: string | null, 
   }
 }
 
-export async function runScenario(scenario: Scenario, copies: Copies, examples: readonly DocExample[]): Promise<void> {
+/** `ownNetwork`: run its servers in a network namespace of their own (own-network.ts), so that scenarios on port 8080 can run side by side. */
+export async function runScenario(scenario: Scenario, copies: Copies, examples: readonly DocExample[], options: { ownNetwork?: boolean } = {}): Promise<void> {
   for (const step of scenario.steps) {
     documented(step.command, examples);
     if (step.runs !== undefined) expect(step.command).toContain(step.runs.part);
   }
   const copy = scenario.copy === 'fresh' ? await copies.fresh() : await copies.built();
+  const network = options.ownNetwork === true ? new OwnNetwork() : null;
   let server: RunningServer | null = null;
   try {
     for (const step of scenario.steps) {
       if (step.kind === 'prints') {
-        await runToEnd(step, copy.dir, server?.url ?? null, examples);
+        await runToEnd(step, copy.dir, server, network, examples);
         continue;
       }
       if (server !== null) await interrupt(server.job, server.step, copy.dir);
+      network?.closeBridges();
       server = null;
-      server = await startServer(step, copy.dir);
+      server = await startServer(step, copy.dir, network);
       await step.whileRunning({ url: server.url, dir: copy.dir, job: server.job });
     }
     if (server !== null) await interrupt(server.job, server.step, copy.dir);
     server = null;
   } finally {
     server?.job.kill();
+    network?.close();
   }
 }
