@@ -28,6 +28,7 @@ import { UsageError } from './errors.ts';
 import { linkRecordingToLive } from './recording/live-link.ts';
 import { knotPresetOnLabel } from './recording/knot-preset-on-label.ts';
 import { openRecording, type Recording } from './recording/recording.ts';
+import type { StoreTarget } from './recording/store-target.ts';
 import { auditTrail } from './recording/audit-trail.ts';
 import { replaySources } from './traces/replay-sources.ts';
 import { AllowedHosts } from './security/hosts.ts';
@@ -67,8 +68,8 @@ export interface StartOptions {
   readonly auth?: AuthMode;
   /** `--tls-cert`/`--tls-key`, read and checked (readTlsFiles): serve HTTPS. */
   readonly tls?: TlsFiles | null;
-  /** `--store postgres://...`: record sessions in this PostgreSQL database instead of `db` (absent or null: in `db`). */
-  readonly store?: string | null;
+  /** Where to record sessions (`--db FILE` or `--store URL`, read in cli/store-flags.ts); absent or null: in `db`, if given. */
+  readonly store?: StoreTarget | null;
   /** `--bus redis://HOST:PORT`: join the other servers on this Redis (absent or null: this server alone). */
   readonly bus?: string | null;
 }
@@ -121,11 +122,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const profiles = openProfiles(options.dataDir);
   const names = openNames(options.dataDir);
   let publishRecorderStatus: (status: RecorderStatus) => void = () => undefined;
+  const recordIn: StoreTarget | null = options.store ?? (options.db === undefined ? null : { kind: 'sqlite', path: options.db });
   const recording =
-    options.db === undefined && (options.store ?? null) === null
+    recordIn === null
       ? null
       : await openRecording({
-          dbPath: options.store ?? options.db ?? '',
+          target: recordIn,
           logger: options.logger,
           onStatus: (status) => publishRecorderStatus(status),
           ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),

@@ -8,9 +8,10 @@ import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../../device/device-id.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
 import { checkedFlag, parseFlags, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './support.ts';
+import { storeTargetOfFlags } from './store-flags.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../engine/presets.ts';
 import type { EngineSettings } from '../pipeline.ts';
-import { isPostgresUrl } from '../recording/postgres/postgres-store.ts';
+import type { StoreTarget } from '../recording/store-target.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
 import { LOG_LEVELS, type LogLevel } from '../log.ts';
 import { canonicalHost } from '../security/hosts.ts';
@@ -30,10 +31,8 @@ export interface ServerOptions {
   readonly logLevel: LogLevel;
   /** `--data-dir DIR`: calibration profiles (DIR/calibration/), and the recording unless `--db` says otherwise. */
   readonly dataDir: string;
-  /** `--db FILE`: the SQLite file sessions are recorded in (default DIR/knotmeter.db). */
-  readonly db: string;
-  /** `--store postgres://USER@HOST:PORT/DB`: record sessions in PostgreSQL instead (null: in `db`). */
-  readonly store: string | null;
+  /** Where sessions are recorded: `--db FILE` (default DIR/knotmeter.db), or `--store postgres://USER@HOST:PORT/DB`. */
+  readonly store: StoreTarget;
   /** `--session-idle-s N`, in ms: no press for this long ends a recorded session. */
   readonly sessionIdleMs: number;
   /** `--speed X`: how fast replays play, 1 = as recorded; null (`max`) = as fast as possible. */
@@ -105,11 +104,6 @@ const flagSchemas = {
   logLevel: z.enum(LOG_LEVELS, { error: `--log-level needs one of ${LOG_LEVELS.join(', ')}` }),
   preset: z.enum(PRESET_NAMES, { error: `--preset needs one of ${PRESET_NAMES.join(', ')}` }),
   configFile: z.string().trim().min(1, '--config needs a file name'),
-  db: z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db'),
-  store: z
-    .string()
-    .trim()
-    .refine((text) => isPostgresUrl(text) && URL.canParse(text) && new URL(text).pathname.length > 1, '--store needs a PostgreSQL URL naming a database, postgres://USER@HOST:PORT/DB (e.g. postgres://knotmeter@127.0.0.1:5432/knotmeter)'),
   dataDir: z.string().trim().min(1, '--data-dir needs a directory, e.g. data'),
   sessionIdleS: wholeNumberFlag('--session-idle-s', 10, 86_400, 'seconds'),
   // One schema, not a union: a union's failure is zod's stock "Invalid input".
@@ -187,9 +181,6 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
   if (values.preset !== undefined && values.config !== undefined) {
     throw new UsageError('--preset and --config cannot be used together: put "preset" inside the config file instead');
   }
-  if (values.db !== undefined && values.store !== undefined) {
-    throw new UsageError('--db and --store cannot be used together: sessions are recorded in one store (a SQLite file or a PostgreSQL database)');
-  }
   // npm runs the script in the project's folder: a relative path is from where it was typed.
   const dataDir = values['data-dir'] === undefined ? DEFAULT_DATA_DIR : pathAsTyped(checkedFlag(flagSchemas.dataDir, values['data-dir'], '--data-dir'), 'start');
   return {
@@ -202,8 +193,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     configFile: values.config === undefined ? null : checkedFlag(flagSchemas.configFile, values.config, '--config'),
     logLevel: values['log-level'] === undefined ? 'info' : checkedFlag(flagSchemas.logLevel, values['log-level'], '--log-level'),
     dataDir,
-    db: values.db !== undefined ? pathAsTyped(checkedFlag(flagSchemas.db, values.db, '--db'), 'start') : values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'),
-    store: values.store === undefined ? null : checkedFlag(flagSchemas.store, values.store, '--store'),
+    store: storeTargetOfFlags(values, values['data-dir'] === undefined ? DEFAULT_DB_PATH : join(dataDir, 'knotmeter.db'), 'start'),
     sessionIdleMs: (values['session-idle-s'] === undefined ? DEFAULT_SESSION_IDLE_S : checkedFlag(flagSchemas.sessionIdleS, values['session-idle-s'], '--session-idle-s')) * 1000,
     replaySpeed: values.speed === undefined ? 1 : checkedFlag(flagSchemas.speed, values.speed, '--speed'),
     help: values.help ?? false,

@@ -1,6 +1,6 @@
 /**
- * Recording, assembled for the server: opens the session store named by `--db` (or a
- * PostgreSQL database named by `--store`: `openPostgresRecording`), marks
+ * Recording, assembled for the server: opens the session store its target names (the
+ * SQLite file of `--db`, or the PostgreSQL database of `--store`: `openPostgresRecording`), marks
  * what a previous run left `recording` as `interrupted`, and starts the recorder. A
  * database that cannot be written (read-only file or folder, a file from a newer
  * Knotmeter) does not stop the server: live view and alerts go on, the dashboard shows
@@ -20,17 +20,18 @@ import { fileURLToPath } from 'node:url';
 import type { RecorderStatus } from '../contract/live-events.ts';
 import type { Logger } from '../log.ts';
 import { describeStoreError, Recorder } from './recorder.ts';
-import { isPostgresUrl, PostgresSessionStorage } from './postgres/postgres-store.ts';
+import { PostgresSessionStorage } from './postgres/postgres-store.ts';
 import { sessionStore } from './sessions.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { SessionStore } from './store.ts';
+import type { StoreTarget } from './store-target.ts';
 
 /** `data/knotmeter.db` in the project (data/ is not under version control): `--db`'s default. */
 export const DEFAULT_DB_PATH = fileURLToPath(new URL('../../data/knotmeter.db', import.meta.url));
 
 export interface RecordingOptions {
-  /** The SQLite file (`--db`), or a PostgreSQL URL (`--store postgres://...`). */
-  readonly dbPath: string;
+  /** Where sessions are recorded: the SQLite file (`--db`) or the PostgreSQL database (`--store`). */
+  readonly target: StoreTarget;
   readonly sessionIdleMs?: number;
   readonly logger: Logger;
   readonly onStatus: (status: RecorderStatus) => void;
@@ -85,8 +86,9 @@ function lockDatabase(dbPath: string): () => void {
 
 /** Never throws for the database: whatever keeps it from recording becomes the status's error. */
 export async function openRecording(options: RecordingOptions): Promise<Recording> {
-  const { dbPath, logger } = options;
-  if (isPostgresUrl(dbPath)) return openPostgresRecording(options);
+  const { target, logger } = options;
+  if (target.kind === 'postgres') return openPostgresRecording(target.url, options);
+  const dbPath = target.path;
   let unlock: () => void = () => undefined;
   let store: SessionStore;
   try {
@@ -148,7 +150,7 @@ async function startRecorder(store: SessionStore, options: RecordingOptions, whe
  * database that does not answer at start is not fatal either: the recorder keeps samples
  * in memory (bounded) and writes them once it answers.
  */
-async function openPostgresRecording(options: RecordingOptions): Promise<Recording> {
-  const storage = new PostgresSessionStorage(options.dbPath);
+async function openPostgresRecording(url: string, options: RecordingOptions): Promise<Recording> {
+  const storage = new PostgresSessionStorage(url);
   return startRecorder(sessionStore(storage), options, { database: storage.location, server: storage.serverId });
 }

@@ -70,6 +70,8 @@ describe('npm start (server/cli/start.ts)', () => {
     [['--host', ' '], '--host needs an address, e.g. 127.0.0.1 (got --host " ")'],
     [['--db', ''], '--db needs a file name, e.g. data/knotmeter.db (got --db "")'],
     [['--data-dir', ''], '--data-dir needs a directory, e.g. data (got --data-dir "")'],
+    [['--store', 'postgres://knotmeter:s3cret@db.lan:5432/'], '--store needs a PostgreSQL URL naming a database, postgres://USER@HOST:PORT/DB (e.g. postgres://knotmeter@127.0.0.1:5432/knotmeter) (got --store "postgres://knotmeter@db.lan:5432/")'],
+    [['--store', 'postgres://db.lan/k', '--db', 'x.db'], '--db and --store cannot be used together: sessions are recorded in one store (a SQLite file or a PostgreSQL database)'],
     [['--config', ''], '--config needs a file name (got --config "")'],
     [['--preset', 'NECK'], '--preset needs one of neck, shoulders, upper-back (got --preset "NECK")'],
     [['--log-level', 'verbose'], '--log-level needs one of fatal, error, warn, info, debug, trace, silent (got --log-level "verbose")'],
@@ -78,6 +80,10 @@ describe('npm start (server/cli/start.ts)', () => {
     [['--port', '8080', '--port', '9090'], '--port is given 2 times ("8080", "9090"): give it once'],
   ])('words %j as the flag, what it takes and what it got', (args, message) => {
     expect(() => parseServerArgs(args)).toThrow(new UsageError(message));
+  });
+
+  it('records into the PostgreSQL database --store names instead of a SQLite file', () => {
+    expect(parseServerArgs(['--store', 'postgres://knotmeter@db.lan:5432/knotmeter']).store).toEqual({ kind: 'postgres', url: 'postgres://knotmeter@db.lan:5432/knotmeter' });
   });
 
   it('takes --device and --device-id more than once, one pair per device', () => {
@@ -89,8 +95,8 @@ describe('npm start (server/cli/start.ts)', () => {
     process.env.npm_lifecycle_event = 'start';
     process.env.INIT_CWD = join(REPO_ROOT, 'test');
     try {
-      expect(parseServerArgs(['--db', 'x.db', '--data-dir', 'here'])).toMatchObject({ db: join(REPO_ROOT, 'test', 'x.db'), dataDir: join(REPO_ROOT, 'test', 'here') });
-      expect(parseServerArgs(['--data-dir', 'here']).db).toBe(join(REPO_ROOT, 'test', 'here', 'knotmeter.db'));
+      expect(parseServerArgs(['--db', 'x.db', '--data-dir', 'here'])).toMatchObject({ store: { kind: 'sqlite', path: join(REPO_ROOT, 'test', 'x.db') }, dataDir: join(REPO_ROOT, 'test', 'here') });
+      expect(parseServerArgs(['--data-dir', 'here']).store).toEqual({ kind: 'sqlite', path: join(REPO_ROOT, 'test', 'here', 'knotmeter.db') });
       expect(resolveEngineSettings(parseServerArgs(['--config', 'fixtures/configs/neck-firm.json'])).config.overLimitN).toBe(23);
     } finally {
       if (saved.event === undefined) delete process.env.npm_lifecycle_event;

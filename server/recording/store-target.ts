@@ -1,0 +1,28 @@
+/**
+ * Where sessions are recorded: a SQLite file (`--db FILE`) or a PostgreSQL database
+ * (`--store postgres://...`), told apart once, where the flags are read
+ * (`server/cli/store-flags.ts`), so nothing downstream guesses from a string.
+ *
+ *   const target: StoreTarget = { kind: 'postgres', url: 'postgres://knotmeter@db.clinic.lan:5432/knotmeter' };
+ *   describeStoreTarget(target);   // the file, or the URL without its password
+ *
+ * Pipeline position: command line -> **store target** -> recording (`recording.ts`), the stores.
+ */
+import { z } from 'zod';
+import { isPostgresUrl, withoutPassword } from './postgres/postgres-store.ts';
+
+export type StoreTarget = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
+
+/** `--store`'s value: a PostgreSQL URL that names a database. */
+export const storeUrlSchema = z
+  .string()
+  .trim()
+  .refine((text) => isPostgresUrl(text) && URL.canParse(text) && new URL(text).pathname.length > 1, '--store needs a PostgreSQL URL naming a database, postgres://USER@HOST:PORT/DB (e.g. postgres://knotmeter@127.0.0.1:5432/knotmeter)');
+
+/** `--db`'s value: a file name. */
+export const dbFileSchema = z.string().trim().min(1, '--db needs a file name, e.g. data/knotmeter.db');
+
+/** The target for messages and the dashboard: the file, or the URL without its password. */
+export function describeStoreTarget(target: StoreTarget): string {
+  return target.kind === 'sqlite' ? target.path : withoutPassword(target.url);
+}
