@@ -63,6 +63,12 @@ export const transportStatusSchema = z.strictObject({
   firmware: z.string(),
   /** The rate the device was asked to sample at. */
   nominalRateHz: z.number().positive(),
+  /**
+   * The device's own alarm ceiling, raw counts, as it reports it (our firmware's HELLO; the
+   * build default for a firmware too old to say): no over-pressure limit on the device goes
+   * above it. Absent for a device without an alarm of its own or before it has said HELLO.
+   */
+  alarmCeilingRaw: z.number().int().positive().optional(),
   /** Samples received since the transport started. */
   samples: count,
   /** Samples the device took but the host never received (sequence gaps). */

@@ -172,6 +172,7 @@ export class SerialTransport implements Transport {
       clock: 'device',
       firmware: identity === null ? '' : `knotmeter ${identity.firmwareVersion}`,
       nominalRateHz: identity?.rateHz ?? DEFAULT_RATE_HZ,
+      ...(identity === null ? {} : { alarmCeilingRaw: alarmCeilingRaw(identity) }),
       samples: this.#samples,
       lostSamples: this.#lostSamples,
       droppedLines: { ...this.#dropped },

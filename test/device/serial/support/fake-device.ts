@@ -16,6 +16,8 @@ export interface FakeDeviceIdentity {
   readonly firmwareVersion: string;
   readonly sensor: SensorKind;
   readonly rateHz: number;
+  /** The alarm ceiling its HELLO reports (firmware 1.2.0's ninth field); none: an older firmware's 8 fields. */
+  readonly alarmCeilingRaw?: number;
 }
 
 const MAX_HOST_LINE_BYTES = 4096;
@@ -60,6 +62,7 @@ export class FakeDevice {
       rateHz: this.rateHz,
       limitOnRaw: this.limit.onRaw,
       limitOffRaw: this.limit.offRaw,
+      ...(this.identity.alarmCeilingRaw === undefined ? {} : { alarmCeilingRaw: this.identity.alarmCeilingRaw }),
     };
   }
 
