@@ -188,7 +188,7 @@ async function clinicLoad(store: ClinicStore, dir: string): Promise<ClinicLoad> 
   const servers: ChildProcess[] = [];
   const complaints: string[] = [];
   try {
-    for (let index = 0; index < SERVERS; index++) {
+    const starting = Array.from({ length: SERVERS }, (_, index) => {
       const dataDir = join(dir, `data-${store.kind}-${index}`);
       mkdirSync(dataDir, { recursive: true });
       const devices = Array.from({ length: DEVICES_PER_SERVER }, () => ['--device', DEVICE_SPEC]).flat();
@@ -197,9 +197,10 @@ async function clinicLoad(store: ClinicStore, dir: string): Promise<ClinicLoad> 
       // Everything on stderr but the goodbye: with --log-level warn, the warnings and errors.
       server.stderr?.on('data', (chunk: Buffer) => complaints.push(...chunk.toString().split('\n').filter((line) => line.trim() !== '' && line !== 'Knotmeter stopped.')));
       servers.push(server);
-      // One at a time: the first creates the schema, the second finds it.
-      await waitForLine(server, /Knotmeter dashboard: (\S+)/);
-    }
+      return waitForLine(server, /Knotmeter dashboard: (\S+)/);
+    });
+    // Both at once, as a clinic's servers may start (PostgreSQL's migrations take a lock).
+    await Promise.all(starting);
     await untilAllRecording(store);
     await new Promise((resolve) => setTimeout(resolve, WARM_UP_S * 1000));
 
@@ -292,6 +293,7 @@ function loadRow(kind: ClinicStore['kind'], load: ClinicLoad): string {
 
 /** SQLite and PostgreSQL side by side, in this run. */
 export async function benchStores(): Promise<string[]> {
+  const benchStartedMs = performance.now();
   const dir = mkdtempSync(join(tmpdir(), 'knotmeter-bench-stores-'));
   const postgres = await startPostgres({ durable: true });
   try {
@@ -312,7 +314,7 @@ export async function benchStores(): Promise<string[]> {
       hourRows.push(`| ${kind} | ${ms(hour.fresh)} (hour written in ${hour.writeS.toFixed(0)} s) | ${ms(hour.settled)}${kind === 'SQLite' ? ' (read again)' : ''} |`);
     }
     return [
-      `Stores compared as a clinic runs them: ${SERVERS} servers (\`npm start\` processes), each with ${DEVICES_PER_SERVER} × \`${DEVICE_SPEC}\` (${thousands(SENT_PER_S)} samples/s sent in all), measured over ${WINDOW_S} s once all ${SERVERS * DEVICES_PER_SERVER} sessions were being recorded (plus ${WARM_UP_S} s). SQLite: one file per server (WAL, synchronous NORMAL; a SQLite file is recorded by one server only). PostgreSQL 15 on loopback, its default settings (fsync and synchronous_commit on): both servers in one database. Load average ${loadavg()[0]?.toFixed(1) ?? '?'} when it ended.`,
+      `Stores compared as a clinic runs them: ${SERVERS} servers (\`npm start\` processes), each with ${DEVICES_PER_SERVER} × \`${DEVICE_SPEC}\` (${thousands(SENT_PER_S)} samples/s sent in all), measured over ${WINDOW_S} s once all ${SERVERS * DEVICES_PER_SERVER} sessions were being recorded (plus ${WARM_UP_S} s). SQLite: one file per server (WAL, synchronous NORMAL; a SQLite file is recorded by one server only). PostgreSQL 15 on loopback, its default settings (fsync and synchronous_commit on): both servers in one database. Load average ${loadavg()[0]?.toFixed(1) ?? '?'} when it ended, ${((performance.now() - benchStartedMs) / 1000).toFixed(0)} s after it began.`,
       '',
       `| store | samples/s recorded in the window (share of ${thousands(SENT_PER_S)} sent) | chunk rows/s | write transactions/s | CPU per server (server 1 / server 2) | CPU of PostgreSQL's processes | samples missing after the servers stopped |`,
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
