@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { profileFileSchema } from '../../../calibration/profile.ts';
 import { FileProfileStore } from '../../../calibration/store.ts';
 import { defaultCalibration } from '../../../device/sensors.ts';
@@ -38,27 +38,36 @@ function runWithInput(args: readonly string[], input: string, options: { uid?: n
   });
 }
 
+/**
+ * Each test with a data directory of its own, so that tests can run side by side (most of
+ * their time is a CLI starting up). The wizards, which wait on the real-time bench, still
+ * run one at a time: `test.concurrent` only where no wizard captures loads.
+ */
+const test = it.extend<{ dataDir: string }>({
+  // eslint-disable-next-line no-empty-pattern
+  dataDir: async ({}, use) => {
+    const dir = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-'));
+    await use(dir);
+    await chmod(dir, 0o700);
+    await rm(dir, { recursive: true, force: true });
+  },
+});
+
+/** A device's profile file in a data directory. */
+const profilePath = (dataDir: string, deviceId = DEVICE): string => join(dataDir, 'calibration', `${deviceId}.json`);
+
 /** Points of an FSR part 1.25 times as sensitive as the documented curve. */
 const FSR_POINTS = [5, 10, 20, 40, 60].map((forceN) => `${defaultCalibration('fsr').toRaw(forceN * 1.25)}:${forceN}`);
 
 describe('npm run calibrate: fit, convert, show', () => {
-  let dataDir: string;
-
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-'));
-  });
-  afterEach(() => rm(dataDir, { recursive: true, force: true }));
-
-  const profilePath = (deviceId = DEVICE): string => join(dataDir, 'calibration', `${deviceId}.json`);
-
-  it('fit saves a profile and prints it; convert prints newtons as a JSON array; show prints it with its history', { timeout: 90_000 }, async () => {
+  test.concurrent('fit saves a profile and prints it; convert prints newtons as a JSON array; show prints it with its history', { timeout: 120_000 }, async ({ dataDir }) => {
     const fit = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', dataDir]);
     expect(fit.stderr).toBe('');
     expect(fit.code).toBe(0);
     expect(fit.stdout).toMatch(/Saved\.\nCalibration of device 1a2b3c4d \(fsr\)/);
     expect(fit.stdout).toMatch(/R² {8}(1\.0+|0\.99\d+), largest residual/);
     expect(fit.stdout).toMatch(/error {5}± \d+\.\d %/);
-    const file = profileFileSchema.parse(JSON.parse(await readFile(profilePath(), 'utf8')));
+    const file = profileFileSchema.parse(JSON.parse(await readFile(profilePath(dataDir), 'utf8')));
     expect(file.history).toHaveLength(1);
     expect(file.history[0]).toMatchObject({ sensor: 'fsr', madeWith: 'command', reason: 'fit', areaCm2: 1.5, tareRaw: 0 });
 
@@ -82,7 +91,7 @@ describe('npm run calibrate: fit, convert, show', () => {
     expect(JSON.parse((await runTsx(CALIBRATE, ['show', DEVICE, '--data-dir', dataDir, '--json'])).stdout)).toMatchObject({ deviceId: DEVICE, history: [{}, {}] });
   });
 
-  it('hx711 points with a tare and masses in kg', { timeout: 60_000 }, async () => {
+  test.concurrent('hx711 points with a tare and masses in kg', { timeout: 120_000 }, async ({ dataDir }) => {
     const result = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'hx711', '--tare', '1000', '--point', '1000:0', '--point', '420700:1kg', '--point', '840400:2kg', '--data-dir', dataDir, '--json']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ fit: { model: 'linear' }, tareRaw: 1000 });
@@ -105,7 +114,7 @@ describe('npm run calibrate: fit, convert, show', () => {
     ['a bad area', ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', '300:10', '--point', '400:20', '--area-cm2', '0'], /--area-cm2 needs an area in cm² above 0/],
     ['the wizard without a device', [], /the wizard needs --device SPEC/],
     ['the wizard with a bad device', ['--device', 'toaster'], /device spec "toaster": unknown device kind "toaster"/],
-  ])('refuses %s with exit 2, naming it, and saves nothing', { timeout: 90_000 }, async (_name, args, message) => {
+  ])('refuses %s with exit 2, naming it, and saves nothing', { timeout: 120_000 }, async (_name, args, message) => {
     const directory = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-bad-'));
     try {
       const result = await runTsx(CALIBRATE, [...args, '--data-dir', directory]);
@@ -117,30 +126,23 @@ describe('npm run calibrate: fit, convert, show', () => {
     }
   });
 
-  it('a corrupt profile file is named, never replaced by the default, and never saved over', { timeout: 90_000 }, async () => {
+  test.concurrent('a corrupt profile file is named, never replaced by the default, and never saved over', { timeout: 120_000 }, async ({ dataDir }) => {
     const fit = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', dataDir]);
     expect(fit.code).toBe(0);
-    const corrupted = (await readFile(profilePath(), 'utf8')).replace('"sensor": "fsr"', '"sensor": "piezo"');
-    await writeFile(profilePath(), corrupted);
+    const corrupted = (await readFile(profilePath(dataDir), 'utf8')).replace('"sensor": "fsr"', '"sensor": "piezo"');
+    await writeFile(profilePath(dataDir), corrupted);
     for (const args of [['convert', '--device-id', DEVICE, '512'], ['show', DEVICE], ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point])]]) {
       const result = await runTsx(CALIBRATE, [...args, '--data-dir', dataDir]);
       expect(result.code).toBe(2);
-      expect(result.stderr).toContain(`calibration profile ${profilePath()} is not valid`);
+      expect(result.stderr).toContain(`calibration profile ${profilePath(dataDir)} is not valid`);
       expect(result.stderr).toContain('it is not replaced by the default curve');
     }
-    expect(await readFile(profilePath(), 'utf8')).toBe(corrupted);
+    expect(await readFile(profilePath(dataDir), 'utf8')).toBe(corrupted);
   });
 });
 
 describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers', () => {
-  let dataDir: string;
-
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-wizard-'));
-  });
-  afterEach(() => rm(dataDir, { recursive: true, force: true }));
-
-  it('fsr: tare, four known loads captured as they settle, the fit with its residual table and plot, saved', { timeout: 60_000 }, async () => {
+  test('fsr: tare, four known loads captured as they settle, the fit with its residual table and plot, saved', { timeout: 60_000 }, async ({ dataDir }) => {
     const result = await runWithInput(['--device', 'sim:weights?loads=5,10,20,40&holdS=4&gain=1.2&speed=4', '--seed', '3', '--data-dir', dataDir], '\n5 N\n10 N\n20 N\n40 N\n\ny\n');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -158,7 +160,7 @@ describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers'
     expect((JSON.parse(convert.stdout) as number[])[0]).toBeCloseTo(30, 0);
   });
 
-  it('hx711: tare and one mass make a 2-point calibration, error unknown until more loads', { timeout: 60_000 }, async () => {
+  test('hx711: tare and one mass make a 2-point calibration, error unknown until more loads', { timeout: 60_000 }, async ({ dataDir }) => {
     const result = await runWithInput(['--device', 'sim:weights?sensor=hx711&rate=80&loads=9.80665&holdS=4&gain=0.95&speed=4', '--seed', '4', '--data-dir', dataDir], '\n1 kg\n\ny\n');
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('(tare)');
@@ -166,7 +168,7 @@ describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers'
     expect(result.stdout).toMatch(/Saved to .*calibration\/[0-9a-f]{8}\.json\./);
   });
 
-  it('refuses to tare while the massager moves, and saves nothing when the person quits', { timeout: 60_000 }, async () => {
+  test('refuses to tare while the massager moves, and saves nothing when the person quits', { timeout: 60_000 }, async ({ dataDir }) => {
     const result = await runWithInput(['--device', 'sim:kneading?gain=1.1', '--seed', '5', '--data-dir', dataDir], '\nq\n');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/the reading is moving \(±\d+\.\d\d N, drifting \d+\.\d\d N; still is within ±\d\.\d\d N\): let the tip rest with nothing on it, then tare again\. Press Enter to try again, or q to quit\./);
@@ -174,7 +176,7 @@ describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers'
     expect(existsSync(join(dataDir, 'calibration'))).toBe(false);
   });
 
-  it('a typo, a repeated load and fewer than 2 points are refused and asked again; input that ends saves nothing', { timeout: 60_000 }, async () => {
+  test('a typo, a repeated load and fewer than 2 points are refused and asked again; input that ends saves nothing', { timeout: 60_000 }, async ({ dataDir }) => {
     const result = await runWithInput(['--device', 'sim:weights?loads=5,10&holdS=4&gain=1.2&speed=4', '--seed', '6', '--data-dir', dataDir], '\nheavy\n5 N\n5 N\n\n');
     expect(result.code).toBe(1);
     expect(result.stdout).toContain('"heavy" is not a load: type a number and a unit');
@@ -189,17 +191,7 @@ describe('npm run calibrate -- --device SPEC: the wizard, with scripted answers'
 const UNPRIVILEGED = process.getuid?.() === 0 ? { uid: 65_534, gid: 65_534 } : {};
 
 describe('npm run calibrate: what the issue found (issue 18)', () => {
-  let dataDir: string;
-
-  beforeEach(async () => {
-    dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-calibrate-18-'));
-  });
-  afterEach(async () => {
-    await chmod(dataDir, 0o700);
-    await rm(dataDir, { recursive: true, force: true });
-  });
-
-  it('the closing hint, typed as printed, runs the same device, which picks up the profile just saved', { timeout: 90_000 }, async () => {
+  test('the closing hint, typed as printed, runs the same device, which picks up the profile just saved', { timeout: 90_000 }, async ({ dataDir }) => {
     // No --seed: the simulator picks one, and the hint must carry it.
     const wizard = await runWithInput(['--device', 'sim:weights?loads=5,10&holdS=4&gain=1.2&speed=4', '--data-dir', join(dataDir, 'with space')], '\n5 N\n10 N\n\ny\n');
     expect(wizard.code).toBe(0);
@@ -222,7 +214,24 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     }
   });
 
-  it('a data directory that cannot be used is one line naming the folder and what to do, exit 1, for every command', { timeout: 120_000 }, async () => {
+  test("another device's corrupt profile does not stop the wizard; the device's own is refused, naming its file", { timeout: 90_000 }, async ({ dataDir }) => {
+    await mkdir(join(dataDir, 'calibration'));
+    await writeFile(join(dataDir, 'calibration', `${DEVICE}.json`), '{"format": "knotmeter-calibration"');
+    await writeFile(join(dataDir, 'calibration', 'notes.json'), 'not a profile');
+    const spec = 'sim:weights?loads=5,10&holdS=4&gain=1.2&speed=4';
+    const ok = await runWithInput(['--device', spec, '--seed', '8', '--data-dir', dataDir], '\n5 N\n10 N\n\ny\n');
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    const [, deviceId] = /Saved to .*calibration\/([0-9a-f]{8})\.json/.exec(ok.stdout) ?? [];
+    const own = join(dataDir, 'calibration', `${deviceId ?? ''}.json`);
+    await writeFile(own, '{"format": "knotmeter-calibration"');
+    const refused = await runWithInput(['--device', spec, '--seed', '8', '--data-dir', dataDir], '\n5 N\n10 N\n\ny\n');
+    expect(refused.stderr).toContain(`knotmeter calibrate: calibration profile ${own} is not valid JSON`);
+    expect(refused.code).toBe(2);
+    expect(await readFile(own, 'utf8')).toBe('{"format": "knotmeter-calibration"');
+  });
+
+  test.concurrent('a data directory that cannot be used is one line naming the folder and what to do, exit 1, for every command', { timeout: 120_000 }, async ({ dataDir }) => {
     const file = join(dataDir, 'not-a-folder');
     await writeFile(file, 'a file');
     const points = FSR_POINTS.flatMap((point) => ['--point', point]);
@@ -233,7 +242,7 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     }
   });
 
-  it('a data directory without permission: fit, show, convert and the wizard say so in one line, exit 1', { timeout: 120_000 }, async () => {
+  test.concurrent('a data directory without permission: fit, show, convert and the wizard say so in one line, exit 1', { timeout: 120_000 }, async ({ dataDir }) => {
     const fit = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', dataDir]);
     expect(fit.code).toBe(0);
     await chmod(dataDir, 0o500);
@@ -253,24 +262,7 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     await chmod(join(dataDir, 'calibration'), 0o700);
   });
 
-  it("another device's corrupt profile does not stop the wizard; the device's own is refused, naming its file", { timeout: 90_000 }, async () => {
-    await mkdir(join(dataDir, 'calibration'));
-    await writeFile(join(dataDir, 'calibration', `${DEVICE}.json`), '{"format": "knotmeter-calibration"');
-    await writeFile(join(dataDir, 'calibration', 'notes.json'), 'not a profile');
-    const spec = 'sim:weights?loads=5,10&holdS=4&gain=1.2&speed=4';
-    const ok = await runWithInput(['--device', spec, '--seed', '8', '--data-dir', dataDir], '\n5 N\n10 N\n\ny\n');
-    expect(ok.stderr).toBe('');
-    expect(ok.code).toBe(0);
-    const [, deviceId] = /Saved to .*calibration\/([0-9a-f]{8})\.json/.exec(ok.stdout) ?? [];
-    const own = join(dataDir, 'calibration', `${deviceId ?? ''}.json`);
-    await writeFile(own, '{"format": "knotmeter-calibration"');
-    const refused = await runWithInput(['--device', spec, '--seed', '8', '--data-dir', dataDir], '\n5 N\n10 N\n\ny\n');
-    expect(refused.stderr).toContain(`knotmeter calibrate: calibration profile ${own} is not valid JSON`);
-    expect(refused.code).toBe(2);
-    expect(await readFile(own, 'utf8')).toBe('{"format": "knotmeter-calibration"');
-  });
-
-  it('hx711: --tare and one mass is the two-point calibration the README describes; one point and no tare is still refused', { timeout: 60_000 }, async () => {
+  test.concurrent('hx711: --tare and one mass is the two-point calibration the README describes; one point and no tare is still refused', { timeout: 120_000 }, async ({ dataDir }) => {
     const two = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'hx711', '--tare', '1000', '--point', '420700:1kg', '--data-dir', dataDir, '--json']);
     expect(two.stderr).toBe('');
     expect(two.code).toBe(0);
@@ -286,7 +278,7 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     }
   });
 
-  it('convert names a count outside the calibrated range on stderr (stdout stays a JSON array) and refuses one the sensor cannot report', { timeout: 60_000 }, async () => {
+  test.concurrent('convert names a count outside the calibrated range on stderr (stdout stays a JSON array) and refuses one the sensor cannot report', { timeout: 120_000 }, async ({ dataDir }) => {
     expect((await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--point', '171:5', '--point', '293:10', '--point', '455:20', '--point', '630:40', '--data-dir', dataDir])).code).toBe(0);
     const inside = await runTsx(CALIBRATE, ['convert', '--device-id', DEVICE, '--data-dir', dataDir, '0', '250', '512']);
     expect(inside.stderr).toBe('');
@@ -302,7 +294,7 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     expect(impossible.code).toBe(2);
   });
 
-  it('each command has its own --help; --version prints the version', { timeout: 60_000 }, async () => {
+  test.concurrent('each command has its own --help; --version prints the version', { timeout: 120_000 }, async () => {
     const pages = await Promise.all([['fit', '--help'], ['convert', '-h'], ['show', '--help'], ['wizard', '--help'], ['--device', 'sim', '--help'], ['--help'], ['help', 'fit']].map((args) => runTsx(CALIBRATE, args)));
     const [fit, convert, show, wizard, wizardByDevice, overview, helpFit] = pages.map((page) => page.stdout);
     expect(pages.every((page) => page.code === 0)).toBe(true);
@@ -322,20 +314,20 @@ describe('npm run calibrate: what the issue found (issue 18)', () => {
     expect(version.code).toBe(0);
   });
 
-  it('a flag given twice is refused rather than the last one winning silently', { timeout: 30_000 }, async () => {
+  test.concurrent('a flag given twice is refused rather than the last one winning silently', { timeout: 120_000 }, async ({ dataDir }) => {
     const result = await runTsx(CALIBRATE, ['fit', '--device-id', DEVICE, '--sensor', 'fsr', '--sensor', 'hx711', '--point', '300:10', '--data-dir', dataDir]);
     expect(result.stderr).toBe('knotmeter calibrate: --sensor is given 2 times ("fsr", "hx711"): give it once\n');
     expect(result.code).toBe(2);
   });
 
-  it('a relative --data-dir is where the user typed npm run calibrate, not the project folder', { timeout: 30_000 }, async () => {
+  test.concurrent('a relative --data-dir is where the user typed npm run calibrate, not the project folder', { timeout: 120_000 }, async ({ dataDir }) => {
     const env = { ...process.env, npm_lifecycle_event: 'calibrate', INIT_CWD: dataDir };
     const result = await runWithInput(['fit', '--device-id', DEVICE, '--sensor', 'fsr', ...FSR_POINTS.flatMap((point) => ['--point', point]), '--data-dir', 'here'], '', { env });
     expect(result.code).toBe(0);
     expect(existsSync(join(dataDir, 'here', 'calibration', `${DEVICE}.json`))).toBe(true);
   });
 
-  it('the wizard refuses a load typed that is not the one on the tip, and asks before keeping it', { timeout: 90_000 }, async () => {
+  test('the wizard refuses a load typed that is not the one on the tip, and asks before keeping it', { timeout: 90_000 }, async ({ dataDir }) => {
     // After 5 N, "5 kg" is typed while 10 N goes on: refused and not kept (n); then 10 N and 20 N as they come.
     const result = await runWithInput(['--device', 'sim:weights?loads=5,10,20&holdS=8&gain=1.2&speed=4', '--seed', '9', '--data-dir', dataDir], '\n5 N\n5 kg\nn\n10 N\n20 N\n\ny\n');
     expect(result.code).toBe(0);
