@@ -22,13 +22,13 @@ async function forceText(page: Page, panel: number): Promise<string> {
   return (await page.getByTestId('force').nth(panel).textContent()) ?? '';
 }
 
-/** Resolves once the text of `read` differs from `before`. */
+/** Resolves with the text of `read` once it differs from `before`; fails (naming it) if it never does. */
 async function changes(read: () => Promise<string>, before: string): Promise<string> {
-  for (;;) {
-    const now = await read();
-    if (now !== before) return now;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  let now = before;
+  await expect
+    .poll(async () => (now = await read()), { ...WAIT, message: `the text to change from ${JSON.stringify(before)}` })
+    .not.toBe(before);
+  return now;
 }
 
 function portOf(url: string): number {

@@ -215,10 +215,12 @@ describe('force profiles', () => {
       // 60 N gives 682 counts (over the fixture's threshold); 0 N gives 0
       const drive = await emulator.driveForce({ kind: 'csv', csv: '# a press\nt_ms,force_n\n0,0\n200,60\n400,0\n' });
       await drive.done;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const firstRise = (): PinChange | undefined => edges.find((edge) => edge.level === 1);
+      const fallAfter = (): PinChange | undefined => edges.find((edge) => edge.level === 0 && edge.emulatedUs > (firstRise()?.emulatedUs ?? 0));
+      // The fall follows the last force of the trace by up to a sampling period and a UART line.
+      await expect.poll(() => fallAfter() !== undefined, { timeout: 5000 }).toBe(true);
       stop();
-      const rise = edges.find((edge) => edge.level === 1);
-      const fall = edges.find((edge) => edge.level === 0 && edge.emulatedUs > (rise?.emulatedUs ?? 0));
+      const [rise, fall] = [firstRise(), fallAfter()];
       expect(rise).toBeDefined();
       expect(fall).toBeDefined();
       // within one sampling period (2 ms) plus a little for the UART line in between

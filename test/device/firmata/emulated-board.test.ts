@@ -134,7 +134,8 @@ describe('Firmata transport on StandardFirmata in the emulator', () => {
     await emulator.setAnalogMillivolts(millivoltsForCode(900));
     await until(() => transport.alarmOn && pins.level('D13') === 1, 'the alarm on', 5000);
     const alarmFromUs = await emulator.emulatedTimeUs();
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // 1.5 s on the board's own clock: twelve half-periods of the 4 Hz blink it would have shown.
+    await expect.poll(() => emulator.emulatedTimeUs(), { timeout: 10_000 }).toBeGreaterThanOrEqual(alarmFromUs + 1_500_000);
     expect(pins.of('D13', alarmFromUs)).toEqual([]);
     await emulator.setAnalogMillivolts(0);
     await transport.feedback.setZone(0);

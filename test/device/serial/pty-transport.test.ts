@@ -80,8 +80,8 @@ describe('serial transport on a pty pair', () => {
       '$S,907,123456,5\xe912*00\n', // a high byte
     ];
     await device.writeRaw(Buffer.from(`${good(1)}${bad.join('')}${good(2)}${'x'.repeat(5000)}\n${good(3)}`, 'latin1'));
-    await until(() => recorder.samples.length === 3, '3 good samples');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // good(3) is written last: once it is recorded, every line before it has been read.
+    await until(() => recorder.samples.some((sample) => sample.raw === 3), 'the last good sample');
     expect(recorder.samples.map((sample) => sample.raw)).toEqual([1, 2, 3]);
     expect(serial.status().droppedLines).toEqual({ checksum: 2, framing: 1, 'too-long': 2, range: 1, syntax: 2, unknown: 1, 'not-printable': 2 });
     expect(serial.status().lostSamples).toBe(0);
@@ -267,7 +267,10 @@ ${frame('MARK,2,5,1')}
     expect(recorder.statuses.at(-1)?.state).toBe('disconnected');
     await expect(serial.feedback.setZone(3)).rejects.toThrow(/will be sent when the device attaches/);
 
-    await new Promise((resolve) => setTimeout(resolve, 700)); // unplugged for a while: the backoff has grown
+    // Unplugged for a while: three reconnect attempts fail (each says so in a status), so the
+    // backoff has grown from 50 ms to 400 ms before the device comes back.
+    const statusesWhileAway = recorder.statuses.length;
+    await until(() => recorder.statuses.slice(statusesWhileAway).filter((status) => status.state === 'disconnected').length >= 3, 'three failed reconnect attempts', 3000);
     pair = await PtyPair.start(dir, 'massager');
     const replugAt = performance.now();
     const sentBefore = device.received.length;
