@@ -423,12 +423,23 @@ export class SqliteSessionStorage implements SessionStorage {
     const statements = this.#statements;
     const indexes = (rows: unknown[]): number[] => (rows as { chunk_index: number }[]).map((row) => row.chunk_index);
     return {
-      durationMs: (id) => settled(() => (statements.sessionSpan.get(id) as { duration_ms: number } | undefined)?.duration_ms ?? null),
-      samplesInRange: (id, fromMs, toMs) => settled(() => (statements.countInRange.get(id, toMs, fromMs) as { samples: number }).samples),
+      rangeOf: (id, fromMs, until, enough) =>
+        settled(() => {
+          const durationMs = (statements.sessionSpan.get(id) as { duration_ms: number } | undefined)?.duration_ms ?? null;
+          if (durationMs === null) return null;
+          const toMs = until ?? Math.max(durationMs, fromMs + 1);
+          return { toMs, samples: (statements.countInRange.get(id, toMs, fromMs, enough + 1) as { samples: number }).samples };
+        }),
       chunkIndexesInRange: (id, fromMs, toMs) => settled(() => indexes(statements.chunkIndexesInRange.all(id, toMs, fromMs))),
-      bucketSummaries: (args) => settled(() => (statements.bucketsInRange.all(args) as { bucket: number; min_n: number; max_n: number }[]).map((row) => ({ bucket: row.bucket, minN: row.min_n, maxN: row.max_n }))),
-      edgeChunks: (args) => settled(() => indexes(statements.edgeChunks.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs }))),
-      unfoldedChunks: (args) => settled(() => indexes(statements.otherChunksInRange.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs, maxSpanMs: args.maxSpanMs }))),
+      foldChunks: (args, rest) =>
+        settled(() => ({
+          buckets: (statements.bucketsInRange.all(args) as { bucket: number; min_n: number; max_n: number }[]).map((row) => ({ bucket: row.bucket, minN: row.min_n, maxN: row.max_n })),
+          others: indexes(
+            rest === 'edges'
+              ? statements.edgeChunks.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs })
+              : statements.otherChunksInRange.all({ id: args.id, fromMs: args.fromMs, toMs: args.toMs, maxSpanMs: args.maxSpanMs }),
+          ),
+        })),
       readChunks: (id, wanted) =>
         settled(() =>
           wanted.flatMap((index) => {
@@ -465,7 +476,8 @@ function prepareStatements(db: SqliteDatabase) {
     holdOne: db.prepare('SELECT * FROM holds WHERE session_id = ? AND hold_index = ?'),
     warningsOf: db.prepare('SELECT * FROM warnings WHERE session_id IN (SELECT value FROM json_each(?))'),
     sessionSpan: db.prepare('SELECT duration_ms FROM sessions WHERE id = ?'),
-    countInRange: db.prepare('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ?'),
+    // Each chunk holds a sample at least: the first `enough + 1` chunks are enough to tell "more than enough".
+    countInRange: db.prepare('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM (SELECT sample_count FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? LIMIT ?)'),
     chunkIndexesInRange: db.prepare('SELECT chunk_index FROM sample_chunks WHERE session_id = ? AND first_ms <= ? AND last_ms >= ? ORDER BY first_ms'),
     // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.
     bucketsInRange: db.prepare(

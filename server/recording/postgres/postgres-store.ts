@@ -180,6 +180,9 @@ export class PostgresSessionStorage implements SessionStorage {
   /** Next chunk index per session written by this process. */
   readonly #nextChunk = new Map<number, number>();
   readonly #chunkQueries: ChunkQueries;
+  /** The tidying after a session ended (`#tidyAfterEnd`), while it runs; `#tidyAgain`: another ended meanwhile. */
+  #tidying: Promise<void> | null = null;
+  #tidyAgain = false;
   #closed = false;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
@@ -371,6 +374,41 @@ export class PostgresSessionStorage implements SessionStorage {
     });
     for (const { handle, id } of created) handle.id = id;
     for (const [id, next] of nextChunk) this.#nextChunk.set(id, next);
+    if (writes.some((write) => write.end !== null)) this.#tidyAfterEnd();
+  }
+
+  /**
+   * Once a session ends, what autovacuum would do some time later, at once and in the
+   * background: VACUUM the chunk rows (the visibility map lets the overview's queries read
+   * the summary index alone instead of every chunk's row; a vacuum skips the pages already
+   * done, and the samples' TOAST is left to autovacuum), and ANALYZE when autovacuum's
+   * own rule asks for it (the first sessions in a new database: without statistics the
+   * planner reads every row). One at a time; failures are autovacuum's to make good.
+   */
+  /** Whether a session ended while the last tidying ran (read through a call: it changes between awaits). */
+  #tidyWanted(): boolean {
+    return this.#tidyAgain && !this.#closed;
+  }
+
+  #tidyAfterEnd(): void {
+    if (this.#tidying !== null) {
+      this.#tidyAgain = true;
+      return;
+    }
+    const tidy = async (): Promise<void> => {
+      do {
+        this.#tidyAgain = false;
+        await this.#pool.query('VACUUM (PROCESS_TOAST FALSE) sample_chunks');
+        const [stale] = (await this.#pool.query<Row>(`SELECT (last_analyze IS NULL AND last_autoanalyze IS NULL) OR n_mod_since_analyze > 50 + 0.1 * n_live_tup AS stale
+           FROM pg_stat_user_tables WHERE relid = 'sample_chunks'::regclass`)).rows;
+        if (stale?.stale === true) await this.#pool.query('ANALYZE sample_chunks');
+      } while (this.#tidyWanted());
+    };
+    this.#tidying = tidy()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#tidying = null;
+      });
   }
 
   async markInterrupted(): Promise<number[]> {
@@ -490,53 +528,59 @@ export class PostgresSessionStorage implements SessionStorage {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await this.#tidying;
     const lockClient = this.#lockClient;
     this.#lockClient = null;
     await Promise.allSettled([this.#pool.end(), lockClient?.end()]);
   }
 
+  /**
+   * The envelope's queries as named statements: each connection plans them once, not per
+   * call (the 1 h overview runs them on every History page view).
+   */
   #makeChunkQueries(): ChunkQueries {
+    const named = async (name: string, text: string, values: readonly unknown[]): Promise<Row[]> => {
+      await this.ready();
+      return (await this.#pool.query<Row>({ name: `envelope_${name}`, text, values: [...values] })).rows;
+    };
     const indexes = (rows: Row[]): number[] => rows.map((row) => row.chunk_index as number);
     const inside = 'session_id = $1 AND first_ms >= $2 AND last_ms <= $3 AND last_ms - first_ms <= $4';
+    // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.
+    const buckets = `SELECT false AS rest, LEAST(floor(((first_ms + last_ms) / 2 - $2) / $5)::int, $6) AS bucket, MIN(min_n) AS min_n, MAX(max_n) AS max_n, NULL::double precision AS first_ms
+      FROM sample_chunks WHERE ${inside} GROUP BY 2`;
+    // Buckets and the chunks left over in one round trip: the rows with `rest` name chunks.
+    const edges = `${buckets}
+      UNION ALL SELECT true, chunk_index, NULL, NULL, NULL FROM (
+        SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms < $2 AND last_ms >= $2
+        UNION SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms > $3) AS edge`;
+    const unfolded = `${buckets}
+      UNION ALL SELECT true, chunk_index, NULL, NULL, first_ms FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms >= $2 AND NOT (${inside})
+      ORDER BY 1, 5`;
     return {
-      durationMs: async (id) => {
-        const [row] = await this.#query('SELECT duration_ms FROM sessions WHERE id = $1', [id]);
-        return row === undefined ? null : (row.duration_ms as number);
-      },
-      samplesInRange: async (id, fromMs, toMs) => {
-        const [row] = await this.#query('SELECT COALESCE(SUM(sample_count), 0) AS samples FROM sample_chunks WHERE session_id = $1 AND first_ms <= $2 AND last_ms >= $3', [id, toMs, fromMs]);
-        return Number(row?.samples ?? 0);
-      },
-      chunkIndexesInRange: async (id, fromMs, toMs) => indexes(await this.#query('SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $2 AND last_ms >= $3 ORDER BY first_ms', [id, toMs, fromMs])),
-      bucketSummaries: async (args: BucketArgs) => {
-        // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.
-        const rows = await this.#query(
-          `SELECT LEAST(floor(((first_ms + last_ms) / 2 - $2) / $5)::int, $6) AS bucket, MIN(min_n) AS min_n, MAX(max_n) AS max_n
-           FROM sample_chunks WHERE ${inside} GROUP BY 1`,
-          [args.id, args.fromMs, args.toMs, args.maxSpanMs, args.bucketMs, args.lastBucket],
+      rangeOf: async (id, fromMs, until, enough) => {
+        // One round trip: the range's end as queryEnvelope would take it, then the samples up to it.
+        // Each chunk holds a sample at least: the first `enough + 1` chunks are enough to tell "more than enough".
+        const [row] = await named(
+          'range',
+          `SELECT range.to_ms, (SELECT COALESCE(SUM(sample_count), 0) FROM (SELECT sample_count FROM sample_chunks
+             WHERE session_id = $1 AND first_ms <= range.to_ms AND last_ms >= $2 LIMIT $4) AS counted) AS samples
+           FROM (SELECT COALESCE($3::double precision, GREATEST(duration_ms, $2::double precision + 1)) AS to_ms FROM sessions WHERE id = $1) AS range`,
+          [id, fromMs, until, enough + 1],
         );
-        return rows.map((row) => ({ bucket: row.bucket as number, minN: row.min_n as number, maxN: row.max_n as number }));
+        return row === undefined ? null : { toMs: row.to_ms as number, samples: Number(row.samples) };
       },
-      edgeChunks: async (args) =>
-        indexes(
-          await this.#query(
-            `SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms < $2 AND last_ms >= $2
-             UNION SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms > $3`,
-            [args.id, args.fromMs, args.toMs],
-          ),
-        ),
-      unfoldedChunks: async (args) =>
-        indexes(
-          await this.#query(`SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms >= $2 AND NOT (${inside}) ORDER BY first_ms`, [
-            args.id,
-            args.fromMs,
-            args.toMs,
-            args.maxSpanMs,
-          ]),
-        ),
+      chunkIndexesInRange: async (id, fromMs, toMs) => indexes(await named('in_range', 'SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $2 AND last_ms >= $3 ORDER BY first_ms', [id, toMs, fromMs])),
+      foldChunks: async (args: BucketArgs, rest) => {
+        const rows = await named(rest === 'edges' ? 'fold_edges' : 'fold_unfolded', rest === 'edges' ? edges : unfolded, [args.id, args.fromMs, args.toMs, args.maxSpanMs, args.bucketMs, args.lastBucket]);
+        const folded = rows.filter((row) => row.rest === false);
+        return {
+          buckets: folded.map((row) => ({ bucket: row.bucket as number, minN: row.min_n as number, maxN: row.max_n as number })),
+          others: rows.filter((row) => row.rest === true).map((row) => row.bucket as number),
+        };
+      },
       readChunks: async (id, wanted) => {
         if (wanted.length === 0) return [];
-        const rows = await this.#query('SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = $1 AND chunk_index = ANY($2::int[])', [id, [...wanted]]);
+        const rows = await named('read', 'SELECT chunk_index, t_ms, force_n, raw FROM sample_chunks WHERE session_id = $1 AND chunk_index = ANY($2::int[])', [id, [...wanted]]);
         const byIndex = new Map(rows.map((row) => [row.chunk_index as number, row]));
         return wanted.flatMap((index) => {
           const row = byIndex.get(index);

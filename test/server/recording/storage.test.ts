@@ -16,6 +16,7 @@ import { openSqliteStorage } from '../../../server/recording/sqlite-store.ts';
 import { weekStartOf } from '../../../server/recording/trends.ts';
 import { summaryLabels, type HoldLabel } from '../../../server/contract/records.ts';
 import type { NewSession, SessionHandle, SessionStorage, SessionWrite } from '../../../server/recording/store.ts';
+import type { StoreTarget } from '../../../server/recording/store-target.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { until } from '../../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from './support.ts';
@@ -383,9 +384,9 @@ describe('the review API over either store', () => {
   });
 
   /** What the API answers about the same replays recorded into one store (wall-clock times left out). */
-  async function answersOf(location: string): Promise<unknown[]> {
+  async function answersOf(target: StoreTarget): Promise<unknown[]> {
     // One device: with two, which one's session gets id 1 is a race.
-    const server: RunningServer = await startRecordingServer({ devices: [`replay:${TRACE}`], db: location, engine: traceEngine(), replaySpeed: null });
+    const server: RunningServer = await startRecordingServer({ devices: [`replay:${TRACE}`], db: target, engine: traceEngine(), replaySpeed: null });
     try {
       await until(() => server.pipelines.every((pipeline) => pipeline.status().state === 'stopped'), 'the replay to end');
       await server.recording?.recorder?.flush(true);
@@ -407,7 +408,7 @@ describe('the review API over either store', () => {
   }
 
   it('answers every request alike for the same recordings in SQLite and in PostgreSQL', async () => {
-    const [fromSqlite, fromPostgres] = [await answersOf(join(dir.path, 'api.db')), await answersOf(await postgres.createDatabase('api'))];
+    const [fromSqlite, fromPostgres] = [await answersOf({ kind: 'sqlite', path: join(dir.path, 'api.db') }), await answersOf({ kind: 'postgres', url: await postgres.createDatabase('api') })];
     expect(fromSqlite[0]).toMatchObject({ status: 200, body: { total: 1 } });
     expect(fromSqlite[2]).toBe(200);
     expect(fromPostgres).toEqual(fromSqlite);

@@ -9,6 +9,7 @@ import { parseEngineConfig, presetConfig } from '../../../server/engine/presets.
 import type { EngineSettings } from '../../../server/pipeline.ts';
 import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
 import type { SessionWrite } from '../../../server/recording/store.ts';
+import type { StoreTarget } from '../../../server/recording/store-target.ts';
 import { REPO_ROOT } from '../../support/cli.ts';
 
 export const TRACES_DIR = join(REPO_ROOT, 'test/fixtures/traces');
@@ -26,7 +27,8 @@ export function tempDir(prefix = 'knotmeter-rec-'): { path: string; remove(): vo
 
 export interface RecordingServerOptions {
   readonly devices: readonly string[];
-  readonly db: string;
+  /** The SQLite file to record into, or a store target (a PostgreSQL database). */
+  readonly db: string | StoreTarget;
   readonly engine?: EngineSettings;
   readonly replaySpeed?: number | null;
   readonly sessionIdleMs?: number;
@@ -40,7 +42,7 @@ export function startRecordingServer(options: RecordingServerOptions): Promise<R
     seed: 4321,
     engine: options.engine ?? { preset: 'shoulders', config: presetConfig('shoulders') },
     logger: pino({ level: 'silent' }),
-    db: options.db,
+    store: typeof options.db === 'string' ? { kind: 'sqlite', path: options.db } : options.db,
     replaySpeed: options.replaySpeed === undefined ? null : options.replaySpeed,
     ...(options.sessionIdleMs === undefined ? {} : { sessionIdleMs: options.sessionIdleMs }),
   });
