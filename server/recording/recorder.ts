@@ -110,6 +110,8 @@ export class Recorder implements PipelineListener {
   readonly #timer: NodeJS.Timeout;
   #error: string | null = null;
   #retryAtMs = 0;
+  /** `recoverInterrupted` failed (the store was down at start): done first by every flush until it succeeds. */
+  #interruptedPending = false;
   #writing: Promise<void> | null = null;
   #closed = false;
   /** Samples dropped because they could not be written, since the start. */
@@ -128,13 +130,20 @@ export class Recorder implements PipelineListener {
   /** Marks sessions a previous run left `recording` (it died) as `interrupted`; reports a store that cannot be written. */
   async recoverInterrupted(): Promise<number[]> {
     try {
-      const ids = await this.#store.markInterrupted();
-      if (ids.length > 0) this.#logger.warn({ sessions: ids }, 'sessions left recording by a previous run are marked interrupted');
-      return ids;
+      return await this.#markInterrupted();
     } catch (error) {
+      // Retried by the flushes, before they write anything of this run (see `flush`).
+      this.#interruptedPending = true;
       this.#fail(error);
       return [];
     }
+  }
+
+  async #markInterrupted(): Promise<number[]> {
+    const ids = await this.#store.markInterrupted();
+    this.#interruptedPending = false;
+    if (ids.length > 0) this.#logger.warn({ sessions: ids }, 'sessions left recording by a previous run are marked interrupted');
+    return ids;
   }
 
   status(): RecorderStatus {
@@ -228,7 +237,7 @@ export class Recorder implements PipelineListener {
   async flush(force = false): Promise<void> {
     this.#endSessionsOfGoneDevices();
     if (this.#writing !== null) return this.#writing;
-    if (this.#dirty.size === 0) return;
+    if (this.#dirty.size === 0 && !this.#interruptedPending) return;
     if (this.#error !== null && !force && this.#nowMs() < this.#retryAtMs) {
       this.#bufferPending();
       return;
@@ -238,6 +247,8 @@ export class Recorder implements PipelineListener {
     const hadIds = sessions.map((session) => session.handle.id);
     this.#writing = (async () => {
       try {
+        // First, so a SQLite file (which marks every open session) never marks one of this run.
+        if (this.#interruptedPending) await this.#markInterrupted();
         await this.#store.commit(writes);
         for (const [index, session] of sessions.entries()) {
           const write = writes[index];

@@ -1,12 +1,15 @@
 // Recording into a real PostgreSQL (started by the test) through its faults: the database
 // stopped in the middle of a session and started again loses nothing (the recorder keeps
 // the samples meanwhile and says so), and a server killed with -9 leaves its session to
-// be marked interrupted by the next server to start, while a server still running keeps
-// recording its own.
+// be marked interrupted by the next server to start (once PostgreSQL answers, if it was down
+// then), while a server still running keeps recording its own.
 import { once } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../../server/app.ts';
+import { presetConfig } from '../../../server/engine/presets.ts';
+import { PostgresSessionStorage } from '../../../server/recording/postgres/postgres-store.ts';
+import type { SessionHandle } from '../../../server/recording/store.ts';
 import { sessionDetailSchema, sessionPageSchema, type SessionSummary } from '../../../server/contract/records.ts';
 import { spawnTsx, waitForLine } from '../../support/cli.ts';
 import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
@@ -35,7 +38,7 @@ describe('recording into PostgreSQL through its faults', () => {
 
   it('keeps the samples while PostgreSQL is down and writes them all when it is back', async () => {
     const url = await postgres.createDatabase('outage');
-    const server = await startRecordingServer({ devices: ['sim:over-pressure?rate=100'], db: url, replaySpeed: 1 });
+    const server = await startRecordingServer({ devices: ['sim:over-pressure?rate=100'], db: { kind: 'postgres', url }, replaySpeed: 1 });
     servers.push(server);
     const recording = server.recording;
     if (recording === null) throw new Error('not recording');
@@ -63,12 +66,31 @@ describe('recording into PostgreSQL through its faults', () => {
     expect(recording.recorder?.droppedSamples).toBe(0);
   }, 90_000);
 
+  it('marks what a dead server left recording interrupted once PostgreSQL answers, when it was down at the start', async () => {
+    const url = await postgres.createDatabase('down_at_start');
+    // A server that recorded and died: its storage closed without ending the session frees its lock, as -9 does.
+    const dead = new PostgresSessionStorage(url);
+    const left: SessionHandle = { id: null, session: { deviceId: '0d0e0a0d', spec: 'sim', transport: 'sim', sensor: 'fsr', preset: 'shoulders', engineConfig: presetConfig('shoulders'), startedAtMs: Date.now(), firstDeviceMs: 0 } };
+    await dead.commit([{ handle: left, samples: [], holds: [], warnings: [], durationMs: 0, end: null }]);
+    await dead.close();
+
+    await postgres.stop();
+    const server = await startRecordingServer({ devices: [], db: { kind: 'postgres', url } });
+    servers.push(server);
+    const recording = server.recording;
+    if (recording === null) throw new Error('not recording');
+    expect(recording.status().state).toBe('error');
+    await postgres.start();
+    await until(() => recording.status().state === 'recording', 'the recorder to reach PostgreSQL again', 20_000);
+    expect((await recording.store?.getSession(left.id ?? 0))?.status).toBe('interrupted');
+  }, 60_000);
+
   it('marks the session of a server killed with -9 interrupted at the next start, not that of a server still running', async () => {
     const url = await postgres.createDatabase('killed');
     const killed = spawnTsx('server/cli/start.ts', ['--port', '0', '--store', url, '--device', 'sim:over-pressure?rate=100', '--seed', '7', '--log-level', 'warn']);
     child = killed;
     await waitForLine(killed, /Knotmeter dashboard: (\S+)/);
-    const running = await startRecordingServer({ devices: ['sim:over-pressure?rate=100'], db: url, replaySpeed: 1 });
+    const running = await startRecordingServer({ devices: ['sim:over-pressure?rate=100'], db: { kind: 'postgres', url }, replaySpeed: 1 });
     servers.push(running);
     const sessions = async () => sessionPageSchema.parse((await getJson(`${running.url}/api/sessions`)).body).sessions;
     let listed: SessionSummary[] = [];
@@ -82,7 +104,7 @@ describe('recording into PostgreSQL through its faults', () => {
 
     killed.kill('SIGKILL');
     await once(killed, 'close');
-    const next = await startRecordingServer({ devices: [], db: url });
+    const next = await startRecordingServer({ devices: [], db: { kind: 'postgres', url } });
     servers.push(next);
     const after = sessionPageSchema.parse((await getJson(`${next.url}/api/sessions`)).body).sessions;
     expect(after.find((session) => session.id === killedId)?.status).toBe('interrupted');
