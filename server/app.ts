@@ -70,8 +70,8 @@ export interface StartOptions {
   readonly tls?: TlsFiles | null;
   /** Where to record sessions (`--db FILE` or `--store URL`, read in cli/store-flags.ts); absent or null: in `db`, if given. */
   readonly store?: StoreTarget | null;
-  /** `--bus redis://HOST:PORT`: join the other servers on this Redis (absent or null: this server alone). */
-  readonly bus?: string | null;
+  /** `--bus redis://:PASSWORD@HOST:PORT` and the clinic's bus key (`--bus-key`, read): join the other servers on this Redis (absent or null: this server alone). */
+  readonly bus?: { readonly url: string; readonly key: Buffer } | null;
 }
 
 export interface RunningServer {
@@ -171,7 +171,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   limitSocketRequests(broadcaster.io, new TokenBuckets(SOCKET_REQUEST_LIMITS), refusals);
   pairing?.guardSockets(broadcaster.io);
   // After the guards: a request they refuse is never forwarded to another server.
-  const bus = (options.bus ?? null) === null ? null : joinBus(options, broadcaster, () => calibration, () => recording, () => pipelines, (status) => showRecorderStatus(status));
+  const bus = options.bus == null ? null : joinBus(options.bus, options, broadcaster, () => calibration, () => recording, () => pipelines, (status) => showRecorderStatus(status));
   const knotPresets = knotPresetOnLabel({ store: () => recording?.store ?? null, pipelines: () => pipelines, audit, logger: options.logger.child({ part: 'ppt' }) });
   const showRecorderStatus = linkRecordingToLive(broadcaster.io, broadcaster.requests, () => recording, (status) => bus?.recorderShown(status) ?? status, knotPresets);
   publishRecorderStatus = (status) => {
@@ -240,6 +240,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
 
 /** Joins the live stream to the other servers on `--bus` (see live/bus.ts). */
 function joinBus(
+  bus: { readonly url: string; readonly key: Buffer },
   options: StartOptions,
   broadcaster: LiveBroadcaster,
   calibration: () => CalibrationLive,
@@ -249,7 +250,7 @@ function joinBus(
 ): LiveBus {
   return new LiveBus(
     broadcaster.io,
-    options.bus ?? '',
+    bus,
     {
       broadcaster,
       sessions: () => pipelines().map((pipeline) => pipeline.session()),

@@ -46,8 +46,8 @@ export interface ServerOptions {
   readonly auth: AuthMode;
   /** `--tls-cert FILE --tls-key FILE` (both or neither): serve HTTPS (the files are read and checked by startServer's caller). */
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
-  /** `--bus redis://HOST:PORT`: join the other servers on this Redis (null: this server alone). */
-  readonly bus: string | null;
+  /** `--bus redis://:PASSWORD@HOST:PORT --bus-key FILE`: join the other servers on this Redis, signing with the clinic's key (the file is read by startServer's caller; null: this server alone). */
+  readonly bus: { readonly url: string; readonly keyFile: string } | null;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -57,7 +57,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE | --store URL] [--session-idle-s N] [--speed X] [--bus redis://HOST:PORT] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE | --store URL] [--session-idle-s N] [--speed X] [--bus redis://:PASSWORD@HOST:PORT --bus-key FILE] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -89,8 +89,10 @@ export function serverUsage(): string {
     '                     database for every server of a clinic (docs/deployment.md)',
     `  --session-idle-s N a recorded session ends after N seconds without a press (default ${DEFAULT_SESSION_IDLE_S})`,
     '  --speed X          how fast replay devices play: 1 as recorded (default), 10 ten times faster, max as fast as possible',
-    '  --bus URL          join the other servers of a clinic through this Redis (redis://HOST:PORT): every dashboard',
-    '                     shows every server\'s devices; without Redis each server goes on alone (docs/deployment.md)',
+    '  --bus URL          join the other servers of a clinic through this Redis (redis://:PASSWORD@HOST:PORT): every',
+    '                     dashboard shows every server\'s devices; without Redis each server goes on alone (docs/deployment.md)',
+    '  --bus-key FILE     the clinic\'s bus key (with --bus; the same file on every server, mode 600): signs every',
+    '                     message between the servers, so Redis\'s password alone cannot forge or replay one',
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
     '  --version          print the version (knotmeter VERSION) and exit',
     '  --help             print this and exit',
@@ -118,7 +120,12 @@ const flagSchemas = {
     .transform((text) => canonicalHost(text)?.name ?? text),
   auth: z.enum(AUTH_MODES, { error: `--auth needs one of ${AUTH_MODES.join(', ')}` }),
   deviceId: z.string().regex(DEVICE_ID_PATTERN, `--device-id needs a device id: ${DEVICE_ID_FORM}`),
-  bus: z.string().trim().refine((text) => /^rediss?:\/\/[^/\s]+(?::\d+)?(?:\/\d*)?$/.test(text) && URL.canParse(text), '--bus needs a Redis address, redis://HOST:PORT (e.g. redis://127.0.0.1:6379)'),
+  bus: z
+    .string()
+    .trim()
+    .refine((text) => /^rediss?:\/\/[^/\s]+(?::\d+)?(?:\/\d*)?$/.test(text) && URL.canParse(text), '--bus needs a Redis address, redis://:PASSWORD@HOST:PORT (e.g. redis://:s3cret@127.0.0.1:6379)')
+    .refine((text) => !URL.canParse(text) || new URL(text).password !== '', "--bus needs Redis's password in the address, redis://:PASSWORD@HOST:PORT: the clinic's Redis must require one (requirepass), or any machine that reaches it could read the live stream and flood the bus (docs/deployment.md)"),
+  busKey: z.string().trim().min(1, '--bus-key needs a file name, e.g. /etc/knotmeter/bus.key'),
 };
 
 /**
@@ -173,6 +180,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
       'tls-cert': { type: 'string' },
       'tls-key': { type: 'string' },
       bus: { type: 'string' },
+      'bus-key': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -201,8 +209,16 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     allowedHosts: (values['allowed-host'] ?? []).map((name) => checkedFlag(flagSchemas.allowedHost, name, '--allowed-host')),
     auth: values.auth === undefined ? 'auto' : checkedFlag(flagSchemas.auth, values.auth, '--auth'),
     tls: tlsFlags(values['tls-cert'], values['tls-key']),
-    bus: values.bus === undefined ? null : checkedFlag(flagSchemas.bus, values.bus, '--bus'),
+    bus: busFlags(values.bus, values['bus-key']),
   };
+}
+
+/** `--bus` and `--bus-key`: both or neither (an unsigned bus would let Redis's password alone move an alarm). */
+function busFlags(url: string | undefined, keyFile: string | undefined): ServerOptions['bus'] {
+  if (url === undefined && keyFile === undefined) return null;
+  if (url === undefined) throw new UsageError('--bus-key needs --bus redis://:PASSWORD@HOST:PORT: the key signs what this server says on the bus');
+  if (keyFile === undefined) throw new UsageError("--bus needs --bus-key FILE, the clinic's bus key (the same file on every server): it signs every message between the servers");
+  return { url: checkedFlag(flagSchemas.bus, url, '--bus', url.replace(/(\/\/[^/@]*?:)[^/@]*@/, '$1***@')), keyFile: checkedFlag(flagSchemas.busKey, keyFile, '--bus-key') };
 }
 
 /** The engine settings the flags ask for: a preset, or the validated contents of `--config`. */

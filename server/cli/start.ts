@@ -9,6 +9,7 @@
 import { DeviceSpecError } from '../../device/device-spec.ts';
 import { startServer, type RunningServer } from '../app.ts';
 import { pairingBanner } from './pairing-banner.ts';
+import { readBusKey } from '../security/bus-key.ts';
 import { readTlsFiles, type TlsFiles } from '../security/tls.ts';
 import { parseServerArgs, resolveEngineSettings, serverUsage, type ServerOptions } from './start-args.ts';
 import { EXIT_USAGE, UsageError, versionText } from './support.ts';
@@ -87,10 +88,20 @@ function tlsOrExit(options: ServerOptions): TlsFiles | null {
   }
 }
 
+/** Reads --bus-key now, so a wrong key file is a usage mistake (exit 2) before anything starts. */
+function busOrExit(options: ServerOptions): { url: string; key: Buffer } | null {
+  try {
+    return options.bus === null ? null : { url: options.bus.url, key: readBusKey(options.bus.keyFile) };
+  } catch (error) {
+    exitOnUsageMistake(error);
+    throw error;
+  }
+}
+
 async function main(): Promise<void> {
   const options = parseOrExit(process.argv.slice(2));
   const logger = createLogger(options.logLevel);
-  const starting = startServer({ ...options, logger, tls: tlsOrExit(options) });
+  const starting = startServer({ ...options, logger, tls: tlsOrExit(options), bus: busOrExit(options) });
   handleStopSignals(logger, starting.catch(() => null));
   let server: RunningServer;
   try {

@@ -22,12 +22,12 @@ export function versionText(): string {
 // Declared in server/errors.ts, where the server library (which may not import cli/) throws it too.
 export { EXIT_USAGE, UsageError } from '../errors.ts';
 
-/** The flag's value as `schema` reads it, or a `UsageError` with the schema's message and what was given. */
-export function checkedFlag<T>(schema: z.ZodType<T>, value: unknown, flag: string): T {
+/** The flag's value as `schema` reads it, or a `UsageError` with the schema's message and what was given (as `shown`: a password masked). */
+export function checkedFlag<T>(schema: z.ZodType<T>, value: unknown, flag: string, shown: unknown = value): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const reason = result.error.issues[0]?.message ?? 'is not valid';
-  throw new UsageError(`${reason} (got ${flag} ${JSON.stringify(value)})`);
+  throw new UsageError(`${reason} (got ${flag} ${JSON.stringify(shown)})`);
 }
 
 /** A flag holding a whole number from `min` to `max` (as text, as parseArgs gives it). */

@@ -15,5 +15,11 @@ export const busStatusSchema = z.strictObject({
   error: z.string().nullable(),
   /** The other servers heard from within the last few seconds, by name. */
   servers: z.array(z.string()),
+  /**
+   * Messages on the bus this server refused since it started: not signed with the clinic's
+   * bus key (someone with Redis's password but not the key, or a server given another
+   * `--bus-key`), replayed, or stale (a host's clock off). Dropped unread; nothing done.
+   */
+  refused: z.number().int().nonnegative(),
 });
 export type BusStatus = z.infer<typeof busStatusSchema>;

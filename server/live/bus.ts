@@ -26,6 +26,11 @@
  *   way and goes out through the client's own acknowledgement. socket.io's own
  *   `serverSideEmit` acknowledgement waits for every server and gives up after a fixed 5 s,
  *   shorter than a calibration capture may take: the owner answers with a message of its own.
+ * - Trust: Redis must require a password (`redis://:PASSWORD@HOST:PORT`), and every message
+ *   is signed with the clinic's bus key (`--bus-key`, `bus-signing.ts`): knowing Redis's
+ *   password (it crosses the LAN in the clear) is not enough to forge or replay a request,
+ *   a reading or a warning. A forwarded request is refused by the owner past a budget per
+ *   forwarding server, as a client's is by its own server.
  * - Redis down: every server goes on alone (reading, alarming, recording, serving its own
  *   dashboards), its header says the bus is down, and the Redis client reconnects by itself.
  */
@@ -40,6 +45,9 @@ import type { Logger } from '../log.ts';
 import type { PipelineListener } from '../pipeline.ts';
 import type { LiveBroadcaster, RemoteDevices } from './broadcaster.ts';
 import { clientName, pairedOfSocket } from '../security/client-name.ts';
+import { rateLimitMessage } from '../security/socket-guard.ts';
+import { TokenBuckets, type TokenBucketLimits } from '../security/token-bucket.ts';
+import { BusSigner, signingClient, type Refusal } from './bus-signing.ts';
 
 type LiveServer = Server<ClientToServerEvents, ServerToClientEvents>;
 type StreamsAdapter = ReturnType<ReturnType<typeof createAdapter>>;
@@ -54,6 +62,8 @@ export const BUS_SILENCE_MS = 3000;
 const REQUEST_TIMEOUT_MS = 45_000;
 /** Commands the Redis client holds while its connection is down (beyond it, it refuses new ones: never the server's memory). */
 const QUEUE_LIMIT = 10_000;
+/** Requests another server may forward here: a few tablets' worth (each client is held to its own budget there too). */
+export const BUS_REQUEST_LIMITS: TokenBucketLimits = { burst: 60, perSecond: 20 };
 /** Redis errors repeat while it is down: log one per this long. */
 const ERROR_LOG_INTERVAL_MS = 30_000;
 
@@ -131,18 +141,29 @@ export class LiveBus implements PipelineListener, RemoteDevices {
   readonly #peers = new Map<string, Peer>();
   readonly #pending = new Map<string, PendingRequest>();
   readonly #timer: NodeJS.Timeout;
+  readonly #budget = new TokenBuckets(BUS_REQUEST_LIMITS);
+  readonly #refusals = new Map<Refusal, number>();
+  /** Refused since start, and as last shown to the clients (shown again at most every tick, never per message: a flood must not be amplified). */
+  #refusedTotal = 0;
+  #refusedShown = 0;
+  #lastRefusalLogMs = -Infinity;
   #ready = false;
   #error: string | null = 'connecting to Redis';
   #lastErrorLogMs = -Infinity;
   #closed = false;
 
-  /** Joins `io` to the bus (before it serves any client); connects in the background and keeps reconnecting. */
-  constructor(io: LiveServer, url: string, local: BusLocal, logger: Logger, name: string) {
+  /**
+   * Joins `io` to the bus (before it serves any client); connects in the background and keeps reconnecting.
+   * @param bus Redis's address (with its password) and the clinic's bus key
+   */
+  constructor(io: LiveServer, bus: { readonly url: string; readonly key: Buffer }, local: BusLocal, logger: Logger, name: string) {
+    const { url } = bus;
     this.#io = io;
     this.#local = local;
     this.#logger = logger;
     this.#url = redactedUrl(url);
     this.server = { serverId: randomUUID(), name };
+    const signer = new BusSigner(bus.key, this.server.serverId, (refusal) => this.#refused(refusal));
     this.#client = createClient({
       url,
       commandsQueueMaxLength: QUEUE_LIMIT,
@@ -152,7 +173,7 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     this.#client.on('error', (error: unknown) => this.#setReady(false, error instanceof Error ? error.message || error.name : String(error)));
     this.#client.on('end', () => this.#setReady(false, 'the connection to Redis closed'));
     this.#client.on('reconnecting', () => this.#setReady(false, this.#error ?? 'reconnecting to Redis'));
-    const clustered = createAdapter(publishFailuresIgnored(this.#client), { streamName: 'knotmeter:live', channelPrefix: 'knotmeter', onlyPlaintext: true, blockTimeInMs: 2000 });
+    const clustered = createAdapter(publishFailuresIgnored(signingClient(this.#client, signer)), { streamName: 'knotmeter:live', channelPrefix: 'knotmeter', onlyPlaintext: true, blockTimeInMs: 2000 });
     const localFirst = (adapter: StreamsAdapter): StreamsAdapter => this.#localFirst(adapter);
     // socket.io calls the factory with `new`: a function, not an arrow (it returns the adapter).
     io.adapter(function localFirstAdapter(namespace: unknown) {
@@ -197,6 +218,7 @@ export class LiveBus implements PipelineListener, RemoteDevices {
       url: this.#url,
       error: this.up ? null : `${this.#error ?? 'Redis is unreachable'}: this server goes on alone (devices, alarms, recording) and rejoins when Redis is back`,
       servers: [...this.#peers.values()].filter((peer) => peer.alive).map((peer) => peer.server.name),
+      refused: this.#refusedTotal,
     };
   }
 
@@ -314,6 +336,10 @@ export class LiveBus implements PipelineListener, RemoteDevices {
       reply({ ok: false, error: `a request forwarded by another server was not understood (${request.error.issues[0]?.message ?? 'invalid'}): are both servers the same version?` });
       return;
     }
+    if (!this.#budget.take(from, performance.now())) {
+      reply({ ok: false, error: rateLimitMessage(request.data.event, BUS_REQUEST_LIMITS, 'server forwarding requests') });
+      return;
+    }
     void this.#local.broadcaster.requests.dispatch(request.data.event, request.data.payload, request.data.client).then(reply);
   }
 
@@ -410,6 +436,7 @@ export class LiveBus implements PipelineListener, RemoteDevices {
       this.#announce();
     }
     for (const peer of this.#peers.values()) if (peer.alive && nowMs - peer.heardAtMs > BUS_SILENCE_MS) this.#silence(peer);
+    if (this.#refusedShown !== this.#refusedTotal) this.#busStatusChanged();
   }
 
   #lastAnnounceMs = -Infinity;
@@ -452,7 +479,23 @@ export class LiveBus implements PipelineListener, RemoteDevices {
   }
 
   #busStatusChanged(): void {
+    this.#refusedShown = this.#refusedTotal;
     this.#io.local.emit('bus', this.status());
+  }
+
+  /** A message on the bus not signed with this clinic's key, or one seen before: dropped, counted, logged (at most one line per interval). */
+  #refused(refusal: Refusal): void {
+    this.#refusedTotal += 1;
+    this.#refusals.set(refusal, (this.#refusals.get(refusal) ?? 0) + 1);
+    const nowMs = performance.now();
+    if (nowMs - this.#lastRefusalLogMs < ERROR_LOG_INTERVAL_MS) return;
+    this.#lastRefusalLogMs = nowMs;
+    const counts = Object.fromEntries(this.#refusals);
+    this.#refusals.clear();
+    this.#logger.warn(
+      { bus: this.#url, refused: counts },
+      "messages on the bus refused (dropped, nothing done): not signed with this clinic's bus key (a machine with Redis's password but not the key, or a server started with another --bus-key), replayed, or stale (check the hosts' clocks)",
+    );
   }
 
   #logWarning(message: string): void {

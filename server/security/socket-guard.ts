@@ -43,8 +43,9 @@ export function allowRequestFor(hosts: AllowedHosts, refusals: RefusalLog): Allo
   };
 }
 
-export function rateLimitMessage(event: string, limits: TokenBucketLimits): string {
-  return `${event} refused, nothing changed: rate limit of ${limits.burst} requests at once and ${limits.perSecond} a second after that per client; wait a moment and send it again`;
+/** `per`: whose budget it is (a client's; a server's, for requests it forwards over the bus). */
+export function rateLimitMessage(event: string, limits: TokenBucketLimits, per = 'client'): string {
+  return `${event} refused, nothing changed: rate limit of ${limits.burst} requests at once and ${limits.perSecond} a second after that per ${per}; wait a moment and send it again`;
 }
 
 /** Packets waiting to be written to the client (engine.io's write buffer, typed private but the documented way to see a slow client). */

@@ -119,8 +119,8 @@ async function measure(dir: string): Promise<BusResult> {
     const alone = await device('alone', 'cccccccc');
     const relayed = await device('relay', 'dddddddd');
     const [serverA, serverB, serverAlone] = await Promise.all([
-      startServer(['--data-dir', join(dir, 'a'), '--bus', redis.url, '--device', `serial:${onBus.pair.hostPath}`]),
-      startServer(['--data-dir', join(dir, 'b'), '--bus', redis.url, '--device', 'sim:idle?rate=10']),
+      startServer(['--data-dir', join(dir, 'a'), '--bus', redis.url, '--bus-key', redis.keyFile, '--device', `serial:${onBus.pair.hostPath}`]),
+      startServer(['--data-dir', join(dir, 'b'), '--bus', redis.url, '--bus-key', redis.keyFile, '--device', 'sim:idle?rate=10']),
       startServer(['--data-dir', join(dir, 'alone'), '--device', `serial:${alone.pair.hostPath}`]),
     ]);
     children.push(serverA.child, serverB.child, serverAlone.child);

@@ -1,10 +1,12 @@
 // A real Redis server for a test (Debian's redis-server, never the system service): on a free
-// loopback port, in a temporary folder, persisting nothing. `stop()` ends it as an outage
+// loopback port, in a temporary folder, persisting nothing, requiring a password as a clinic's
+// must (`--bus` refuses an address without one); and a bus key file for `--bus-key`. `stop()` ends it as an outage
 // would (SIGKILL: no goodbye to its clients); `start()` again brings it back on the same port,
 // empty, as a restarted Redis without persistence is.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,9 +14,12 @@ import { join } from 'node:path';
 export const REDIS_SERVER = '/usr/bin/redis-server';
 
 export interface TestRedis {
-  /** e.g. `redis://127.0.0.1:41234` */
+  /** e.g. `redis://:PASSWORD@127.0.0.1:41234` */
   readonly url: string;
   readonly port: number;
+  readonly password: string;
+  /** A bus key file (mode 600) for `--bus-key`: the same for every server of the test's clinic. */
+  readonly keyFile: string;
   /** Whether it is running now. */
   readonly running: boolean;
   /** (Re)starts it on its port; resolves once it accepts connections. */
@@ -39,11 +44,14 @@ export async function freePort(): Promise<number> {
 export async function startTestRedis(): Promise<TestRedis> {
   const folder = mkdtempSync(join(tmpdir(), 'knotmeter-redis-'));
   const port = await freePort();
+  const password = randomBytes(12).toString('hex');
+  const keyFile = join(folder, 'bus.key');
+  writeFileSync(keyFile, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600 });
   let child: ChildProcess | null = null;
 
   const start = async (): Promise<void> => {
     if (child !== null) return;
-    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder, '--daemonize', 'no'], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
+    const started = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', folder, '--daemonize', 'no', '--requirepass', password], { cwd: folder, stdio: ['ignore', 'pipe', 'pipe'] });
     child = started;
     let output = '';
     const ready = new Promise<void>((resolve, reject) => {
@@ -72,8 +80,10 @@ export async function startTestRedis(): Promise<TestRedis> {
 
   await start();
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://:${password}@127.0.0.1:${port}`,
     port,
+    password,
+    keyFile,
     get running() {
       return child !== null;
     },

@@ -3,12 +3,17 @@
 // A's device live (readings, over.started), relabels its holds through B (A records the
 // label), B's REST API serves the session A records, the bus goes down and comes back with
 // Redis while each server goes on alone, and A's device shows disconnected on B within 5 s of
-// A being killed with -9.
+// A being killed with -9. And as an attacker on the clinic's LAN who has Redis's password (it
+// crosses the LAN in the clear) but not the clinic's bus key: a request forged to move A's
+// alarm, a status forged for B's tablets and a genuine request replayed are all refused.
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createAdapter } from '@socket.io/redis-streams-adapter';
+import { createClient, type RedisClientType } from 'redis';
+import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusStatus } from '../../../server/contract/bus.ts';
@@ -56,21 +61,56 @@ class Watcher {
 }
 
 async function startServer(redis: TestRedis, store: string, dataDir: string, device: string, seed: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--store', store, '--log-level', 'warn']);
+  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--bus-key', redis.keyFile, '--store', store, '--log-level', 'warn']);
   const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/\S+)/);
   if (url === undefined) throw new Error('no URL printed');
   return { child, url };
 }
 
 describe('--bus', () => {
-  it('takes a Redis address and names what it needs otherwise', () => {
-    expect(parseServerArgs(['--bus', 'redis://10.0.0.5:6379']).bus).toBe('redis://10.0.0.5:6379');
+  const key = ['--bus-key', '/etc/knotmeter/bus.key'];
+  it("takes a Redis address with Redis's password, and the bus key's file", () => {
+    expect(parseServerArgs(['--bus', 'redis://:pw@10.0.0.5:6379', ...key]).bus).toEqual({ url: 'redis://:pw@10.0.0.5:6379', keyFile: '/etc/knotmeter/bus.key' });
     expect(parseServerArgs([]).bus).toBeNull();
-    for (const wrong of ['http://10.0.0.5:6379', '10.0.0.5:6379', 'redis://']) {
-      expect(() => parseServerArgs(['--bus', wrong])).toThrow(new UsageError(`--bus needs a Redis address, redis://HOST:PORT (e.g. redis://127.0.0.1:6379) (got --bus "${wrong}")`));
+  });
+
+  it('names what it needs otherwise, never showing a password', () => {
+    for (const wrong of ['http://:pw@10.0.0.5:6379', '10.0.0.5:6379', 'redis://']) {
+      expect(() => parseServerArgs(['--bus', wrong, ...key])).toThrow(new UsageError(`--bus needs a Redis address, redis://:PASSWORD@HOST:PORT (e.g. redis://:s3cret@127.0.0.1:6379) (got --bus "${wrong.replace(':pw@', ':***@')}")`));
     }
+    expect(() => parseServerArgs(['--bus', 'redis://10.0.0.5:6379', ...key])).toThrow(/^--bus needs Redis's password in the address, redis:\/\/:PASSWORD@HOST:PORT: the clinic's Redis must require one/);
+    expect(() => parseServerArgs(['--bus', 'redis://:pw@10.0.0.5:6379'])).toThrow(new UsageError("--bus needs --bus-key FILE, the clinic's bus key (the same file on every server): it signs every message between the servers"));
+    expect(() => parseServerArgs(key)).toThrow(new UsageError('--bus-key needs --bus redis://:PASSWORD@HOST:PORT: the key signs what this server says on the bus'));
   });
 });
+
+/** The ids of the servers on the bus, as anyone reading Redis's stream finds them (each broadcast names its server's room). */
+async function serverIdsOnTheStream(client: RedisClientType): Promise<string[]> {
+  const entries = await client.xRange('knotmeter:live', '-', '+');
+  const text = JSON.stringify(entries);
+  return [...new Set([...text.matchAll(/knotmeter:server:([0-9a-f-]{36})/g)].map((match) => match[1] ?? ''))];
+}
+
+/**
+ * An attacker with Redis's password but not the bus key, speaking the bus as a server would:
+ * through socket.io's own Redis streams adapter, on the stream and channels the servers use.
+ */
+async function rogueOnTheBus(url: string): Promise<{ io: Server; client: RedisClientType; close: () => Promise<void> }> {
+  const client: RedisClientType = createClient({ url });
+  client.on('error', () => undefined);
+  await client.connect();
+  const rogue = new Server();
+  rogue.adapter(createAdapter(client, { streamName: 'knotmeter:live', channelPrefix: 'knotmeter', onlyPlaintext: true }));
+  return {
+    io: rogue,
+    client,
+    close: async () => {
+      // Not attached to an HTTP server, so only its adapter (with its Redis clients) to close.
+      await rogue.of('/').adapter.close();
+      await client.close();
+    },
+  };
+}
 
 describe('two servers joined by a Redis bus (--bus)', () => {
   let redis: TestRedis;
@@ -135,6 +175,58 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     expect(refused).toMatchObject({ ok: false, error: expect.stringMatching(/^selectPreset: preset/) as unknown });
     expect(await onB.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'neck' })).toEqual({ ok: true });
     await until(() => onB.devices.find((device) => device.deviceId === deviceA)?.preset === 'neck', "B's clients to see A's new preset");
+  });
+
+  it("refuses a request and a status forged by someone with Redis's password but not the bus key", { timeout: 30_000 }, async () => {
+    const presetOf = (watcher: Watcher): string | null => watcher.devices.find((device) => device.deviceId === deviceA)?.preset ?? null;
+    await until(() => presetOf(onA) === 'neck' && onA.bus !== null && onB.bus !== null, "A's preset as the relabel test left it");
+    const refusedBefore = { a: onA.bus?.refused ?? 0, b: onB.bus?.refused ?? 0 };
+    const rogue = await rogueOnTheBus(redis.url);
+    try {
+      const serverIds = await serverIdsOnTheStream(rogue.client);
+      expect(serverIds).toHaveLength(2);
+      // To every server, as an attacker would: move A's alarm to another body area's limits.
+      for (const serverId of serverIds) {
+        rogue.io.serverSideEmit('knotmeter:request', { to: serverId, from: 'rogue', requestId: `forged-${serverId}`, request: { to: serverId, event: 'selectPreset', payload: { deviceId: deviceA, preset: 'upper-back' }, client: 'attacker' } });
+      }
+      // And tell B's tablets that A's device is fine while it presses too hard.
+      rogue.io.emit('status', { ...onB.statuses.get(deviceA), lastError: 'forged' });
+      await until(() => (onA.bus?.refused ?? 0) >= refusedBefore.a + 3 && (onB.bus?.refused ?? 0) >= refusedBefore.b + 3, 'both servers to count the forged messages as refused');
+    } finally {
+      await rogue.close();
+    }
+    expect(presetOf(onA)).toBe('neck');
+    expect(presetOf(onB)).toBe('neck');
+    expect(onB.statuses.get(deviceA)?.lastError).not.toBe('forged');
+    // Still one clinic: a genuine request goes through.
+    expect(await onB.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'shoulders' })).toEqual({ ok: true });
+    await until(() => presetOf(onA) === 'shoulders', "A's preset changed by a genuine request through B");
+  });
+
+  it('refuses a genuine request replayed off the bus', { timeout: 30_000 }, async () => {
+    const presetOf = (watcher: Watcher): string | null => watcher.devices.find((device) => device.deviceId === deviceA)?.preset ?? null;
+    const listener: RedisClientType = createClient({ url: redis.url });
+    await listener.connect();
+    const heard: Buffer[] = [];
+    await listener.subscribe('knotmeter#/#', (message) => heard.push(Buffer.from(message)), true);
+    try {
+      // B forwards a genuine request to A (neck), which the attacker records off the bus.
+      expect(await onB.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'neck' })).toEqual({ ok: true });
+      await until(() => presetOf(onA) === 'neck', "A's preset: neck");
+      const recorded = heard.filter((message) => message.includes('knotmeter:request'));
+      expect(recorded).toHaveLength(1);
+      // The preset is moved on, then the recorded request is sent again to move it back.
+      expect(await onA.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'upper-back' })).toEqual({ ok: true });
+      await until(() => presetOf(onB) === 'upper-back', "B's clients to see A's preset: upper-back");
+      const refusedBefore = onA.bus?.refused ?? 0;
+      await listener.publish('knotmeter#/#', recorded[0] ?? Buffer.alloc(0));
+      await until(() => (onA.bus?.refused ?? 0) > refusedBefore, 'A to count the replayed request as refused');
+    } finally {
+      await listener.close();
+    }
+    expect(presetOf(onA)).toBe('upper-back');
+    // Back to the preset whose limit A's scenario passes, for the alarms the next tests wait for.
+    expect(await onA.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'neck' })).toEqual({ ok: true });
   });
 
   it("B's REST API serves the session A records (one PostgreSQL store)", { timeout: 30_000 }, async () => {
