@@ -17,6 +17,9 @@ import { Server } from 'socket.io';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BusStatus } from '../../../server/contract/bus.ts';
+import { BUS_REQUEST_LIMITS } from '../../../server/live/bus.ts';
+import { BusSigner, signingClient } from '../../../server/live/bus-signing.ts';
+import { readBusKey } from '../../../server/security/bus-key.ts';
 import { sessionPageSchema } from '../../../server/contract/records.ts';
 import { parseServerArgs } from '../../../server/cli/start-args.ts';
 import { UsageError } from '../../../server/cli/support.ts';
@@ -94,9 +97,11 @@ async function serverIdsOnTheStream(client: RedisClientType): Promise<string[]> 
 /**
  * An attacker with Redis's password but not the bus key, speaking the bus as a server would:
  * through socket.io's own Redis streams adapter, on the stream and channels the servers use.
+ * With `signer`: a host that has the key too (a room's host taken over, or a buggy server).
  */
-async function rogueOnTheBus(url: string): Promise<{ io: Server; client: RedisClientType; close: () => Promise<void> }> {
-  const client: RedisClientType = createClient({ url });
+async function rogueOnTheBus(url: string, signer: BusSigner | null = null): Promise<{ io: Server; client: RedisClientType; close: () => Promise<void> }> {
+  const plain: RedisClientType = createClient({ url });
+  const client = signer === null ? plain : signingClient(plain, signer);
   client.on('error', () => undefined);
   await client.connect();
   const rogue = new Server();
@@ -227,6 +232,31 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     expect(presetOf(onA)).toBe('upper-back');
     // Back to the preset whose limit A's scenario passes, for the alarms the next tests wait for.
     expect(await onA.socket.timeout(10_000).emitWithAck('selectPreset', { deviceId: deviceA, preset: 'neck' })).toEqual({ ok: true });
+  });
+
+  it('holds a server that has the key to the owner\'s budget for forwarded requests', { timeout: 30_000 }, async () => {
+    const peer = await rogueOnTheBus(redis.url, new BusSigner(readBusKey(redis.keyFile), 'test-peer', () => undefined));
+    const replies: { ok: boolean; error?: string }[] = [];
+    peer.io.on('knotmeter:reply', (message: { to?: string; reply?: { ok: boolean; error?: string } }) => {
+      if (message.to === 'test-peer' && message.reply !== undefined) replies.push(message.reply);
+    });
+    const sent = BUS_REQUEST_LIMITS.burst + 20;
+    try {
+      // To each server (each holds the peer to its own budget); the preset in force, so a request that gets through changes nothing.
+      const serverIds = await serverIdsOnTheStream(peer.client);
+      expect(serverIds).toHaveLength(2);
+      for (const to of serverIds) {
+        for (let i = 0; i < sent; i++) peer.io.serverSideEmit('knotmeter:request', { to, from: 'test-peer', requestId: `flood-${to}-${i}`, request: { to, event: 'selectPreset', payload: { deviceId: deviceA, preset: 'neck' }, client: 'flood' } });
+      }
+      await until(() => replies.length === 2 * sent, 'an answer to every forwarded request', 20_000);
+    } finally {
+      await peer.close();
+    }
+    const budgetMessage = `selectPreset refused, nothing changed: rate limit of ${BUS_REQUEST_LIMITS.burst} requests at once and ${BUS_REQUEST_LIMITS.perSecond} a second after that per server forwarding requests; wait a moment and send it again`;
+    const overBudget = replies.filter((reply) => reply.error === budgetMessage).length;
+    // A few tokens come back while the flood is read: at least most of those past the burst are refused.
+    expect(overBudget).toBeGreaterThanOrEqual(2 * (sent - BUS_REQUEST_LIMITS.burst - 5));
+    expect(replies.filter((reply) => reply.ok)).not.toHaveLength(0);
   });
 
   it("B's REST API serves the session A records (one PostgreSQL store)", { timeout: 30_000 }, async () => {
