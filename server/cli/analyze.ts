@@ -1,14 +1,14 @@
 /**
  * `npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv`
- * (or `--session ID [--db FILE]` for a session the server recorded; or
+ * (or `--session ID [--db FILE | --store URL]` for a session the server recorded; or
  * `--ppt [--rate-kpa-s R] [--area-cm2 A] TRACE.csv` for pressure-pain thresholds, docs/ppt.md):
  * runs the pressure engine over a recorded force trace (CSV `t_ms,force_n`) and prints the
  * holds and over-pressure warnings it finds: JSON `{"holds": [...], "warnings": [...]}` on
  * stdout by default (as `test/fixtures/traces/README.md` describes; an open warning has
  * `"endMs": null`), or a table for people. The very engine that runs live, on device time.
  *
- * A recorded session is read from the session store (read-only, so it works while the
- * server records) and analyzed with the engine settings it was recorded with, unless
+ * A recorded session is read from the session store, a SQLite file or a PostgreSQL database
+ * (read-only, so it works while the server records) and analyzed with the engine settings it was recorded with, unless
  * --config or --preset says otherwise; its times are ms since its first sample, as the
  * review API gives them.
  *
@@ -30,7 +30,9 @@ import { DEFAULT_PPT_SETTINGS, pptSettingsSchema, type PptAnalysis, type PptSett
 import { PptAnalyser } from '../engine/ppt.ts';
 import { readTraceCsv, TraceFileError } from '../traces/trace-csv.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
-import { openSqliteStore } from '../recording/sqlite-store.ts';
+import { describeStoreTarget, describeStoreTargetError, openStoreAt, type StoreTarget } from '../recording/store-target.ts';
+import type { SessionStore } from '../recording/store.ts';
+import { storeTargetOfFlags } from './store-flags.ts';
 
 const FORMATS = ['json', 'table'] as const;
 const MAX_SMOOTH_MS = 60_000;
@@ -43,9 +45,10 @@ export interface AnalyzeOptions {
   readonly smoothMs: number | null;
   readonly format: (typeof FORMATS)[number];
   readonly tracePath: string;
-  /** `--session ID`: a recorded session instead of a trace file, read from `db`. */
+  /** `--session ID`: a recorded session instead of a trace file, read from `store`. */
   readonly session: number | null;
-  readonly db: string;
+  /** `--db FILE` (default data/knotmeter.db) or `--store URL`: where the session was recorded. */
+  readonly store: StoreTarget;
   /** Whether --config or --preset was given (a session otherwise runs with its own settings). */
   readonly engineFromFlags: boolean;
   readonly help: boolean;
@@ -57,7 +60,7 @@ export interface AnalyzeOptions {
 export function analyzeUsage(): string {
   return [
     'Usage: npm run analyze -- [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table] TRACE.csv',
-    '       npm run analyze -- --session ID [--db FILE] [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table]',
+    '       npm run analyze -- --session ID [--db FILE | --store URL] [--config FILE | --preset NAME] [--smooth-ms N] [--format json|table]',
     '       npm run analyze -- --ppt [--rate-kpa-s R] [--area-cm2 A] TRACE.csv',
     '',
     'Finds the holds and over-pressure warnings in a force trace, with the same engine as',
@@ -74,6 +77,7 @@ export function analyzeUsage(): string {
     '  --format FORMAT    json (default): {"holds": [...], "warnings": [...]}; table: for people',
     '  --session ID       a recorded session (GET /api/sessions lists them) instead of TRACE.csv',
     '  --db FILE          where the sessions are recorded (default data/knotmeter.db in the project)',
+    '  --store URL        or the PostgreSQL database they are recorded in, postgres://USER[:PASSWORD]@HOST:PORT/DB',
     `  --ppt              pressure-pain thresholds instead (docs/ppt.md): {"trials": [...], "summary": {...}}; the trace may have`,
     `                     the header ${MARKED_TRACE_CSV_HEADER} (mark 1 where the person signalled pain)`,
     `  --rate-kpa-s R     with --ppt: the target rate in kPa/s (default ${DEFAULT_PPT_SETTINGS.rateKPaPerS}, the DFNS protocol; Fischer's is 98.0665)`,
@@ -89,7 +93,6 @@ const flagSchemas = {
   format: z.enum(FORMATS, { error: `--format needs one of ${FORMATS.join(', ')}` }),
   config: z.string().min(1, '--config needs a file name'),
   session: wholeNumberFlag('--session', 1, Number.MAX_SAFE_INTEGER),
-  db: z.string().min(1, '--db needs a file name'),
   rateKPaPerS: decimalFlag('--rate-kpa-s', pptSettingsSchema.shape.rateKPaPerS, 'kPa per second'),
   areaCm2: decimalFlag('--area-cm2', pptSettingsSchema.shape.areaCm2, 'cm²'),
 };
@@ -114,6 +117,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
       format: { type: 'string' },
       session: { type: 'string' },
       db: { type: 'string' },
+      store: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
       ppt: { type: 'boolean' },
@@ -130,14 +134,15 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
   if (values.session !== undefined && positionals.length > 0) {
     throw new UsageError(`give either --session or a trace file, not both (got --session ${values.session} and ${JSON.stringify(positionals[0])})`);
   }
-  if (values.db !== undefined && values.session === undefined) throw new UsageError('--db goes with --session ID: a trace file is analyzed without the database');
+  const storeFlag = (['db', 'store'] as const).find((flag) => values[flag] !== undefined);
+  if (storeFlag !== undefined && values.session === undefined) throw new UsageError(`--${storeFlag} goes with --session ID: a trace file is analyzed without the database`);
   if (!help && !version && values.session === undefined && positionals.length === 0) throw new UsageError(`give the trace to analyze, e.g. npm run analyze -- --preset ${DEFAULT_PRESET} trace.csv (see --help)`);
   const ppt = values.ppt ?? false;
   if (!ppt) {
     const pptOnly = (['rate-kpa-s', 'area-cm2'] as const).find((flag) => values[flag] !== undefined);
     if (pptOnly !== undefined) throw new UsageError(`--${pptOnly} goes with --ppt (pressure-pain thresholds): add --ppt, or leave it out`);
   } else {
-    const holdsOnly = (['config', 'preset', 'smooth-ms', 'format', 'session', 'db'] as const).find((flag) => values[flag] !== undefined);
+    const holdsOnly = (['config', 'preset', 'smooth-ms', 'format', 'session', 'db', 'store'] as const).find((flag) => values[flag] !== undefined);
     if (holdsOnly !== undefined) throw new UsageError(`--${holdsOnly} is for holds and warnings, not --ppt: a PPT analysis takes only --rate-kpa-s, --area-cm2 and a trace file`);
   }
   if (positionals.length > 1) {
@@ -150,7 +155,7 @@ export function parseAnalyzeArgs(argv: readonly string[]): AnalyzeOptions {
     format: values.format === undefined ? 'json' : checkedFlag(flagSchemas.format, values.format, '--format'),
     tracePath: positionals[0] ?? '',
     session: values.session === undefined ? null : checkedFlag(flagSchemas.session, values.session, '--session'),
-    db: values.db === undefined ? DEFAULT_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
+    store: storeTargetOfFlags(values, DEFAULT_DB_PATH, 'analyze'),
     engineFromFlags: values.config !== undefined || values.preset !== undefined,
     help,
     version,
@@ -236,15 +241,21 @@ async function analyseTracePpt(tracePath: string, settings: PptSettings): Promis
  */
 async function analyzeSession(options: AnalyzeOptions, prepare: (batch: SampleBatch) => SampleBatch): Promise<PressureEngine> {
   const id = options.session ?? 0;
-  let store;
+  const where = describeStoreTarget(options.store);
+  const unreadable = (error: unknown): UsageError =>
+    new UsageError(`cannot read the sessions in ${where}: ${describeStoreTargetError(options.store, error)} (pass ${options.store.kind === 'sqlite' ? '--db with the file' : '--store with the database'} the server records into)`);
+  let store: SessionStore;
   try {
-    store = openSqliteStore(pathAsTyped(options.db, 'analyze'), { readonly: true });
+    store = openStoreAt(options.store, { readonly: true });
   } catch (error) {
-    throw new UsageError(`cannot read the sessions in ${options.db}: ${error instanceof Error ? error.message : String(error)} (pass --db with the file the server records into)`);
+    throw unreadable(error);
   }
   try {
-    const session = await store.getSession(id);
-    if (session === null) throw new UsageError(`there is no session ${id} in ${options.db} (GET /api/sessions lists them)`);
+    // A PostgreSQL database is first asked here.
+    const session = await store.getSession(id).catch((error: unknown) => {
+      throw unreadable(error);
+    });
+    if (session === null) throw new UsageError(`there is no session ${id} in ${where} (GET /api/sessions lists them)`);
     const engine = new PressureEngine(options.engineFromFlags ? loadEngineConfig(options) : session.engineConfig);
     for await (const chunk of store.readSamples(id)) engine.pushBatch(prepare({ tMs: Array.from(chunk.tMs), forceN: Array.from(chunk.forceN) }));
     return engine;

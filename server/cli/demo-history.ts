@@ -1,7 +1,8 @@
 /**
- * `npm run demo-history -- [--db FILE] [--weeks N] [--seed N]`: fills an empty session
- * database with weeks of simulated treatments, so the history, session and trends pages
- * can be tried at once: `npm start -- --db data/demo.db`. The sessions are made by
+ * `npm run demo-history -- [--db FILE | --store URL] [--weeks N] [--seed N]`: fills an
+ * empty session database (a SQLite file, or a PostgreSQL database) with weeks of simulated
+ * treatments, so the history, session and trends pages can be tried at once:
+ * `npm start -- --db data/demo.db`. The sessions are made by
  * `server/recording/demo-sessions.ts`; this is the command over it.
  *
  * It writes only into a database that holds no session: demo data never mixes with real
@@ -10,16 +11,18 @@
  */
 import { existsSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
 import { writeDemoHistory } from '../recording/demo-sessions.ts';
 import { DEFAULT_DB_PATH } from '../recording/recording.ts';
-import { openSqliteStore } from '../recording/sqlite-store.ts';
+import { describeStoreTarget, describeStoreTargetError, openStoreAt, type StoreTarget } from '../recording/store-target.ts';
+import type { SessionStore } from '../recording/store.ts';
+import { storeTargetOfFlags } from './store-flags.ts';
 import { checkedFlag, EXIT_USAGE, pathAsTyped, parseFlags, UsageError, versionText, wholeNumberFlag, type CliOutput } from './support.ts';
 
 export const DEFAULT_DEMO_DB_PATH = resolve(DEFAULT_DB_PATH, '../demo.db');
 
 export interface DemoHistoryArgs {
-  readonly db: string;
+  /** `--db FILE` (default data/demo.db) or `--store URL`. */
+  readonly store: StoreTarget;
   readonly weeks: number;
   readonly seed: number;
   readonly help: boolean;
@@ -28,14 +31,15 @@ export interface DemoHistoryArgs {
 
 export function demoHistoryUsage(): string {
   return [
-    'Usage: npm run demo-history -- [--db FILE] [--weeks N] [--seed N]',
+    'Usage: npm run demo-history -- [--db FILE | --store URL] [--weeks N] [--seed N]',
     '',
     'Fills an empty session database with weeks of simulated treatments (three a week:',
     'neck, shoulders, upper back; labelled holds), so the History, Trends and session',
-    'pages have something to show. Then: npm start -- --db FILE',
+    'pages have something to show. Then: npm start -- --db FILE (or --store URL)',
     '',
     'Flags:',
     '  --db FILE     the database to create or fill; it must hold no session (default data/demo.db)',
+    '  --store URL   or a PostgreSQL database that holds no session, postgres://USER[:PASSWORD]@HOST:PORT/DB',
     '  --weeks N     how many weeks back from now (1 to 52; default 8)',
     '  --seed N      the simulated hand (default 1): the same seed gives the same sessions',
     '  --version     print the version and exit',
@@ -44,15 +48,14 @@ export function demoHistoryUsage(): string {
 }
 
 const flagSchemas = {
-  db: z.string().min(1, '--db needs a file name'),
   weeks: wholeNumberFlag('--weeks', 1, 52, 'weeks'),
   seed: wholeNumberFlag('--seed', 0, 1_000_000),
 };
 
 export function parseDemoHistoryArgs(argv: readonly string[]): DemoHistoryArgs {
-  const { values } = parseFlags(argv, { db: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } });
+  const { values } = parseFlags(argv, { db: { type: 'string' }, store: { type: 'string' }, weeks: { type: 'string' }, seed: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } });
   return {
-    db: values.db === undefined ? DEFAULT_DEMO_DB_PATH : checkedFlag(flagSchemas.db, values.db, '--db'),
+    store: storeTargetOfFlags(values, DEFAULT_DEMO_DB_PATH, 'demo-history'),
     weeks: values.weeks === undefined ? 8 : checkedFlag(flagSchemas.weeks, values.weeks, '--weeks'),
     seed: values.seed === undefined ? 1 : checkedFlag(flagSchemas.seed, values.seed, '--seed'),
     help: values.help ?? false,
@@ -81,19 +84,26 @@ export async function runDemoHistory(argv: readonly string[], output: CliOutput,
       output.stdout(`${args.help ? demoHistoryUsage() : versionText()}\n`);
       return 0;
     }
-    let store;
+    const where = describeStoreTarget(args.store);
+    const unopened = (error: unknown): UsageError => new UsageError(`cannot open ${where}: ${describeStoreTargetError(args.store, error)}`);
+    let store: SessionStore;
     try {
-      store = openSqliteStore(pathAsTyped(args.db, 'demo-history'));
+      store = openStoreAt(args.store);
     } catch (error) {
-      throw new UsageError(`cannot open ${args.db}: ${error instanceof Error ? error.message : String(error)}`);
+      throw unopened(error);
     }
     try {
-      const { total } = await store.listSessions({}, { limit: 1, offset: 0 });
+      // A PostgreSQL database is first asked here.
+      const { total } = await store.listSessions({}, { limit: 1, offset: 0 }).catch((error: unknown) => {
+        throw unopened(error);
+      });
       if (total > 0) {
-        throw new UsageError(`${args.db} already holds ${total} recorded ${total === 1 ? 'session' : 'sessions'}: demo history goes only into an empty database (e.g. --db ${unusedDemoPath(args.db)})`);
+        const another = args.store.kind === 'sqlite' ? `--db ${unusedDemoPath(args.store.path)}` : '--store with another database';
+        throw new UsageError(`${where} already holds ${total} recorded ${total === 1 ? 'session' : 'sessions'}: demo history goes only into an empty database (e.g. ${another})`);
       }
       const sessions = await writeDemoHistory(store, { weeks: args.weeks, seed: args.seed, nowMs });
-      output.stdout(`Wrote ${sessions} simulated treatments over ${args.weeks} ${args.weeks === 1 ? 'week' : 'weeks'} into ${args.db}.\nSee them: npm start -- --db ${args.db}\n`);
+      const see = args.store.kind === 'sqlite' ? `--db ${args.store.path}` : `--store ${where}`;
+      output.stdout(`Wrote ${sessions} simulated treatments over ${args.weeks} ${args.weeks === 1 ? 'week' : 'weeks'} into ${where}.\nSee them: npm start -- ${see}\n`);
       return 0;
     } finally {
       await store.close();

@@ -9,7 +9,9 @@
  * Pipeline position: command line -> **store target** -> recording (`recording.ts`), the stores.
  */
 import { z } from 'zod';
-import { isPostgresUrl, withoutPassword } from './postgres/postgres-store.ts';
+import { describePostgresError, isPostgresUrl, openPostgresStore, withoutPassword } from './postgres/postgres-store.ts';
+import { openSqliteStore } from './sqlite-store.ts';
+import type { SessionStore } from './store.ts';
 
 export type StoreTarget = { readonly kind: 'sqlite'; readonly path: string } | { readonly kind: 'postgres'; readonly url: string };
 
@@ -25,4 +27,18 @@ export const dbFileSchema = z.string().trim().min(1, '--db needs a file name, e.
 /** The target for messages and the dashboard: the file, or the URL without its password. */
 export function describeStoreTarget(target: StoreTarget): string {
   return target.kind === 'sqlite' ? target.path : withoutPassword(target.url);
+}
+
+/**
+ * The session store at `target`, for a command (`analyze`, `demo-history`): a SQLite file
+ * is opened now (and throws now), a PostgreSQL database at the first call.
+ */
+export function openStoreAt(target: StoreTarget, options: { readonly readonly?: boolean } = {}): SessionStore {
+  return target.kind === 'sqlite' ? openSqliteStore(target.path, options) : openPostgresStore(target.url, { ...options, poolSize: 1 });
+}
+
+/** Why the store at `target` could not be read or written, in words (PostgreSQL's errors say what to do). */
+export function describeStoreTargetError(target: StoreTarget, error: unknown): string {
+  if (target.kind === 'postgres') return describePostgresError(error);
+  return error instanceof Error ? error.message : String(error);
 }

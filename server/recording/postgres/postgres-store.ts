@@ -44,7 +44,7 @@ import {
   type StoredSession,
   type StoredWarning,
 } from '../store.ts';
-import { LOCK_SPACE, migratePg } from './migrations.ts';
+import { LOCK_SPACE, migratePg, PG_SCHEMA_VERSION } from './migrations.ts';
 import { PostgresPptStorage } from './postgres-ppt.ts';
 
 /** Chunks read per query when streaming samples out (replay, export). */
@@ -57,6 +57,8 @@ const TIMEOUT_MS = 10_000;
 export interface PostgresStoreOptions {
   /** Connections in the pool (default 4): the recorder's flushes and the API's reads. */
   readonly poolSize?: number;
+  /** For reading only (`npm run analyze -- --session`): no migration and no server registered (commit and markInterrupted refuse). */
+  readonly readonly?: boolean;
 }
 
 /** Whether `--store`'s value names a PostgreSQL database. */
@@ -184,9 +186,11 @@ export class PostgresSessionStorage implements SessionStorage {
   #tidying: Promise<void> | null = null;
   #tidyAgain = false;
   #closed = false;
+  readonly #readonly: boolean;
 
   constructor(url: string, options: PostgresStoreOptions = {}) {
     this.#url = url;
+    this.#readonly = options.readonly ?? false;
     this.location = withoutPassword(url);
     this.#pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 4, connectionTimeoutMillis: TIMEOUT_MS, query_timeout: TIMEOUT_MS * 3, keepAlive: true, idleTimeoutMillis: 30_000 });
     // An idle connection cut (the database restarted) is dropped from the pool; the next call opens another.
@@ -220,6 +224,7 @@ export class PostgresSessionStorage implements SessionStorage {
   }
 
   async #register(): Promise<number> {
+    if (this.#readonly) return this.#checkSchema();
     if (this.#serverId === null) {
       const client = await this.#pool.connect();
       try {
@@ -245,6 +250,20 @@ export class PostgresSessionStorage implements SessionStorage {
     await lockClient.query('SELECT pg_advisory_lock($1, $2)', [LOCK_SPACE, serverId]);
     this.#lockClient = lockClient;
     return serverId;
+  }
+
+  /** For a reader: the database holds Knotmeter's schema, not a newer one; resolves to 0 (no server id). */
+  async #checkSchema(): Promise<number> {
+    let version: number;
+    try {
+      version = (await this.#pool.query<{ version: number | null }>('SELECT MAX(version) AS version FROM schema_migrations')).rows[0]?.version ?? 0;
+    } catch (error) {
+      if ((error as { code?: unknown }).code !== '42P01') throw error;
+      version = 0;
+    }
+    if (version === 0) throw new Error(`${this.location} holds no Knotmeter sessions (no Knotmeter schema): check the database in --store`);
+    if (version > PG_SCHEMA_VERSION) throw new Error(`the database has schema version ${version}, newer than this Knotmeter knows (${PG_SCHEMA_VERSION}): update Knotmeter`);
+    return 0;
   }
 
   /** A pooled connection of a registered server; the caller releases it. */
@@ -279,6 +298,7 @@ export class PostgresSessionStorage implements SessionStorage {
 
   async commit(writes: readonly SessionWrite[]): Promise<void> {
     if (writes.length === 0) return;
+    if (this.#readonly) throw new Error(`the store on ${this.location} was opened for reading only`);
     // Refused before anything is sent, as SQLite refuses them inside its transaction.
     const summaries = writes.map((write) => write.samples.filter((chunk) => chunk.tMs.length > 0).map((chunk) => ({ chunk, summary: chunkSummary(chunk, CHUNK_MAX_SAMPLES, CHUNK_MAX_SPAN_MS) })));
     const serverId = await this.ready();
@@ -412,6 +432,7 @@ export class PostgresSessionStorage implements SessionStorage {
   }
 
   async markInterrupted(): Promise<number[]> {
+    if (this.#readonly) throw new Error(`the store on ${this.location} was opened for reading only`);
     const serverId = await this.ready();
     // A running server holds its lock: pg_try_advisory_xact_lock on its id fails, and its sessions stay.
     const rows = await this.#query(

@@ -1,16 +1,17 @@
 // `npm run demo-history`: weeks of simulated treatments written into a real SQLite file
-// through the store. The sessions must be what the engine finds in their own samples (so
+// (or, with --store, a real PostgreSQL database started here) through the store. The sessions must be what the engine finds in their own samples (so
 // `analyze --session` agrees with them), labelled by body area and knot, reproducible from
 // the seed, never mixed into a database that already holds recordings, and the flags are
 // checked.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runAnalyze } from '../../../server/cli/analyze.ts';
 import { runDemoHistory } from '../../../server/cli/demo-history.ts';
 import { DEMO_DEVICE_ID } from '../../../server/recording/demo-sessions.ts';
 import { openSqliteStore } from '../../../server/recording/sqlite-store.ts';
 import { REPO_ROOT, runTsx } from '../../support/cli.ts';
+import { startPostgres, type TestPostgres } from '../../support/postgres.ts';
 import { seedPastSessions, tempDir } from '../recording/support.ts';
 
 /** Wednesday 25 November 2026, 20:00 UTC: this week's Monday and Wednesday treatments are done. */
@@ -139,11 +140,75 @@ describe('npm run demo-history', () => {
   it('runs as a command, and prints its usage with --help', async () => {
     const help = await runTsx('server/cli/demo-history.ts', ['--help']);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: npm run demo-history -- \[--db FILE\] \[--weeks N\] \[--seed N\]/);
+    expect(help.stdout).toMatch(/^Usage: npm run demo-history -- \[--db FILE \| --store URL\] \[--weeks N\] \[--seed N\]/);
     const db = join(dir.path, 'cli.db');
     const written = await runTsx('server/cli/demo-history.ts', ['--db', db, '--weeks', '1']);
     expect(written.code).toBe(0);
     // Three a week; two when this run falls inside one of them (it is only written once finished).
     expect(written.stdout).toMatch(/^Wrote [23] simulated treatments over 1 week into /);
+  });
+});
+
+describe('npm run demo-history and analyze --session with --store, on a real PostgreSQL', () => {
+  let postgres: TestPostgres;
+  let dir: ReturnType<typeof tempDir>;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+    dir = tempDir('knotmeter-demo-pg-');
+  }, 60_000);
+  afterAll(async () => {
+    dir.remove();
+    await postgres.destroy();
+  });
+
+  async function analyzeSession(...flags: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const code = await runAnalyze(flags, { stdout: (text) => (stdout += text), stderr: (text) => (stderr += text) });
+    return { code, stdout, stderr };
+  }
+
+  it('writes the same demo history as into a SQLite file, refuses to write it twice, and analyze reads it alike', async () => {
+    const url = await postgres.createDatabase('demo');
+    const written = await run(['--store', url, '--weeks', '1']);
+    expect(written).toMatchObject({ code: 0, stderr: '' });
+    expect(written.stdout).toMatch(new RegExp(`^Wrote [23] simulated treatments over 1 week into ${url}\\.\nSee them: npm start -- --store ${url}\n$`));
+    const again = await run(['--store', url, '--weeks', '1']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(new RegExp(`^knotmeter demo-history: ${url} already holds [23] recorded sessions: demo history goes only into an empty database \\(e\\.g\\. --store with another database\\)\n$`));
+
+    const db = join(dir.path, 'demo.db');
+    expect((await run(['--db', db, '--weeks', '1'])).code).toBe(0);
+    for (const id of ['1', '2']) {
+      const fromPostgres = await analyzeSession('--session', id, '--store', url, '--format', 'table');
+      expect(fromPostgres).toMatchObject({ code: 0, stderr: '' });
+      expect(fromPostgres.stdout).toMatch(/hold/i);
+      expect(fromPostgres.stdout).toBe((await analyzeSession('--session', id, '--db', db, '--format', 'table')).stdout);
+    }
+    expect(await analyzeSession('--session', '99', '--store', url)).toMatchObject({ code: 2, stderr: `knotmeter analyze: there is no session 99 in ${url} (GET /api/sessions lists them)\n` });
+  });
+
+  it('refuses a --store that is no PostgreSQL URL, goes without --session, or comes with --db', async () => {
+    const refused = async (result: Promise<{ code: number; stdout: string; stderr: string }>, message: string): Promise<void> => {
+      expect(await result).toEqual({ code: 2, stdout: '', stderr: message });
+    };
+    await refused(analyzeSession('--session', '1', '--store', 'mysql://db.lan/k'), 'knotmeter analyze: --store needs a PostgreSQL URL naming a database, postgres://USER@HOST:PORT/DB (e.g. postgres://knotmeter@127.0.0.1:5432/knotmeter) (got --store "mysql://db.lan/k")\n');
+    await refused(analyzeSession('--store', 'postgres://db.lan/k', 'trace.csv'), 'knotmeter analyze: --store goes with --session ID: a trace file is analyzed without the database\n');
+    await refused(run(['--store', 'postgres://db.lan/k', '--db', 'x.db']), 'knotmeter demo-history: --db and --store cannot be used together: sessions are recorded in one store (a SQLite file or a PostgreSQL database)\n');
+  });
+
+  it('says what is wrong with a database that holds no sessions, and with PostgreSQL down', async () => {
+    const empty = await postgres.createDatabase('empty');
+    const noSchema = await analyzeSession('--session', '1', '--store', empty);
+    expect(noSchema.code).toBe(2);
+    expect(noSchema.stderr).toContain(`knotmeter analyze: cannot read the sessions in ${empty}: ${empty} holds no Knotmeter sessions (no Knotmeter schema)`);
+
+    await postgres.stop();
+    const down = await analyzeSession('--session', '1', '--store', empty);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/^knotmeter analyze: cannot read the sessions in postgres:\/\/\S+: PostgreSQL does not answer \(.*\): start it, or check the network to it/);
+    const notWritten = await run(['--store', empty]);
+    expect(notWritten.code).toBe(2);
+    expect(notWritten.stderr).toMatch(/^knotmeter demo-history: cannot open postgres:\/\/\S+: PostgreSQL does not answer/);
   });
 });
