@@ -179,10 +179,14 @@ describe('four devices on one screen', () => {
         scope.shifted = [];
         scope.banners = { shown: 0, gone: 0, clearancePx: [] };
         new PerformanceObserver((list) => {
-          for (const entry of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node }[] })[]) {
+          for (const entry of list.getEntries() as (PerformanceEntry & { value: number; hadRecentInput: boolean; sources?: { node?: Node | null; previousRect: DOMRectReadOnly; currentRect: DOMRectReadOnly }[] })[]) {
             if (entry.hadRecentInput) continue;
             scope.layoutShift += entry.value;
-            scope.shifted.push(...(entry.sources ?? []).map((source) => (source.node instanceof Element ? source.node.outerHTML.slice(0, 80) : `text "${source.node?.textContent ?? ''}" in ${source.node?.parentElement?.outerHTML.slice(0, 80) ?? 'a removed node'}`)));
+            // A box the page cannot name (a removed node, or one inside a built-in element such as <details>) by where it was and went.
+            const what = (node: Node | null | undefined): string =>
+              node instanceof Element ? node.outerHTML.slice(0, 80) : node?.parentElement ? `text "${node.textContent ?? ''}" in ${node.parentElement.outerHTML.slice(0, 80)}` : 'an unnamed box';
+            const where = (rect: DOMRectReadOnly): string => `(${Math.round(rect.x)}, ${Math.round(rect.y)}) ${Math.round(rect.width)}×${Math.round(rect.height)}`;
+            scope.shifted.push(...(entry.sources ?? []).map((source) => `${what(source.node)}: ${where(source.previousRect)} -> ${where(source.currentRect)}`));
           }
         }).observe({ type: 'layout-shift' });
         let up = document.querySelector('[data-testid="over-pressure-banner"]') !== null;
