@@ -9,11 +9,10 @@
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { knotPresetListSchema, pptMeasurementPageSchema } from '../../server/contract/ppt.ts';
 import { violations } from '../support/axe.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { getJson, startRecordingServer, tempDir } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 30_000 };
@@ -30,13 +29,13 @@ describe('algometer mode in chromium', () => {
   const trialRows = () => page.getByTestId('ppt-trial');
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir('knotmeter-ppt-');
-    server = await startRecordingServer({ devices: ['sim:ppt?rate=100&speed=3'], db: join(dir.path, 'ppt.db') });
-    browser = await launchChromium();
-    // bypassCSP: axe-core is injected to check each state of the page for WCAG 2.1 AA.
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, bypassCSP: true });
-    await page.goto(`${server.url}/#/algometer`);
+    ({ server, browser, page } = await openDashboard({
+      server: () => startRecordingServer({ devices: ['sim:ppt?rate=100&speed=3'], db: join(dir.path, 'ppt.db') }),
+      // bypassCSP: axe-core is injected to check each state of the page for WCAG 2.1 AA.
+      page: { viewport: { width: 1280, height: 900 }, bypassCSP: true },
+      path: '/#/algometer',
+    }));
     await page.getByTestId('ppt-device').waitFor(WAIT);
   });
   afterAll(async () => {

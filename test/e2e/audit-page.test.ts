@@ -9,12 +9,11 @@ import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { commandReplySchema, serverEventSchemas, type ClientToServerEvents, type CommandReply, type ServerToClientEvents } from '../../server/contract/live-events.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
 import { seedPastSessions, tempDir } from '../server/recording/support.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { until } from '../support/until.ts';
 
 const WAIT = { timeout: 30_000 };
@@ -37,19 +36,17 @@ describe('the save guard and the Changes page, in chromium', () => {
   };
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir('knotmeter-audit-page-');
     const db = join(dir.path, 'audit.db');
     await seedPastSessions(db, [{ startedAtMs: Date.UTC(2026, 10, 2, 8), holds: [{ durationMs: 30_000, peakN: 18, bodyArea: 'neck', knot: null }] }]);
-    server = await startServer({ host: '127.0.0.1', port: 0, devices: [BENCH], seed: 21, engine: { preset: 'shoulders', config: presetConfig('shoulders') }, logger: pino({ level: 'silent' }), db, dataDir: dir.path });
+    const start = (): Promise<RunningServer> => startServer({ host: '127.0.0.1', port: 0, devices: [BENCH], seed: 21, engine: { preset: 'shoulders', config: presetConfig('shoulders') }, logger: pino({ level: 'silent' }), db, dataDir: dir.path });
+    ({ server, browser, page } = await openDashboard({ server: start, path: null }));
     benchId = server.pipelines[0]?.info?.deviceId ?? '';
     client = io(server.url, { transports: ['websocket'], forceNew: true });
     client.on('readings', (payload) => {
       for (const batch of serverEventSchemas.readings.parse(payload)) raws.push(...batch.raw);
       if (raws.length > 2000) raws = raws.slice(-500);
     });
-    browser = await launchChromium();
-    page = await browser.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
   });
   afterAll(async () => {

@@ -12,10 +12,9 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 
 const WAIT = { timeout: 30_000 };
@@ -31,20 +30,19 @@ describe('calibrating from the dashboard, in chromium', () => {
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dataDir = await mkdtemp(join(tmpdir(), 'knotmeter-calibration-page-'));
-    server = await startServer({
-      host: '127.0.0.1',
-      port: 0,
-      devices: [BENCH, 'sim:treatment?speed=2'],
-      seed: 31,
-      engine: { preset: 'shoulders', config: presetConfig('shoulders') },
-      logger: pino({ level: 'silent' }),
-      dataDir,
-    });
+    const start = (): Promise<RunningServer> =>
+      startServer({
+        host: '127.0.0.1',
+        port: 0,
+        devices: [BENCH, 'sim:treatment?speed=2'],
+        seed: 31,
+        engine: { preset: 'shoulders', config: presetConfig('shoulders') },
+        logger: pino({ level: 'silent' }),
+        dataDir,
+      });
+    ({ server, browser, page } = await openDashboard({ server: start, path: null }));
     benchId = server.pipelines[0]?.info?.deviceId ?? '';
-    browser = await launchChromium();
-    page = await browser.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
     await page.goto(server.url);
   });

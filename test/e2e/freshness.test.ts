@@ -4,9 +4,8 @@
 // was lost; both come back to full colour when readings flow again.
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { startTestServer } from '../support/server.ts';
 
 const DEVICES = ['sim:treatment?rate=100', 'sim:kneading?rate=100'];
@@ -32,11 +31,7 @@ describe('freshness of the live view in chromium', () => {
   const timeOfDay = (wallMs: number): Promise<string> => page.evaluate((at) => new Date(at).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' }), wallMs);
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
-    server = await startTestServer(DEVICES);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openDashboard({ devices: DEVICES, page: { viewport: { width: 1024, height: 768 } } }));
   });
   afterAll(async () => {
     await browser.close();

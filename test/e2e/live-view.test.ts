@@ -6,10 +6,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import { startServer, type RunningServer } from '../../server/app.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { startTestServer } from '../support/server.ts';
 import { tempDir } from '../server/recording/support.ts';
@@ -41,11 +40,7 @@ describe('live view in chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
-    server = await startTestServer(DEVICES);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openDashboard({ devices: DEVICES, page: { viewport: { width: 1280, height: 800 } } }));
   });
   afterAll(async () => {
     await browser.close();
@@ -155,12 +150,8 @@ describe('device names in chromium', () => {
   const shownName = (): Promise<string | null> => page.getByTestId('device-name').first().textContent();
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir('knotmeter-names-');
-    server = await start();
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openDashboard({ server: start, page: { viewport: { width: 1024, height: 768 } } }));
   });
   afterAll(async () => {
     await browser.close();

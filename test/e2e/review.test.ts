@@ -6,10 +6,9 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { sessionDetailSchema } from '../../server/contract/records.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { until } from '../support/until.ts';
 import { getJson, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../server/recording/support.ts';
@@ -23,13 +22,15 @@ describe('reviewing a recorded session in chromium', () => {
   let page: Page;
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir();
-    server = await startRecordingServer({ devices: [`replay:${join(TRACES_DIR, 'example_overpressure.csv')}`], db: join(dir.path, 'review.db'), engine: traceEngine(), replaySpeed: null });
-    await until(() => server.pipelines.every((pipeline) => pipeline.status().state === 'stopped'), 'the replay to end');
-    await server.recording?.recorder?.flush(true);
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    /** The trace replayed to its end and its session written, before the page opens. */
+    const replayed = async (): Promise<RunningServer> => {
+      const recording = await startRecordingServer({ devices: [`replay:${join(TRACES_DIR, 'example_overpressure.csv')}`], db: join(dir.path, 'review.db'), engine: traceEngine(), replaySpeed: null });
+      await until(() => recording.pipelines.every((pipeline) => pipeline.status().state === 'stopped'), 'the replay to end');
+      await recording.recording?.recorder?.flush(true);
+      return recording;
+    };
+    ({ server, browser, page } = await openDashboard({ server: replayed, page: { viewport: { width: 1280, height: 900 }, acceptDownloads: true }, path: null }));
   });
   afterAll(async () => {
     await browser.close();

@@ -7,9 +7,8 @@ import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
-import { launchChromium } from '../support/browser.ts';
+import { openDashboard } from '../support/browser.ts';
 import { REPO_ROOT } from '../support/cli.ts';
 import { seedPastSessions, startRecordingServer, tempDir, type PastHold } from '../server/recording/support.ts';
 
@@ -75,13 +74,10 @@ describe('history and trends over six weeks in chromium', () => {
   const openWeeks = (title: string): Promise<void> => multiple(title).locator('details').evaluate((details: HTMLDetailsElement) => void (details.open = true));
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir();
     const db = join(dir.path, 'weeks.db');
     await seedPastSessions(db, sixWeeks());
-    server = await startRecordingServer({ devices: ['sim:idle?rate=10'], db });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true, timezoneId: 'UTC' });
+    ({ server, browser, page } = await openDashboard({ server: () => startRecordingServer({ devices: ['sim:idle?rate=10'], db }), page: { viewport: { width: 1280, height: 900 }, acceptDownloads: true, timezoneId: 'UTC' }, path: null }));
   });
   afterAll(async () => {
     await browser.close();
