@@ -556,8 +556,9 @@ export class PostgresSessionStorage implements SessionStorage {
   }
 
   /**
-   * The envelope's queries as named statements: each connection plans them once, not per
-   * call (the 1 h overview runs them on every History page view).
+   * The envelope's queries as named statements: each connection parses them once and,
+   * after a few runs, keeps one plan, rather than planning on every call (the 1 h overview
+   * runs them on every History page view).
    */
   #makeChunkQueries(): ChunkQueries {
     const named = async (name: string, text: string, values: readonly unknown[]): Promise<Row[]> => {
