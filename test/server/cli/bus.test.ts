@@ -240,7 +240,8 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     peer.io.on('knotmeter:reply', (message: { to?: string; reply?: { ok: boolean; error?: string } }) => {
       if (message.to === 'test-peer' && message.reply !== undefined) replies.push(message.reply);
     });
-    const sent = BUS_REQUEST_LIMITS.burst + 20;
+    const sent = BUS_REQUEST_LIMITS.burst + 200;
+    const startedMs = performance.now();
     try {
       // To each server (each holds the peer to its own budget); the preset in force, so a request that gets through changes nothing.
       const serverIds = await serverIdsOnTheStream(peer.client);
@@ -252,11 +253,13 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     } finally {
       await peer.close();
     }
+    const elapsedS = (performance.now() - startedMs) / 1000;
     const budgetMessage = `selectPreset refused, nothing changed: rate limit of ${BUS_REQUEST_LIMITS.burst} requests at once and ${BUS_REQUEST_LIMITS.perSecond} a second after that per server forwarding requests; wait a moment and send it again`;
-    const overBudget = replies.filter((reply) => reply.error === budgetMessage).length;
-    // A few tokens come back while the flood is read: at least most of those past the burst are refused.
-    expect(overBudget).toBeGreaterThanOrEqual(2 * (sent - BUS_REQUEST_LIMITS.burst - 5));
-    expect(replies.filter((reply) => reply.ok)).not.toHaveLength(0);
+    const served = replies.filter((reply) => reply.error !== budgetMessage).length;
+    // However slowly a loaded machine reads the flood, each server serves at most its burst and what refilled meanwhile.
+    expect(served).toBeLessThanOrEqual(2 * Math.ceil(BUS_REQUEST_LIMITS.burst + BUS_REQUEST_LIMITS.perSecond * elapsedS));
+    expect(served).toBeGreaterThanOrEqual(2 * BUS_REQUEST_LIMITS.burst);
+    expect(replies.length - served).toBeGreaterThan(0);
   });
 
   it("B's REST API serves the session A records (one PostgreSQL store)", { timeout: 30_000 }, async () => {
