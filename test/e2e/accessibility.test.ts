@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { violations } from '../support/axe.ts';
-import { launchChromium } from '../support/browser.ts';
+import { launchChromium, openDashboard } from '../support/browser.ts';
 import { seedPastSessions, startRecordingServer, tempDir, traceEngine, TRACES_DIR } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
@@ -90,13 +90,12 @@ describe('the live chart in chromium', () => {
   const chart = (): ReturnType<Page['getByTestId']> => page.getByTestId('live-chart').first();
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
     dir = tempDir('knotmeter-chart-');
-    // An 18 s recording with one over-pressure warning, played 4 times faster; then it ends.
-    server = await startRecordingServer({ devices: [`replay:${join(TRACES_DIR, 'example_overpressure.csv')}`], db: join(dir.path, 'chart.db'), engine: traceEngine(), replaySpeed: 4 });
-    browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1024, height: 768 } });
-    await page.goto(server.url);
+    ({ server, browser, page } = await openDashboard({
+      // An 18 s recording with one over-pressure warning, played 4 times faster; then it ends.
+      server: () => startRecordingServer({ devices: [`replay:${join(TRACES_DIR, 'example_overpressure.csv')}`], db: join(dir.path, 'chart.db'), engine: traceEngine(), replaySpeed: 4 }),
+      page: { viewport: { width: 1024, height: 768 } },
+    }));
   });
   afterAll(async () => {
     await browser.close();
