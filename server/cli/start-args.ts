@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../../device/device-id.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
+import { withoutPassword } from '../security/url-password.ts';
 import { checkedFlag, parseFlags, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './support.ts';
 import { storeTargetOfFlags } from './store-flags.ts';
 import { DEFAULT_PRESET, PRESET_NAMES, presetConfig, type PresetName } from '../engine/presets.ts';
@@ -218,7 +219,7 @@ function busFlags(url: string | undefined, keyFile: string | undefined): ServerO
   if (url === undefined && keyFile === undefined) return null;
   if (url === undefined) throw new UsageError('--bus-key needs --bus redis://:PASSWORD@HOST:PORT: the key signs what this server says on the bus');
   if (keyFile === undefined) throw new UsageError("--bus needs --bus-key FILE, the clinic's bus key (the same file on every server): it signs every message between the servers");
-  return { url: checkedFlag(flagSchemas.bus, url, '--bus', url.replace(/(\/\/[^/@]*?:)[^/@]*@/, '$1***@')), keyFile: checkedFlag(flagSchemas.busKey, keyFile, '--bus-key') };
+  return { url: checkedFlag(flagSchemas.bus, url, '--bus', withoutPassword(url)), keyFile: checkedFlag(flagSchemas.busKey, keyFile, '--bus-key') };
 }
 
 /** The engine settings the flags ask for: a preset, or the validated contents of `--config`. */

@@ -6,7 +6,7 @@
  *   const target = storeTargetOfFlags(values, DEFAULT_DB_PATH, 'analyze');
  */
 import { dbFileSchema, storeUrlSchema, type StoreTarget } from '../recording/store-target.ts';
-import { withoutPassword } from '../recording/postgres/postgres-store.ts';
+import { withoutPassword } from '../security/url-password.ts';
 import { checkedFlag, pathAsTyped, UsageError } from './support.ts';
 
 /**

@@ -46,6 +46,7 @@ import type { PipelineListener } from '../pipeline.ts';
 import type { LiveBroadcaster, RemoteDevices } from './broadcaster.ts';
 import { clientName, pairedOfSocket } from '../security/client-name.ts';
 import { rateLimitMessage } from '../security/socket-guard.ts';
+import { withoutPassword } from '../security/url-password.ts';
 import { TokenBuckets, type TokenBucketLimits } from '../security/token-bucket.ts';
 import { BusSigner, signingClient, type Refusal } from './bus-signing.ts';
 
@@ -92,18 +93,6 @@ interface PendingRequest {
   readonly peer: Peer;
   readonly answer: (reply: CommandReply) => void;
   readonly timer: NodeJS.Timeout;
-}
-
-/** The Redis address without a password, to show and log. */
-export function redactedUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    parsed.username = '';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'redis://?';
-  }
 }
 
 /**
@@ -161,7 +150,7 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     this.#io = io;
     this.#local = local;
     this.#logger = logger;
-    this.#url = redactedUrl(url);
+    this.#url = withoutPassword(url);
     this.server = { serverId: randomUUID(), name };
     const signer = new BusSigner(bus.key, this.server.serverId, (refusal) => this.#refused(refusal));
     this.#client = createClient({

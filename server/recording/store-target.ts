@@ -9,7 +9,8 @@
  * Pipeline position: command line -> **store target** -> recording (`recording.ts`), the stores.
  */
 import { z } from 'zod';
-import { describePostgresError, isPostgresUrl, openPostgresStore, withoutPassword } from './postgres/postgres-store.ts';
+import { describePostgresError, isPostgresUrl, openPostgresStore } from './postgres/postgres-store.ts';
+import { withoutPassword } from '../security/url-password.ts';
 import { openSqliteStore } from './sqlite-store.ts';
 import type { SessionStore } from './store.ts';
 

@@ -46,6 +46,7 @@ import {
 } from '../store.ts';
 import { LOCK_SPACE, migratePg, PG_SCHEMA_VERSION } from './migrations.ts';
 import { PostgresPptStorage } from './postgres-ppt.ts';
+import { withoutPassword } from '../../security/url-password.ts';
 
 /** Chunks read per query when streaming samples out (replay, export). */
 const READ_PAGE_CHUNKS = 64;
@@ -64,18 +65,6 @@ export interface PostgresStoreOptions {
 /** Whether `--store`'s value names a PostgreSQL database. */
 export function isPostgresUrl(text: string): boolean {
   return /^postgres(?:ql)?:\/\//.test(text);
-}
-
-/** The URL without its password, for messages and the dashboard. */
-export function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password === '') return url;
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return url.replace(/:[^:@/]*@/, '@');
-  }
 }
 
 type Row = Record<string, unknown>;

@@ -78,8 +78,8 @@ describe('--bus', () => {
   });
 
   it('names what it needs otherwise, never showing a password', () => {
-    for (const wrong of ['http://:pw@10.0.0.5:6379', '10.0.0.5:6379', 'redis://']) {
-      expect(() => parseServerArgs(['--bus', wrong, ...key])).toThrow(new UsageError(`--bus needs a Redis address, redis://:PASSWORD@HOST:PORT (e.g. redis://:s3cret@127.0.0.1:6379) (got --bus "${wrong.replace(':pw@', ':***@')}")`));
+    for (const [wrong, shown] of [['http://:pw@10.0.0.5:6379', 'http://10.0.0.5:6379/'], ['10.0.0.5:6379', '10.0.0.5:6379'], ['redis://', 'redis://']]) {
+      expect(() => parseServerArgs(['--bus', wrong ?? '', ...key])).toThrow(new UsageError(`--bus needs a Redis address, redis://:PASSWORD@HOST:PORT (e.g. redis://:s3cret@127.0.0.1:6379) (got --bus "${shown}")`));
     }
     expect(() => parseServerArgs(['--bus', 'redis://10.0.0.5:6379', ...key])).toThrow(/^--bus needs Redis's password in the address, redis:\/\/:PASSWORD@HOST:PORT: the clinic's Redis must require one/);
     expect(() => parseServerArgs(['--bus', 'redis://:pw@10.0.0.5:6379'])).toThrow(new UsageError("--bus needs --bus-key FILE, the clinic's bus key (the same file on every server): it signs every message between the servers"));
