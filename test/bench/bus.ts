@@ -32,7 +32,7 @@ import { PtyPair } from '../device/serial/support/pty-pair.ts';
 import { percentiles, waitForIn, type Percentiles } from './latency.ts';
 
 const WARMUP_ROUNDS = 20;
-const ROUNDS = 200;
+const ROUNDS = 400;
 const fsr = defaultCalibration('fsr');
 const lowRaw = fsr.toRaw(5);
 const overRaw = fsr.toRaw(60);
