@@ -415,7 +415,10 @@ export function apiRoutes(options: ApiOptions): FastifyPluginAsync {
       return attachment(reply, 'knotmeter-ppt.json', 'application/json; charset=utf-8').send(`${JSON.stringify({ measurements }, null, 2)}\n`);
     });
 
-    http.get('/ppt/trends', async (request) => store().ppt.trends(pptFilterOf(parsed(pptTrendsQuerySchema, request.query, 'query'))));
+    http.get('/ppt/trends', async (request) => {
+      const { tz, ...filter } = parsed(pptTrendsQuerySchema, request.query, 'query');
+      return store().ppt.trends(pptFilterOf(filter), tz);
+    });
 
     http.get('/sessions/:id/ppt', async (request) => {
       const { id } = parsed(sessionParamsSchema, request.params, 'path');

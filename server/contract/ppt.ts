@@ -15,7 +15,7 @@
 import { z } from 'zod';
 import { engineConfigSchema } from '../engine/results.ts';
 import { labelTextSchema, plainText } from './records.ts';
-import { deviceIdText as deviceIdQuery, FROM_BEFORE_TO, fromBeforeTo, labelFilter, MAX_PAGE_SIZE, wallTimeText, wholeNumberText } from './requests.ts';
+import { deviceIdText as deviceIdQuery, FROM_BEFORE_TO, fromBeforeTo, labelFilter, MAX_PAGE_SIZE, timeZoneText, wallTimeText, wholeNumberText } from './requests.ts';
 
 /** A trial starts when the force rises through this (newtons). */
 export const DEFAULT_PPT_START_LEVEL_N = 1;
@@ -347,8 +347,8 @@ export const pptListQuerySchema = z
 
 export const pptExportQuerySchema = z.strictObject({ ...pptFilterFields, phase: phaseQuery.optional(), sessionId: sessionIdQuery.optional() }).refine(fromBeforeTo, FROM_BEFORE_TO);
 
-/** `GET /api/ppt/trends`. */
-export const pptTrendsQuerySchema = z.strictObject(pptFilterFields).refine(fromBeforeTo, FROM_BEFORE_TO);
+/** `GET /api/ppt/trends`: weeks start on Monday in `tz` (an IANA zone), UTC unless given, as `GET /api/trends`'s. */
+export const pptTrendsQuerySchema = z.strictObject({ ...pptFilterFields, tz: timeZoneText('tz').optional() }).refine(fromBeforeTo, FROM_BEFORE_TO);
 
 /** `GET /api/ppt/preset-preview?bodyArea=...&knot=...&deviceId=...`. */
 export const pptPreviewQuerySchema = z.strictObject({ bodyArea: labelFilter('bodyArea'), knot: labelFilter('knot'), deviceId: deviceIdQuery });

@@ -60,7 +60,8 @@ export interface PptRecords {
   all(filter: PptFilter): Promise<PptMeasurement[]>;
   get(id: number): Promise<PptMeasurement | null>;
   delete(id: number): Promise<boolean>;
-  trends(filter: Omit<PptFilter, 'phase' | 'sessionId'>): Promise<PptTrends>;
+  /** Weeks start on Monday in `timeZone` (an IANA zone; UTC unless given). */
+  trends(filter: Omit<PptFilter, 'phase' | 'sessionId'>, timeZone?: string): Promise<PptTrends>;
   sessionPairs(sessionId: number): Promise<PptSessionPairs>;
   /** The knot's newest measurement with a valid trial, or null. */
   latestPpt(bodyArea: string, knot: string): Promise<PptMeasurement | null>;
@@ -128,8 +129,8 @@ const knotKeyOf = (measurement: { readonly bodyArea: string; readonly knot: stri
 
 const mean = (values: readonly number[]): number | null => (values.length === 0 ? null : values.reduce((sum, value) => sum + value, 0) / values.length);
 
-/** Measurements (any order) grouped by knot, oldest first, with weeks (Monday, UTC) and the baseline. */
-export function pptTrendsOf(measurements: readonly PptMeasurement[]): PptTrends {
+/** Measurements (any order) grouped by knot, oldest first, with weeks (from Monday in `timeZone`) and the baseline. */
+export function pptTrendsOf(measurements: readonly PptMeasurement[], timeZone = 'UTC'): PptTrends {
   const groups = new Map<string, PptTrendGroup>();
   const inOrder = [...measurements].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || a.id - b.id);
   for (const measurement of inOrder) {
@@ -146,7 +147,7 @@ export function pptTrendsOf(measurements: readonly PptMeasurement[]): PptTrends 
   for (const group of groups.values()) {
     const weeks = new Map<string, { before: number[]; after: number[] }>();
     for (const point of group.points) {
-      const week = weekStartOf(Date.parse(point.at));
+      const week = weekStartOf(Date.parse(point.at), timeZone);
       const entry = weeks.get(week) ?? { before: [], after: [] };
       entry[point.phase].push(point.meanPptKPa);
       weeks.set(week, entry);
@@ -233,8 +234,8 @@ class StoredPpt implements PptRecords {
     return this.#storage.deleteMeasurement(id);
   }
 
-  async trends(filter: Omit<PptFilter, 'phase' | 'sessionId'>): Promise<PptTrends> {
-    return pptTrendsOf(await this.all(filter));
+  async trends(filter: Omit<PptFilter, 'phase' | 'sessionId'>, timeZone?: string): Promise<PptTrends> {
+    return pptTrendsOf(await this.all(filter), timeZone);
   }
 
   async sessionPairs(sessionId: number): Promise<PptSessionPairs> {

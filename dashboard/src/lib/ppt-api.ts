@@ -32,7 +32,7 @@ export function listPpt(query: Query): Promise<PptMeasurementPage> {
 }
 
 export function getPptTrends(query: Query): Promise<PptTrends> {
-  return request(pptTrendsSchema, `/ppt/trends${queryString(query)}`);
+  return request(pptTrendsSchema, `/ppt/trends${queryString({ ...query, tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}`);
 }
 
 export function getSessionPpt(sessionId: number): Promise<PptSessionPairs> {
