@@ -131,10 +131,12 @@ describe('sound in chromium, heard at the page', { timeout: 60_000 }, () => {
     // 440 × 2^((F - 30) / 15): 34 N -> 528 Hz, 40 N -> 698 Hz.
     expect(pitch(34)).toBeCloseTo(528, -1);
     expect(pitch(40)).toBeCloseTo(698, -1);
-    // Once the tone has faded, and before the alarm (whose event may overtake the readings on screen).
+    // Once the tone has faded, and well before the alarm: the 0.1 s ramp up to it crosses the
+    // band (a rightly sounding tone) while the screen may still show 10, and the alarm comes
+    // after the engine's debounce, later still on a loaded machine.
     const belowFrom = played.findIndex((block) => block.shownForce === 10);
     const alarmFromS = pulsesOf(played.slice(belowFrom), sampleRate, ALARM_PEAK)[0]?.startS ?? Number.POSITIVE_INFINITY;
-    const below = whileShowing(played.slice(0, played.findIndex((block) => block.shownForce === 50)), 10).slice(12).filter((block) => block.atS < alarmFromS - 0.1);
+    const below = whileShowing(played.slice(0, played.findIndex((block) => block.shownForce === 50)), 10).slice(12).filter((block) => block.atS < alarmFromS - 0.4);
     expect(below.length).toBeGreaterThan(5);
     // (A chime's tail may ring on: it is above the tone's range.)
     const toned = below.filter((block) => block.rms >= 0.001 && block.hz > 400 && block.hz < 900).map((block) => [block.atS.toFixed(3), block.rms.toFixed(3), Math.round(block.hz)]);
