@@ -426,6 +426,7 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     }
     for (const peer of this.#peers.values()) if (peer.alive && nowMs - peer.heardAtMs > BUS_SILENCE_MS) this.#silence(peer);
     if (this.#refusedShown !== this.#refusedTotal) this.#busStatusChanged();
+    this.#logRefusals();
   }
 
   #lastAnnounceMs = -Infinity;
@@ -476,8 +477,13 @@ export class LiveBus implements PipelineListener, RemoteDevices {
   #refused(refusal: Refusal): void {
     this.#refusedTotal += 1;
     this.#refusals.set(refusal, (this.#refusals.get(refusal) ?? 0) + 1);
+    this.#logRefusals();
+  }
+
+  /** Logs the refusals counted since the last line, once the interval has passed (the heartbeat's tick logs what a burst left). */
+  #logRefusals(): void {
     const nowMs = performance.now();
-    if (nowMs - this.#lastRefusalLogMs < ERROR_LOG_INTERVAL_MS) return;
+    if (this.#refusals.size === 0 || nowMs - this.#lastRefusalLogMs < ERROR_LOG_INTERVAL_MS) return;
     this.#lastRefusalLogMs = nowMs;
     const counts = Object.fromEntries(this.#refusals);
     this.#refusals.clear();
