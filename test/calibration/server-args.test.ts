@@ -19,10 +19,11 @@ import { until } from '../support/until.ts';
 
 describe('--data-dir', () => {
   it('holds the profiles and, by default, the recording', () => {
-    expect(parseServerArgs([])).toMatchObject({ dataDir: DEFAULT_DATA_DIR, db: DEFAULT_DB_PATH });
+    const sqlite = (path: string) => ({ kind: 'sqlite', path });
+    expect(parseServerArgs([])).toMatchObject({ dataDir: DEFAULT_DATA_DIR, store: sqlite(DEFAULT_DB_PATH) });
     expect(DEFAULT_DB_PATH).toBe(join(DEFAULT_DATA_DIR, 'knotmeter.db'));
-    expect(parseServerArgs(['--data-dir', '/srv/knotmeter'])).toMatchObject({ dataDir: '/srv/knotmeter', db: '/srv/knotmeter/knotmeter.db' });
-    expect(parseServerArgs(['--data-dir', '/srv/knotmeter', '--db', '/var/db/sessions.db'])).toMatchObject({ dataDir: '/srv/knotmeter', db: '/var/db/sessions.db' });
+    expect(parseServerArgs(['--data-dir', '/srv/knotmeter'])).toMatchObject({ dataDir: '/srv/knotmeter', store: sqlite('/srv/knotmeter/knotmeter.db') });
+    expect(parseServerArgs(['--data-dir', '/srv/knotmeter', '--db', '/var/db/sessions.db'])).toMatchObject({ dataDir: '/srv/knotmeter', store: sqlite('/var/db/sessions.db') });
     expect(() => parseServerArgs(['--data-dir', ' '])).toThrow(UsageError);
     expect(() => parseServerArgs(['--data-dir', ' '])).toThrow(/--data-dir needs a directory/);
   });
