@@ -96,7 +96,7 @@ export class BusSigner {
     const header = Buffer.from(JSON.stringify(this.#next()));
     const length = Buffer.alloc(2);
     length.writeUInt16BE(header.length);
-    const signature = this.#mac('pubsub', Buffer.concat([Buffer.from(channel), Buffer.from([0]), header, payload]));
+    const signature = this.#mac('pubsub', channel, '\0', header, payload);
     return Buffer.concat([length, header, signature, payload]);
   }
 
@@ -108,7 +108,7 @@ export class BusSigner {
     if (message.length < headerEnd + SIGNATURE_BYTES) return this.#refuse('not signed with the bus key', 'pubsub');
     const header = message.subarray(2, headerEnd);
     const payload = message.subarray(headerEnd + SIGNATURE_BYTES);
-    const expected = this.#mac('pubsub', Buffer.concat([Buffer.from(channel), Buffer.from([0]), header, payload]));
+    const expected = this.#mac('pubsub', channel, '\0', header, payload);
     if (!this.#matches(expected, message.subarray(headerEnd, headerEnd + SIGNATURE_BYTES))) return this.#refuse('not signed with the bus key', 'pubsub');
     const envelope = parseEnvelope(header);
     if (envelope === null) return this.#refuse('not signed with the bus key', 'pubsub');
@@ -120,8 +120,11 @@ export class BusSigner {
     return { sender: this.#sender, seq: this.#seq, timeMs: this.#now() };
   }
 
-  #mac(channel: Channel, text: string | Buffer): Buffer {
-    return createHmac('sha256', this.#key).update(channel).update('\0').update(text).digest();
+  /** The HMAC of `parts` one after another (the pub/sub message's parts are not copied into one buffer first). */
+  #mac(kind: Channel, ...parts: readonly (string | Buffer)[]): Buffer {
+    const hmac = createHmac('sha256', this.#key).update(kind).update('\0');
+    for (const part of parts) hmac.update(part);
+    return hmac.digest();
   }
 
   #matches(expected: Buffer, given: Buffer): boolean {
