@@ -237,6 +237,8 @@ describe('two servers joined by a Redis bus (--bus)', () => {
   it('holds a server that has the key to the owner\'s budget for forwarded requests', { timeout: 30_000 }, async () => {
     const peer = await rogueOnTheBus(redis.url, new BusSigner(readBusKey(redis.keyFile), 'test-peer', () => undefined));
     const replies: { ok: boolean; error?: string }[] = [];
+    let heardServers = false;
+    peer.io.on('knotmeter:announce', () => (heardServers = true));
     peer.io.on('knotmeter:reply', (message: { to?: string; reply?: { ok: boolean; error?: string } }) => {
       if (message.to === 'test-peer' && message.reply !== undefined) replies.push(message.reply);
     });
@@ -246,6 +248,8 @@ describe('two servers joined by a Redis bus (--bus)', () => {
       // To each server (each holds the peer to its own budget); the preset in force, so a request that gets through changes nothing.
       const serverIds = await serverIdsOnTheStream(peer.client);
       expect(serverIds).toHaveLength(2);
+      // The peer's subscription is connected in the background: answers sent before it is live would be lost.
+      await until(() => heardServers, "the peer to hear the servers' heartbeats");
       for (const to of serverIds) {
         for (let i = 0; i < sent; i++) peer.io.serverSideEmit('knotmeter:request', { to, from: 'test-peer', requestId: `flood-${to}-${i}`, request: { to, event: 'selectPreset', payload: { deviceId: deviceA, preset: 'neck' }, client: 'flood' } });
       }
