@@ -266,7 +266,10 @@ export class LiveBus implements PipelineListener, RemoteDevices {
     this.#closed = true;
     clearInterval(this.#timer);
     for (const [requestId, pending] of this.#pending) this.#settle(requestId, { ok: false, error: 'the server is shutting down' }, pending);
-    if (this.#client.isOpen) await this.#client.close().catch(() => this.#client.destroy());
+    if (!this.#client.isOpen) return;
+    // With Redis away a graceful close waits for a reconnection that may never come: drop the connection instead.
+    if (this.#client.isReady) await this.#client.close().catch(() => this.#client.destroy());
+    else this.#client.destroy();
   }
 
   #serve(socket: LiveSocket): void {
