@@ -6,12 +6,9 @@
 // warning sounding through a mute, the hold timer and hold list, a preset change that
 // reaches every dashboard, and "link lost" instead of an old force when the server goes
 // away. What the sound is like is heard in sound.test.ts.
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildDashboardIfStale } from '../../dashboard/build.ts';
-import type { RunningServer } from '../../server/app.ts';
-import { launchChromium } from '../support/browser.ts';
-import { startTestServer } from '../support/server.ts';
+import { openDashboard, type Dashboard } from '../support/browser.ts';
 
 const WAIT = { timeout: 20_000 };
 const WARNING_ALERT = 'Left couch: over the 45 N limit: ease off.';
@@ -54,30 +51,26 @@ async function oscillatorsStarted(page: Page): Promise<number> {
 }
 
 describe('zones, holds and alerts in chromium', { timeout: 60_000 }, () => {
-  let server: RunningServer;
-  let serverOpen = true;
-  let browser: Browser;
+  let dashboard: Dashboard;
   let page: Page;
   /** A phone in portrait: the panels stack, the warning device's is below the fold. */
   let phone: Page;
 
   beforeAll(async () => {
-    await buildDashboardIfStale();
-    server = await startTestServer([
-      'sim:treatment?rate=100&speed=10&name=Right%20couch',
-      'sim:kneading?rate=100&speed=10&name=Chair',
-      'sim:over-pressure?rate=100&speed=10&name=Left%20couch',
-    ]);
-    browser = await launchChromium();
-    page = await browser.newPage();
-    phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    dashboard = await openDashboard({
+      devices: ['sim:treatment?rate=100&speed=10&name=Right%20couch', 'sim:kneading?rate=100&speed=10&name=Chair', 'sim:over-pressure?rate=100&speed=10&name=Left%20couch'],
+      // Opened below, once the alarm's oscillators are counted.
+      path: null,
+    });
+    ({ page } = dashboard);
+    phone = await dashboard.browser.newPage({ viewport: { width: 390, height: 844 } });
     await page.addInitScript(COUNT_OSCILLATORS);
-    await page.goto(server.url);
-    await phone.goto(server.url);
+    await page.goto(dashboard.server.url);
+    await phone.goto(dashboard.server.url);
   });
   afterAll(async () => {
-    await browser.close();
-    if (serverOpen) await server.close();
+    // The last test has closed the server already: closing it again is a no-op.
+    await dashboard.close();
   });
 
   const banner = (on: Page) => on.getByTestId('over-pressure-alert').filter({ hasText: 'ease off' });
@@ -168,8 +161,7 @@ describe('zones, holds and alerts in chromium', { timeout: 60_000 }, () => {
 
   it('says the link is lost, not an old force, when the server goes away during a warning', async () => {
     await expect.poll(() => banner(page).count(), WAIT).toBe(1);
-    serverOpen = false;
-    await server.close();
+    await dashboard.server.close();
     await expect.poll(() => page.getByTestId('over-pressure-link-lost').textContent(), WAIT).toMatch(/^Link lost: no reading since /);
     expect(await page.getByTestId('over-pressure-force').count()).toBe(0);
   });
