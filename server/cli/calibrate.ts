@@ -19,7 +19,7 @@
  * wizard's input ending before saving.
  */
 import { resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { z } from 'zod';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN, deviceIdSchema } from '../../device/device-id.ts';
 import { DeviceSpecError } from '../../device/device-spec.ts';
@@ -31,7 +31,7 @@ import { newProfileEntry, profileCalibration, type ProfileEntry } from '../../ca
 import { profileReport } from '../../calibration/report.ts';
 import { DEFAULT_DATA_DIR, FileProfileStore, ProfileFileError, ProfileStorageError } from '../../calibration/store.ts';
 import { DEFAULT_CONTACT_AREA_CM2, FORCE_UNITS, LoadError, parseLoad, toDisplay } from '../../calibration/units.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, versionText, wholeNumberFlag } from './support.ts';
+import { checkedFlag, EXIT_USAGE, parseFlags, pathAsTyped, UsageError, versionText, wholeNumberFlag } from './support.ts';
 
 const FLAG_TEXT = {
   device: '  --device SPEC    the device to calibrate, as for npm start (sim:weights?gain=1.2 is a simulated calibration bench)',
@@ -149,25 +149,11 @@ const unitFlag = z.enum(FORCE_UNITS, { error: `--unit needs one of ${FORCE_UNITS
 type ParseArgsOptionsConfig = NonNullable<ParseArgsConfig['options']>;
 type FlagValues = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** The flags of one command (plus --data-dir and --help, which every command takes). */
+/** The flags of one command (plus --data-dir and --help, which every command takes); a `multiple` flag may repeat. */
 function parse(argv: readonly string[], options: ParseArgsOptionsConfig, allowPositionals: boolean): { values: FlagValues; positionals: string[] } {
   const all: ParseArgsOptionsConfig = { ...options, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], strict: true, allowPositionals, options: all, tokens: true });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  // parseArgs keeps the last of a repeated flag without a word: `--sensor fsr --sensor hx711` is a mistake to name.
-  const seen = new Map<string, string[]>();
-  for (const token of parsed.tokens) {
-    if (token.kind !== 'option' || all[token.name]?.multiple === true) continue;
-    seen.set(token.name, [...(seen.get(token.name) ?? []), token.value ?? '']);
-  }
-  for (const [name, given] of seen) {
-    if (given.length > 1) throw new UsageError(`--${name} is given ${given.length} times (${given.map((value) => JSON.stringify(value)).join(', ')}): give it once`);
-  }
-  return { values: parsed.values, positionals: parsed.positionals };
+  const repeatable = Object.keys(all).filter((name) => all[name]?.multiple === true);
+  return parseFlags(argv, all, { repeatable, allowPositionals });
 }
 
 function strings(values: FlagValues, name: string): string[] {

@@ -12,11 +12,10 @@
  */
 import { join } from 'node:path';
 import { networkInterfaces } from 'node:os';
-import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
 import { CLIENT_NAME_PATTERN, PairingError, PairingStore, ROLES } from '../security/pairing.ts';
-import { checkedFlag, describeParseError, EXIT_USAGE, pathAsTyped, UsageError, type CliOutput } from './support.ts';
+import { checkedFlag, EXIT_USAGE, parseFlags, pathAsTyped, UsageError, type CliOutput } from './support.ts';
 import { DEFAULT_PORT } from './start-args.ts';
 import { pairingLink, qrCode } from './pairing-banner.ts';
 
@@ -47,13 +46,7 @@ function defaultOrigin(): string {
 
 /** Runs one `npm run pair` command; returns its exit code. */
 export function runPair(argv: readonly string[], output: CliOutput): number {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: { role: { type: 'string' }, url: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
-  } catch (error) {
-    throw new UsageError(describeParseError(error));
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, { role: { type: 'string' }, url: { type: 'string' }, 'data-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } }, { allowPositionals: true });
   if (values.help === true) {
     output.stdout(`${pairUsage()}\n`);
     return 0;

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPair } from '../../../server/cli/pair.ts';
 import { TOKEN_COOKIE } from '../../../server/security/pairing-guard.ts';
 import { tempDir } from '../recording/support.ts';
 import { runTsx, spawnTsx } from '../../support/cli.ts';
@@ -81,6 +82,12 @@ describe('pairing from the command line', () => {
     const usage = await pair(['new']);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toMatch(/^knotmeter pair: new needs --role viewer or --role operator/);
+  });
+
+  it('refuses a flag given twice, as every command does, before touching the pairing file', () => {
+    const quiet = { stdout: () => undefined, stderr: () => undefined };
+    expect(() => runPair(['new', '--role', 'viewer', '--role', 'operator', '--data-dir', dir.path], quiet)).toThrow('--role is given 2 times ("viewer", "operator"): give it once');
+    expect(() => runPair(['list', '--colour'], quiet)).toThrow('unknown flag --colour (see --help for the flags)');
   });
 
   it('names a damaged pairing file at start (exit 2) and what to do', async () => {
