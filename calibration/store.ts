@@ -17,10 +17,11 @@
  * `MemoryProfileStore` keeps the same promises without files, for servers started
  * without a data directory (tests, embedding).
  */
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, watch, writeSync, type FSWatcher } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEVICE_ID_PATTERN } from '../device/device-id.ts';
+import { writeFileAtomically } from './atomic-file.ts';
 import { CALIBRATE_HINT } from './fit.ts';
 import { PROFILE_FORMAT, PROFILE_VERSION, profileFileSchema, type ProfileEntry, type ProfileFile } from './profile.ts';
 
@@ -164,22 +165,9 @@ export class FileProfileStore implements ProfileStore {
     } catch (error) {
       throw storageError(`cannot save the calibration profile ${path}: the folder ${this.location} cannot be made`, error);
     }
-    const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
     try {
-      const fd = openSync(temporary, 'wx');
-      try {
-        writeSync(fd, `${JSON.stringify(file, null, 2)}\n`);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(temporary, path);
+      writeFileAtomically(path, `${JSON.stringify(file, null, 2)}\n`);
     } catch (error) {
-      try {
-        unlinkSync(temporary);
-      } catch {
-        // Already renamed or never created: nothing to clean up.
-      }
       throw storageError(`cannot save the calibration profile ${path}`, error);
     }
     this.#notify(deviceId);

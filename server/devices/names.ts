@@ -12,9 +12,10 @@
  *
  * Pipeline position: beside the pipelines (each asks for its device's name) and the REST API.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomically } from '../../calibration/atomic-file.ts';
 import { deviceIdSchema } from '../../device/device-id.ts';
 import { defaultDeviceName, deviceNameSchema } from '../../device/device-name.ts';
 
@@ -127,25 +128,12 @@ function readEntries(location: string): Map<string, Entry> {
   }
 }
 
-/** Writes the file atomically: a temporary file, flushed, renamed over the old one (a crash leaves the old or the new, never half). */
+/** Writes the file atomically (a crash leaves the old or the new, never half). */
 function writeEntries(location: string, entries: ReadonlyMap<string, Entry>): void {
-  const temporary = `${location}.${process.pid}.tmp`;
   try {
     mkdirSync(dirname(location), { recursive: true });
-    const fd = openSync(temporary, 'w', 0o644);
-    try {
-      writeSync(fd, `${JSON.stringify({ version: 1, devices: Object.fromEntries(entries) }, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, location);
+    writeFileAtomically(location, `${JSON.stringify({ version: 1, devices: Object.fromEntries(entries) }, null, 2)}\n`, { mode: 0o644 });
   } catch (error) {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Never made, or renamed already: nothing to clean up.
-    }
     throw new DeviceNamesError(`cannot save the device names in ${location} (${error instanceof Error ? error.message : String(error)}): check that --data-dir is a folder you can write in`);
   }
 }

@@ -15,9 +15,10 @@
  *   pairing.revoke(paired.client.name);              // true; the token is refused from now on
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomically } from '../../calibration/atomic-file.ts';
 
 export const ROLES = ['viewer', 'operator'] as const;
 export type Role = (typeof ROLES)[number];
@@ -205,20 +206,12 @@ export class PairingStore {
     this.#fileStamp = stamp;
   }
 
-  /** Writes the file atomically: a temporary file, flushed, renamed over the old one. */
+  /** Writes the file atomically, readable by this user only (it holds token hashes). */
   #save(): void {
     if (this.file === null) return;
     mkdirSync(dirname(this.file), { recursive: true });
-    const temporary = `${this.file}.${process.pid}.tmp`;
     const contents = `${JSON.stringify({ version: 1, clients: this.#clients, pendingCodes: this.#pendingCodes.filter((code) => code.expiresAtMs > this.#now()) }, null, 2)}\n`;
-    const fd = openSync(temporary, 'w', 0o600);
-    try {
-      writeSync(fd, contents);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, this.file);
+    writeFileAtomically(this.file, contents, { mode: 0o600 });
     const stat = statSync(this.file);
     this.#fileStamp = `${stat.mtimeMs}:${stat.size}:${stat.ino}`;
   }
