@@ -58,9 +58,25 @@ export interface DeviceNaming {
   subscribe(listener: (deviceId: string, name: string) => void): () => void;
 }
 
+/** What a pipeline talks to: its listeners, as one (`fanOut`). */
+export interface PipelineListeners extends PipelineListener {
+  /**
+   * A batch's readings and the engine events they raised (maybe none): each listener gets
+   * the readings and then the events before the next listener gets either, so the first
+   * (the broadcaster) sends an alarm out before the others file the samples, and each
+   * still sees a batch's readings before what the engine made of them.
+   */
+  onBatch(deviceId: string, readings: Readings, events: readonly EngineEvent[]): void;
+}
+
 /** One listener that passes everything to each of `listeners` in turn (broadcaster, recorder, ...). */
-export function fanOut(...listeners: PipelineListener[]): PipelineListener {
+export function fanOut(...listeners: PipelineListener[]): PipelineListeners {
   return {
+    onBatch: (deviceId, readings, events) =>
+      listeners.forEach((listener) => {
+        listener.onReadings(deviceId, readings);
+        if (events.length > 0) listener.onEngineEvents(deviceId, events);
+      }),
     onReadings: (deviceId, readings) => listeners.forEach((listener) => listener.onReadings(deviceId, readings)),
     onEngineEvents: (deviceId, events) => listeners.forEach((listener) => listener.onEngineEvents(deviceId, events)),
     onStatus: (status) => listeners.forEach((listener) => listener.onStatus(status)),
@@ -77,7 +93,7 @@ export class DevicePipeline {
   readonly #fixedCalibration: ForceCalibration | null;
   /** `?name=` from the spec, or null. */
   readonly #specName: string | null;
-  readonly #listener: PipelineListener;
+  readonly #listener: PipelineListeners;
   #settings: EngineSettings;
   #engine: PressureEngine;
   /** Holds and warnings of this session, across engine restarts (preset changes). */
@@ -98,7 +114,7 @@ export class DevicePipeline {
   readonly #naming: DeviceNaming | null;
   #stopWatchingNames: (() => void) | null = null;
 
-  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListener, profiles: ProfileStore | null = null, naming: DeviceNaming | null = null) {
+  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListeners, profiles: ProfileStore | null = null, naming: DeviceNaming | null = null) {
     this.#profiles = profiles;
     this.#naming = naming;
     this.#transport = created.transport;
@@ -359,18 +375,25 @@ export class DevicePipeline {
     const lastTMs = this.#engine.state().tMs;
     if (lastTMs !== null && (readings.tMs[0] ?? 0) < lastTMs) this.#restartEngine();
     this.#countForRate(batch);
-    this.#listener.onReadings(first.deviceId, readings);
-    this.#emitEngineEvents(this.#engine.pushBatch(readings));
+    const events = this.#engine.pushBatch(readings);
+    this.#keepResults(events);
+    this.#listener.onBatch(first.deviceId, readings, events);
     this.#sendZone();
   }
 
+  /** Engine events outside a batch of readings (a restart, the end of the data). */
   #emitEngineEvents(events: readonly EngineEvent[]): void {
     if (events.length === 0) return;
+    this.#keepResults(events);
+    this.#listener.onEngineEvents(this.#info?.deviceId ?? this.#transport.status().deviceId, events);
+  }
+
+  /** This session's finished holds and warnings (`session()`). */
+  #keepResults(events: readonly EngineEvent[]): void {
     for (const event of events) {
       if (event.type === 'hold.ended') this.#holds.push(event.hold);
       else if (event.type === 'over.ended') this.#warnings.push(event.warning);
     }
-    this.#listener.onEngineEvents(this.#info?.deviceId ?? this.#transport.status().deviceId, events);
   }
 
   #countForRate(batch: readonly RawSample[]): void {

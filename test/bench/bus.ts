@@ -44,19 +44,21 @@ const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /** A socket.io client that reports each `over.started` (and `over.ended`) to whoever waits. */
 class EngineWatcher {
   readonly socket: Socket;
-  onEvent: (type: string) => void = () => undefined;
+  onEvent: (type: string, arrivedMs: number) => void = () => undefined;
   deviceIds: string[] = [];
 
   constructor(url: string) {
     this.socket = io(url, { transports: ['websocket'] });
     this.socket.on('devices', (list: unknown) => (this.deviceIds = serverEventSchemas.devices.parse(list).map((info) => info.deviceId)));
     this.socket.on('engine', (payload: unknown) => {
-      for (const event of serverEventSchemas.engine.parse(payload).events) this.onEvent(event.type);
+      // Timed on arrival, before it is checked: the relay's client checks nothing either.
+      const arrivedMs = performance.now();
+      for (const event of serverEventSchemas.engine.parse(payload).events) this.onEvent(event.type, arrivedMs);
     });
   }
 
   next(type: string): Promise<number> {
-    return waitFor<number>((resolve) => (this.onEvent = (seen) => seen === type && resolve(performance.now())), type);
+    return waitFor<number>((resolve) => (this.onEvent = (seen, arrivedMs) => seen === type && resolve(arrivedMs)), type);
   }
 
   connected(): Promise<void> {

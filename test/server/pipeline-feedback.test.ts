@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCalibration } from '../../device/sensors.ts';
 import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type RawSample, type Transport, type TransportListener, type TransportStatus } from '../../device/transport.ts';
 import { presetConfig } from '../../server/engine/presets.ts';
-import { DevicePipeline, type PipelineListener } from '../../server/pipeline.ts';
+import { DevicePipeline, fanOut } from '../../server/pipeline.ts';
 
 class RecordingTransport implements Transport {
   readonly spec = 'test:feedback';
@@ -44,7 +44,7 @@ class RecordingTransport implements Transport {
   }
 }
 
-const quiet: PipelineListener = { onReadings: () => undefined, onEngineEvents: () => undefined, onStatus: () => undefined, onInfo: () => undefined, onSession: () => undefined };
+const quiet = fanOut({ onReadings: () => undefined, onEngineEvents: () => undefined, onStatus: () => undefined, onInfo: () => undefined, onSession: () => undefined });
 
 describe('device feedback from the pipeline', () => {
   it('sends the limit in raw counts when the device becomes known and when the preset changes', async () => {
