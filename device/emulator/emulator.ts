@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -142,7 +143,7 @@ export type EmulatorOptions = z.infer<typeof emulatorOptionsSchema>;
 
 /** Builds Arduino's Optiboot for the ATmega328P (and for the ATmega328) from the source Debian ships (make; see the Makefile for why not Debian's hex); resolves to the ATmega328P's hex. */
 export async function buildOptiboot(): Promise<string> {
-  const { code, output } = await run('make', ['-s', '-C', EMULATOR_DIR, 'optiboot']);
+  const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR, 'optiboot']);
   if (code !== 0) throw new Error(`building Optiboot failed (make exited with ${code}; it needs gcc-avr, avr-libc and arduino-core-avr):\n${output}`);
   return OPTIBOOT_PATH;
 }
@@ -235,6 +236,12 @@ export function parseForceCsv(csv: string): { tMs: number; forceN: number }[] {
 
 // ---------------------------------------------------------------- building
 
+/**
+ * make's flag for a build on every core. Safe for the harness, Optiboot and the firmware:
+ * their Makefiles name every dependency (a parallel build from clean makes the same files).
+ */
+export const MAKE_JOBS = `-j${availableParallelism()}`;
+
 const REQUIRED_FILES: readonly [string, string][] = [
   ['/usr/include/simavr/sim_avr.h', 'libsimavr-dev'],
   ['/usr/include/simavr/parts/uart_pty.h', 'libsimavr-dev'],
@@ -272,7 +279,7 @@ export function buildEmulator(): Promise<string> {
           `sudo apt-get install --no-install-recommends ${missing.join(' ')}`,
       );
     }
-    const { code, output } = await run('make', ['-s', '-C', EMULATOR_DIR]);
+    const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR]);
     if (code !== 0) throw new Error(`building the emulator failed (make exited with ${code}):\n${output}`);
     return HARNESS_PATH;
   })();

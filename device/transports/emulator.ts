@@ -25,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
-import { Emulator, type ForceDrive } from '../emulator/emulator.ts';
+import { Emulator, MAKE_JOBS, type ForceDrive } from '../emulator/emulator.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
 import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 import { SerialTransport, type SerialDeviceEvent } from './serial.ts';
@@ -105,7 +105,7 @@ export async function firmwareHex(sensor: SensorKind): Promise<string> {
   const hexPath = join(FIRMWARE_DIR, 'build', `knotmeter-${sensor}.hex`);
   // Without the AVR toolchain a hex built before is still good to run.
   if (!existsSync('/usr/bin/avr-g++') && existsSync(hexPath)) return hexPath;
-  const { code, output } = await run('make', ['-s', '-C', FIRMWARE_DIR]);
+  const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', FIRMWARE_DIR]);
   if (code !== 0 || !existsSync(hexPath)) {
     throw new Error(`building the firmware failed (make -C device/firmware exited with ${code}); run \`npm run firmware\` to see why:\n${output}`);
   }
