@@ -27,7 +27,7 @@ import pg from 'pg';
 import type { AuditChange } from '../../contract/audit.ts';
 import type { HoldLabel, SampleEnvelope } from '../../contract/records.ts';
 import { bytesOf, chunkOf, chunkSummary } from '../chunk-bytes.ts';
-import { queryEnvelope, type BucketArgs, type ChunkQueries } from '../envelope-query.ts';
+import { queryEnvelope, type BucketArgs, type BucketSummary, type ChunkQueries } from '../envelope-query.ts';
 import { sessionStore } from '../sessions.ts';
 import {
   CHUNK_MAX_SAMPLES,
@@ -557,16 +557,17 @@ export class PostgresSessionStorage implements SessionStorage {
     const indexes = (rows: Row[]): number[] => rows.map((row) => row.chunk_index as number);
     const inside = 'session_id = $1 AND first_ms >= $2 AND last_ms <= $3 AND last_ms - first_ms <= $4';
     // The bucket as EnvelopeBuilder.addBucket places a chunk: by its middle, capped at the last.
-    const buckets = `SELECT false AS rest, LEAST(floor(((first_ms + last_ms) / 2 - $2) / $5)::int, $6) AS bucket, MIN(min_n) AS min_n, MAX(max_n) AS max_n, NULL::double precision AS first_ms
-      FROM sample_chunks WHERE ${inside} GROUP BY 2`;
-    // Buckets and the chunks left over in one round trip: the rows with `rest` name chunks.
-    const edges = `${buckets}
-      UNION ALL SELECT true, chunk_index, NULL, NULL, NULL FROM (
+    // The buckets go back packed into one value (`unpackBuckets`): as 2 000 rows, sending
+    // and parsing them took longer than folding them.
+    const buckets = `SELECT string_agg(int4send(bucket) || float8send(min_n) || float8send(max_n), ''::bytea) FROM (
+      SELECT LEAST(floor(((first_ms + last_ms) / 2 - $2) / $5)::int, $6) AS bucket, MIN(min_n) AS min_n, MAX(max_n) AS max_n
+      FROM sample_chunks WHERE ${inside} GROUP BY 1) AS folded`;
+    // Buckets and the chunks left over in one round trip.
+    const edges = `SELECT (${buckets}) AS buckets, ARRAY(
         SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms < $2 AND last_ms >= $2
-        UNION SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms > $3) AS edge`;
-    const unfolded = `${buckets}
-      UNION ALL SELECT true, chunk_index, NULL, NULL, first_ms FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms >= $2 AND NOT (${inside})
-      ORDER BY 1, 5`;
+        UNION SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms > $3) AS others`;
+    const unfolded = `SELECT (${buckets}) AS buckets, ARRAY(
+        SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $3 AND last_ms >= $2 AND NOT (${inside}) ORDER BY first_ms) AS others`;
     return {
       rangeOf: async (id, fromMs, until, enough) => {
         // One round trip: the range's end as queryEnvelope would take it, then the samples up to it.
@@ -582,12 +583,8 @@ export class PostgresSessionStorage implements SessionStorage {
       },
       chunkIndexesInRange: async (id, fromMs, toMs) => indexes(await named('in_range', 'SELECT chunk_index FROM sample_chunks WHERE session_id = $1 AND first_ms <= $2 AND last_ms >= $3 ORDER BY first_ms', [id, toMs, fromMs])),
       foldChunks: async (args: BucketArgs, rest) => {
-        const rows = await named(rest === 'edges' ? 'fold_edges' : 'fold_unfolded', rest === 'edges' ? edges : unfolded, [args.id, args.fromMs, args.toMs, args.maxSpanMs, args.bucketMs, args.lastBucket]);
-        const folded = rows.filter((row) => row.rest === false);
-        return {
-          buckets: folded.map((row) => ({ bucket: row.bucket as number, minN: row.min_n as number, maxN: row.max_n as number })),
-          others: rows.filter((row) => row.rest === true).map((row) => row.bucket as number),
-        };
+        const [row] = await named(rest === 'edges' ? 'fold_edges' : 'fold_unfolded', rest === 'edges' ? edges : unfolded, [args.id, args.fromMs, args.toMs, args.maxSpanMs, args.bucketMs, args.lastBucket]);
+        return { buckets: unpackBuckets((row?.buckets ?? null) as Buffer | null), others: (row?.others ?? []) as number[] };
       },
       readChunks: async (id, wanted) => {
         if (wanted.length === 0) return [];
@@ -600,6 +597,19 @@ export class PostgresSessionStorage implements SessionStorage {
       },
     };
   }
+}
+
+const PACKED_BUCKET_BYTES = 20;
+
+/** The buckets the fold packs into one bytea: per bucket its number (int4send) and lowest and highest force (float8send), big-endian and exact. */
+function unpackBuckets(packed: Buffer | null): BucketSummary[] {
+  if (packed === null) return [];
+  const view = new DataView(packed.buffer, packed.byteOffset, packed.byteLength);
+  const buckets: BucketSummary[] = [];
+  for (let offset = 0; offset + PACKED_BUCKET_BYTES <= packed.byteLength; offset += PACKED_BUCKET_BYTES) {
+    buckets.push({ bucket: view.getInt32(offset), minN: view.getFloat64(offset + 4), maxN: view.getFloat64(offset + 12) });
+  }
+  return buckets;
 }
 
 /** Why PostgreSQL refused or did not answer, in words, with what to do (the part after "cannot record sessions in URL: "). */

@@ -372,6 +372,34 @@ describe.each(BACKENDS)('session storage ($name)', (backend) => {
   }
 });
 
+describe('the envelope from either store', () => {
+  it('is the same, number for number, from SQLite and from PostgreSQL, whether chunks fold whole or are read sample by sample', async () => {
+    const dir = tempDir();
+    const storages = await Promise.all(BACKENDS.map(async (backend) => backend.open(await backend.fresh(dir.path))));
+    try {
+      const ranges = [
+        [0, null, 2000],
+        [0, null, 100],
+        [150, 59_950, 90],
+        [12_345, 23_456, 300],
+        [1000, 1400, 50],
+      ] as const;
+      const envelopes = await Promise.all(
+        storages.map(async (storage) => {
+          const target: SessionHandle = { id: null, session: newSession() };
+          for (let fromMs = 0; fromMs < 60_000; fromMs += 2000) await storage.commit([sampleWrite(target, fromMs, 2000)]);
+          return Promise.all(ranges.map(([fromMs, toMs, maxPoints]) => storage.sampleEnvelope(target.id ?? 0, fromMs, toMs, maxPoints)));
+        }),
+      );
+      expect(envelopes[0]?.every((envelope) => envelope !== null && envelope.tMs.length > 0)).toBe(true);
+      expect(envelopes[1]).toEqual(envelopes[0]);
+    } finally {
+      await Promise.all(storages.map((storage) => storage.close()));
+      dir.remove();
+    }
+  });
+});
+
 describe('the review API over either store', () => {
   const TRACE = join(TRACES_DIR, 'example_overpressure.csv');
   let dir: ReturnType<typeof tempDir>;
