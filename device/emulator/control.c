@@ -19,6 +19,7 @@
 #include "inputs.h"
 #include "json.h"
 #include "mcu.h"
+#include "throttle.h"
 
 #define MAX_LINE_BYTES (8u << 20)
 
@@ -184,7 +185,9 @@ static void command_time(const command_t *c)
 {
 	static const char *const allowed[] = { NULL };
 	if (only_members(c, allowed))
-		fprintf(events, "{\"event\":\"time\",\"id\":%s,\"emulatedUs\":%" PRIu64 "}\n", c->id, emulated_us());
+		/* Both clocks read here, together: a reader's ratio of them leaves out how long the reply takes to reach it. */
+		fprintf(events, "{\"event\":\"time\",\"id\":%s,\"emulatedUs\":%" PRIu64 ",\"hostUs\":%" PRIu64 ",\"lagLostUs\":%" PRIu64 "}\n",
+			c->id, emulated_us(), wall_ns() / 1000u, throttle_lag_lost_total_us());
 }
 
 static void command_reset(const command_t *c, run_state_t *run)

@@ -91,7 +91,7 @@ export const emulatorEventSchema = z.discriminatedUnion('event', [
   z.strictObject({ event: z.literal('hx711Data'), raw: z.number().int().min(HX711_RAW_MIN).max(HX711_RAW_MAX), emulatedUs }),
   z.strictObject({ event: z.literal('reset'), emulatedUs }),
   z.strictObject({ event: z.literal('ok'), id: commandId, cmd: z.string(), queued: z.number().int().nonnegative().optional(), emulatedUs }),
-  z.strictObject({ event: z.literal('time'), id: commandId, emulatedUs }),
+  z.strictObject({ event: z.literal('time'), id: commandId, emulatedUs, hostUs: z.number().int().nonnegative(), lagLostUs: z.number().int().nonnegative() }),
   z.strictObject({ event: z.literal('error'), id: commandId.optional(), message: z.string(), emulatedUs: emulatedUs.optional() }),
   z.strictObject({ event: z.literal('log'), level: z.enum(['error', 'warning']), message: z.string(), emulatedUs: emulatedUs.optional() }),
   z.strictObject({ event: z.literal('lag'), lostUs: z.number().int().positive(), emulatedUs }),
@@ -109,6 +109,8 @@ export type EmulatorEvent = z.infer<typeof emulatorEventSchema>;
 export type OutputPin = z.infer<typeof outputPin>;
 /** A change of D13, D6 or D9: its level (0/1, or the duty ratio under PWM) at an emulated time. */
 export type PinChange = Omit<Extract<EmulatorEvent, { event: 'pin' }>, 'event'>;
+/** `Emulator.clocks()`. */
+export type EmulatorClocks = Omit<Extract<EmulatorEvent, { event: 'time' }>, 'event' | 'id'>;
 
 // ---------------------------------------------------------------- options and profiles
 
@@ -479,7 +481,19 @@ export class Emulator {
 
   /** The emulated time since power-on, in microseconds. */
   async emulatedTimeUs(): Promise<number> {
-    return (await this.#command({ cmd: 'time' })).emulatedUs;
+    return (await this.clocks()).emulatedUs;
+  }
+
+  /**
+   * The harness's clocks read at one moment: emulated time since power-on, its host's
+   * monotonic clock, and the emulated time it has given up so far when it fell too far
+   * behind to catch up (`lag`), all in microseconds. Ratios of two readings leave out how
+   * long the answer took to get here.
+   */
+  async clocks(): Promise<EmulatorClocks> {
+    const reply = await this.#command({ cmd: 'time' });
+    if (reply.event !== 'time') throw new Error(`the emulator answered "time" with "${reply.event}"`);
+    return { emulatedUs: reply.emulatedUs, hostUs: reply.hostUs, lagLostUs: reply.lagLostUs };
   }
 
   /** Sets an ADC input (A0 unless `channel` says otherwise); resolves with the emulated time it took effect. */

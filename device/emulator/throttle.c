@@ -12,6 +12,13 @@
 /* Further behind than this, the harness stops trying to catch up. */
 #define LAG_LIMIT_NS 100000000u
 
+static uint64_t lag_lost_total_us;
+
+uint64_t throttle_lag_lost_total_us(void)
+{
+	return lag_lost_total_us;
+}
+
 throttle_t throttle_start(int realtime)
 {
 	throttle_t t = { .realtime = realtime, .anchor_wall_ns = wall_ns(), .anchor_cycle = avr->cycle };
@@ -36,6 +43,7 @@ void throttle_after_slice(throttle_t *t, uint64_t now_ns, int halted)
 	if (now_ns > due_ns + LAG_LIMIT_NS) {
 		/* Too far behind to catch up unnoticed: start afresh from here, and say so. */
 		t->lag_lost_us += (now_ns - due_ns) / 1000u;
+		lag_lost_total_us += (now_ns - due_ns) / 1000u;
 		t->anchor_wall_ns = now_ns;
 		t->anchor_cycle = avr->cycle;
 	}

@@ -28,6 +28,8 @@ throttle_t throttle_start(int realtime);
 avr_cycle_count_t throttle_slice_cycles(const throttle_t *t);
 /* After a slice: re-anchors while halted or after a lag, and reports lag (once a second). */
 void throttle_after_slice(throttle_t *t, uint64_t now_ns, int halted);
+/* Emulated time given up to lag since the harness started (the `time` reply carries it). */
+uint64_t throttle_lag_lost_total_us(void);
 /* How long to wait before the next slice: until the wall clock catches up (realtime), 0
  * (flat out), 50 ms while halted. */
 int64_t throttle_wait_ns(const throttle_t *t, int halted);
