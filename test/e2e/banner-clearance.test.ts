@@ -1,0 +1,134 @@
+// The over-pressure banner covers no panel's force number and no link of the header's
+// navigation, measured with bounding boxes in Debian's chromium on a laptop (1280×800) and a
+// phone in portrait (390×844), with one warning and with three at once: as the warnings
+// start (the page brings a warning panel into view by itself) and after each Show. Every
+// warning stays announced (an alert each), and the banner of three passes axe (light theme
+// on the laptop, dark on the phone). Three replays hold 40 N, under the shoulders preset's
+// 45 N limit; switching a device to the neck preset (25 N) makes it warn, so which warnings
+// are open never depends on timing.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { violations } from '../support/axe.ts';
+import { openDashboard, type Dashboard } from '../support/browser.ts';
+import { tempDir } from '../server/recording/support.ts';
+
+const WAIT = { timeout: 20_000 };
+const NAMES = ['Right couch', 'Chair', 'Left couch'] as const;
+const HELD_N = 40;
+/** Long enough for the whole file: the replay ends when its data does. */
+const TRACE_MS = 300_000;
+
+/** A trace that presses up to HELD_N in a second and holds it, at 100 Hz. */
+function heldTrace(): string {
+  const lines = ['t_ms,force_n'];
+  for (let tMs = 0; tMs <= TRACE_MS; tMs += 10) lines.push(`${tMs},${Math.min(tMs / 1000, 1) * HELD_N}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Every force number and header link whose box meets the banner's, named with where it is; `no banner` when there is none. */
+function underBanner(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const banner = document.querySelector('[data-testid="over-pressure-banner"]')?.getBoundingClientRect();
+    if (banner === undefined) return ['no banner'];
+    const meets = (box: DOMRect): boolean => box.width > 0 && box.height > 0 && box.left < banner.right && box.right > banner.left && box.top < banner.bottom && box.bottom > banner.top;
+    return [...document.querySelectorAll('[data-testid="force"], header nav a')].flatMap((element) => {
+      const box = element.getBoundingClientRect();
+      return meets(box) ? [`"${element.textContent}" at ${Math.round(box.top)}-${Math.round(box.bottom)} px, banner to ${Math.round(banner.bottom)} px`] : [];
+    });
+  });
+}
+
+/** Whether the number of the `index`th device's panel lies whole between the banner's bottom and the screen's. */
+function numberInView(page: Page, index: number): Promise<boolean> {
+  return page.evaluate((panelIndex) => {
+    const panel = document.querySelectorAll('[data-testid="device-panel"]')[panelIndex];
+    const box = panel?.querySelector('[data-testid="force"]')?.getBoundingClientRect();
+    const bannerBottom = document.querySelector('[data-testid="over-pressure-banner"]')?.getBoundingClientRect().bottom ?? 0;
+    return box !== undefined && box.top >= bannerBottom && box.bottom <= window.innerHeight;
+  }, index);
+}
+
+/** Resolves once the page has stopped scrolling (the same position three frames running). */
+function scrollSettled(page: Page): Promise<void> {
+  return page.evaluate(
+    () =>
+      new Promise<void>((resolve) => {
+        let last = Number.NaN;
+        let steadyFrames = 0;
+        const look = (): void => {
+          steadyFrames = window.scrollY === last ? steadyFrames + 1 : 0;
+          last = window.scrollY;
+          if (steadyFrames >= 3) resolve();
+          else requestAnimationFrame(look);
+        };
+        look();
+      }),
+  );
+}
+
+describe('the over-pressure banner covers no number and no navigation link', { timeout: 60_000 }, () => {
+  let dir: ReturnType<typeof tempDir>;
+  let dashboard: Dashboard;
+  let laptop: Page;
+  let phone: Page;
+
+  beforeAll(async () => {
+    dir = tempDir('knotmeter-banner-');
+    const trace = join(dir.path, 'held.csv');
+    writeFileSync(trace, heldTrace());
+    dashboard = await openDashboard({
+      devices: NAMES.map((name) => `replay:${trace}?name=${encodeURIComponent(name)}`),
+      // bypassCSP: axe-core is injected to check the banner of three warnings.
+      page: { viewport: { width: 1280, height: 800 }, bypassCSP: true },
+    });
+    laptop = dashboard.page;
+    phone = await dashboard.browser.newPage({ viewport: { width: 390, height: 844 }, bypassCSP: true, colorScheme: 'dark' });
+    await phone.goto(dashboard.server.url);
+  });
+  afterAll(async () => {
+    await dashboard.close();
+    dir.remove();
+  });
+
+  const warnings = (page: Page) => page.getByTestId('over-pressure-warning');
+  const warnFrom = (index: number) => laptop.getByTestId('device-panel').nth(index).getByTestId('preset-picker').selectOption('neck');
+
+  /** On both screens once `count` warnings are open: nothing under the banner as they start, nor after each Show. */
+  async function checkBothScreens(count: number): Promise<void> {
+    for (const page of [laptop, phone]) {
+      await expect.poll(() => warnings(page).count(), WAIT).toBe(count);
+      expect((await page.getByTestId('over-pressure-alert').allTextContents()).map((text) => text.trim())).toEqual(NAMES.slice(0, count).map((name) => `${name}: over the 25 N limit: ease off.`));
+      await scrollSettled(page);
+      expect(await underBanner(page)).toEqual([]);
+      for (const [index, name] of NAMES.slice(0, count).entries()) {
+        await page.getByRole('button', { name: `Show ${name}` }).click();
+        await expect.poll(() => numberInView(page, index), WAIT).toBe(true);
+        await scrollSettled(page);
+        expect({ name, under: await underBanner(page) }).toEqual({ name, under: [] });
+      }
+    }
+  }
+
+  it('with one warning', async () => {
+    for (const page of [laptop, phone]) await expect.poll(() => page.getByTestId('force').allTextContents(), WAIT).toEqual(NAMES.map(() => HELD_N.toFixed(1)));
+    await warnFrom(0);
+    await checkBothScreens(1);
+    // At the top of the page the header's links are all in sight, below the banner.
+    for (const page of [laptop, phone]) {
+      await page.evaluate(() => window.scrollTo(0, 0));
+      await scrollSettled(page);
+      expect(await underBanner(page)).toEqual([]);
+      expect(await page.locator('header nav a').evaluateAll((links) => links.every((link) => link.getBoundingClientRect().top >= 0))).toBe(true);
+    }
+  });
+
+  it('with three warnings at once, each still announced, and no axe violation', async () => {
+    await warnFrom(1);
+    await warnFrom(2);
+    await checkBothScreens(3);
+    expect(await laptop.getByTestId('over-pressure-count').textContent()).toBe('3 devices over the limit: ease off.');
+    for (const page of [laptop, phone]) expect(await violations(page)).toEqual([]);
+  });
+});
