@@ -15,8 +15,8 @@
  *    from the recorded sessions (a session's samples against its span at 1 kHz: what the
  *    recorder would have dropped leaves a gap).
  * 2. The 1 h overview: an hour at 1 kHz written into each store in process, then the
- *    2 000-point overview read from it (median and worst of 21), fresh and after VACUUM
- *    ANALYZE (what autovacuum does to a freshly written table a little later).
+ *    2 000-point overview read from both in turns (median and worst of 41 each), fresh and
+ *    after VACUUM ANALYZE (what autovacuum does to a freshly written table a little later).
  */
 import { once } from 'node:events';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -233,25 +233,36 @@ async function clinicLoad(store: ClinicStore, dir: string): Promise<ClinicLoad> 
   }
 }
 
-/** Median and worst of 21 reads of the session's 2 000-point overview. */
-async function timeOverview(store: SessionStore, id: number): Promise<{ medianMs: number; worstMs: number }> {
-  const times: number[] = [];
-  for (let round = 0; round < 21; round++) {
-    const startedMs = performance.now();
-    const envelope = await store.sampleEnvelope(id, 0, null, 2000);
-    if (envelope === null || envelope.tMs.length === 0) throw new Error('the overview came back empty');
-    times.push(performance.now() - startedMs);
-  }
-  times.sort((a, b) => a - b);
-  return { medianMs: times[10] ?? Number.NaN, worstMs: times.at(-1) ?? Number.NaN };
+interface Timing {
+  readonly medianMs: number;
+  readonly worstMs: number;
 }
 
+const OVERVIEW_ROUNDS = 41;
+
 /**
- * Writes an hour at 1 kHz (10 s per commit), then times the 2 000-point overview read from
- * the store right after, and again after `settle` (for PostgreSQL a VACUUM ANALYZE, as
- * autovacuum leaves the table a little later: until then its index-only scans visit the heap).
+ * Median and worst of 41 reads of each hour's 2 000-point overview, the stores taking
+ * turns: whatever the machine does meanwhile (PostgreSQL's checkpoints and autovacuum after
+ * the load above) weighs on both alike.
  */
-async function hourOverview(store: SessionStore, settle: () => Promise<void>): Promise<{ fresh: { medianMs: number; worstMs: number }; settled: { medianMs: number; worstMs: number }; writeS: number }> {
+async function timeOverviews(hours: readonly { store: SessionStore; id: number }[]): Promise<Timing[]> {
+  const times = hours.map((): number[] => []);
+  for (let round = 0; round < OVERVIEW_ROUNDS; round++) {
+    for (const [index, { store, id }] of hours.entries()) {
+      const startedMs = performance.now();
+      const envelope = await store.sampleEnvelope(id, 0, null, 2000);
+      if (envelope === null || envelope.tMs.length === 0) throw new Error('the overview came back empty');
+      times[index]?.push(performance.now() - startedMs);
+    }
+  }
+  return times.map((list) => {
+    list.sort((a, b) => a - b);
+    return { medianMs: list[Math.floor(list.length / 2)] ?? Number.NaN, worstMs: list.at(-1) ?? Number.NaN };
+  });
+}
+
+/** Writes an hour at 1 kHz (10 s per commit); returns its session id and how long the writing took. */
+async function writeHour(store: SessionStore): Promise<{ id: number; writeS: number }> {
   const handle: SessionHandle = { id: null, session: newSession('bench1h00') };
   const hourSamples = RATE_HZ * 3600;
   const perCommit = RATE_HZ * 10;
@@ -263,10 +274,31 @@ async function hourOverview(store: SessionStore, settle: () => Promise<void>): P
     const run = { tMs, forceN: piece.forceN.slice(offset, offset + perCommit), raw: piece.raw.slice(offset, offset + perCommit) };
     await store.commit([{ handle, samples: toChunks([run], 0), holds: [], warnings: [], durationMs: tMs.at(-1) ?? 0, end: from + perCommit >= hourSamples ? { status: 'complete', endedAtMs: Date.now() } : null }]);
   }
-  const writeS = (performance.now() - writeStartedMs) / 1000;
-  const fresh = await timeOverview(store, handle.id ?? 0);
-  await settle();
-  return { fresh, settled: await timeOverview(store, handle.id ?? 0), writeS };
+  return { id: handle.id ?? 0, writeS: (performance.now() - writeStartedMs) / 1000 };
+}
+
+/**
+ * The hour written into each store, then its overview read from both in turns right after
+ * writing, and again after a VACUUM ANALYZE of PostgreSQL's database (what autovacuum does
+ * a little later: until then its index-only scans visit the heap).
+ */
+async function hourOverviews(dir: string, postgres: TestPostgres): Promise<string[]> {
+  const url = await postgres.createDatabase('hour');
+  const stores = [openSqliteStore(join(dir, 'hour.db')), sessionStore(new PostgresSessionStorage(url))];
+  try {
+    const written: { store: SessionStore; id: number; writeS: number }[] = [];
+    for (const store of stores) written.push({ store, ...(await writeHour(store)) });
+    const fresh = await timeOverviews(written);
+    await vacuumAnalyze(url);
+    const settled = await timeOverviews(written);
+    return (['SQLite', 'PostgreSQL'] as const).map((kind, index) => {
+      const [freshTiming, settledTiming, write] = [fresh[index], settled[index], written[index]];
+      if (freshTiming === undefined || settledTiming === undefined || write === undefined) throw new Error(`no overview timing for ${kind}`);
+      return `| ${kind} | ${ms(freshTiming)} (hour written in ${write.writeS.toFixed(0)} s) | ${ms(settledTiming)}${kind === 'SQLite' ? ' (read again)' : ''} |`;
+    });
+  } finally {
+    await Promise.all(stores.map((store) => store.close()));
+  }
 }
 
 /** What autovacuum does to a freshly written PostgreSQL database, at once. */
@@ -282,7 +314,7 @@ async function vacuumAnalyze(url: string): Promise<void> {
 
 const thousands = (value: number): string => Math.round(value).toLocaleString('en-US');
 const percent = (value: number): string => `${(value * 100).toFixed(1)} %`;
-const ms = (figures: { medianMs: number; worstMs: number }): string => `${figures.medianMs.toFixed(1)} ms median, ${figures.worstMs.toFixed(1)} ms worst`;
+const ms = (figures: Timing): string => `${figures.medianMs.toFixed(1)} ms median, ${figures.worstMs.toFixed(1)} ms worst`;
 
 function loadRow(kind: ClinicStore['kind'], load: ClinicLoad): string {
   const transactions = load.transactionsPerS === null ? '– (not counted)' : load.transactionsPerS.toFixed(1);
@@ -298,21 +330,13 @@ export async function benchStores(): Promise<string[]> {
   const postgres = await startPostgres({ durable: true });
   try {
     const loadRows: string[] = [];
-    const hourRows: string[] = [];
     const complaints: string[] = [];
     for (const kind of ['SQLite', 'PostgreSQL'] as const) {
       const load = await clinicLoad(kind === 'SQLite' ? sqliteClinic(dir) : await postgresClinic(postgres), dir);
       loadRows.push(loadRow(kind, load));
       complaints.push(...load.complaints.slice(0, 3).map((line) => `${kind} server: ${line.slice(0, 300)}`));
-
-      const hourUrl = kind === 'PostgreSQL' ? await postgres.createDatabase('hour') : null;
-      const hourStore = hourUrl === null ? openSqliteStore(join(dir, 'hour.db')) : sessionStore(new PostgresSessionStorage(hourUrl));
-      const hour = await hourOverview(hourStore, async () => {
-        if (hourUrl !== null) await vacuumAnalyze(hourUrl);
-      });
-      await hourStore.close();
-      hourRows.push(`| ${kind} | ${ms(hour.fresh)} (hour written in ${hour.writeS.toFixed(0)} s) | ${ms(hour.settled)}${kind === 'SQLite' ? ' (read again)' : ''} |`);
     }
+    const hourRows = await hourOverviews(dir, postgres);
     return [
       `Stores compared as a clinic runs them: ${SERVERS} servers (\`npm start\` processes), each with ${DEVICES_PER_SERVER} × \`${DEVICE_SPEC}\` (${thousands(SENT_PER_S)} samples/s sent in all), measured over ${WINDOW_S} s once all ${SERVERS * DEVICES_PER_SERVER} sessions were being recorded (plus ${WARM_UP_S} s). SQLite: one file per server (WAL, synchronous NORMAL; a SQLite file is recorded by one server only). PostgreSQL 15 on loopback, its default settings (fsync and synchronous_commit on): both servers in one database. Load average ${loadavg()[0]?.toFixed(1) ?? '?'} when it ended, ${((performance.now() - benchStartedMs) / 1000).toFixed(0)} s after it began.`,
       '',
@@ -321,7 +345,7 @@ export async function benchStores(): Promise<string[]> {
       ...loadRows,
       '',
       ...(complaints.length === 0 ? [] : ['What the servers logged (warnings and errors, first lines):', '', ...complaints.map((line) => `    ${line}`), '']),
-      'The 1 h overview from each store (an hour at 1 kHz written in process, 10 s per commit; `sampleEnvelope(id, 0, null, 2000)`, 21 reads):',
+      `The 1 h overview from each store (an hour at 1 kHz written in process, 10 s per commit; \`sampleEnvelope(id, 0, null, 2000)\`, ${OVERVIEW_ROUNDS} reads of each, the stores taking turns):`,
       '',
       '| store | 2 000-point overview right after writing | the same after VACUUM ANALYZE |',
       '| --- | --- | --- |',
