@@ -145,7 +145,7 @@ export type EmulatorOptions = z.infer<typeof emulatorOptionsSchema>;
 
 /** Builds Arduino's Optiboot for the ATmega328P (and for the ATmega328) from the source Debian ships (make; see the Makefile for why not Debian's hex); resolves to the ATmega328P's hex. */
 export async function buildOptiboot(): Promise<string> {
-  const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR, 'optiboot']);
+  const { code, output } = await runBuild('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR, 'optiboot']);
   if (code !== 0) throw new Error(`building Optiboot failed (make exited with ${code}; it needs gcc-avr, avr-libc and arduino-core-avr):\n${output}`);
   return OPTIBOOT_PATH;
 }
@@ -258,12 +258,18 @@ export function missingEmulatorPackages(): string[] {
   return [...new Set(missing)];
 }
 
-function run(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
+const BUILD_OUTPUT_KEPT = 8000;
+
+/** Runs a build to its end: its exit code and the end of its output (where a failed build says why). */
+export function runBuild(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-BUILD_OUTPUT_KEPT);
+    };
+    child.stdout.on('data', keep);
+    child.stderr.on('data', keep);
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, output }));
   });
@@ -281,7 +287,7 @@ export function buildEmulator(): Promise<string> {
           `sudo apt-get install --no-install-recommends ${missing.join(' ')}`,
       );
     }
-    const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR]);
+    const { code, output } = await runBuild('make', ['-s', MAKE_JOBS, '-C', EMULATOR_DIR]);
     if (code !== 0) throw new Error(`building the emulator failed (make exited with ${code}):\n${output}`);
     return HARNESS_PATH;
   })();

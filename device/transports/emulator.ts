@@ -17,7 +17,6 @@
  * attaches a SerialTransport to its pty, then plays the scenario's forces through the
  * sensor's default curve. Samples, status and DeviceFeedback are the serial transport's.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exactCalibration, type ForceCalibration } from '../sensors.ts';
 import { DeviceSpecError, numberOption, rejectUnknownOptions, type DeviceSpec } from '../device-spec.ts';
-import { Emulator, MAKE_JOBS, type ForceDrive } from '../emulator/emulator.ts';
+import { Emulator, MAKE_JOBS, runBuild, type ForceDrive } from '../emulator/emulator.ts';
 import { SCENARIOS, type ScenarioName } from '../simulator/scenarios.ts';
 import { LIVE_DEVICE, type DeviceFeedback, type DeviceZone, type SensorKind, type Transport, type TransportContext, type TransportListener, type TransportStatus } from '../transport.ts';
 import { SerialTransport, type SerialDeviceEvent } from './serial.ts';
@@ -89,23 +88,12 @@ export function eepromWithDeviceId(deviceId: string): Buffer {
   return image;
 }
 
-function run(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, output }));
-  });
-}
-
 /** The firmware hex for a sensor, built (or brought up to date) with make; its build takes a lock. */
 export async function firmwareHex(sensor: SensorKind): Promise<string> {
   const hexPath = join(FIRMWARE_DIR, 'build', `knotmeter-${sensor}.hex`);
   // Without the AVR toolchain a hex built before is still good to run.
   if (!existsSync('/usr/bin/avr-g++') && existsSync(hexPath)) return hexPath;
-  const { code, output } = await run('make', ['-s', MAKE_JOBS, '-C', FIRMWARE_DIR]);
+  const { code, output } = await runBuild('make', ['-s', MAKE_JOBS, '-C', FIRMWARE_DIR]);
   if (code !== 0 || !existsSync(hexPath)) {
     throw new Error(`building the firmware failed (make -C device/firmware exited with ${code}); run \`npm run firmware\` to see why:\n${output}`);
   }
