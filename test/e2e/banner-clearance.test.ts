@@ -129,6 +129,12 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     await warnFrom(2);
     await checkBothScreens(3);
     expect(await laptop.getByTestId('over-pressure-count').textContent()).toBe('3 devices over the limit: ease off.');
+    // Each chip shows the force and the limit it is over (its alert, with the limit, is hidden).
+    for (const page of [laptop, phone]) {
+      const chips = (await page.getByTestId('over-pressure-force').allTextContents()).map((text) => text.trim());
+      expect(chips).toHaveLength(3);
+      for (const chip of chips) expect(chip).toMatch(/^\d+(\.\d+)? N over 25 N$/);
+    }
     for (const page of [laptop, phone]) expect(await violations(page)).toEqual([]);
   });
 });
