@@ -20,7 +20,7 @@ import {
   type PptSessionPairs,
   type PptTrends,
 } from '../../../server/contract/ppt.ts';
-import { json, queryString, request, type Query } from './review-api.ts';
+import { inLocalWeeks, json, queryString, request, type Query } from './review-api.ts';
 
 /** Stores a measurement; the server analyses every trial again and answers with what it stored. */
 export function savePpt(input: PptMeasurementInput): Promise<PptMeasurement> {
@@ -32,7 +32,7 @@ export function listPpt(query: Query): Promise<PptMeasurementPage> {
 }
 
 export function getPptTrends(query: Query): Promise<PptTrends> {
-  return request(pptTrendsSchema, `/ppt/trends${queryString({ ...query, tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}`);
+  return request(pptTrendsSchema, `/ppt/trends${queryString(inLocalWeeks(query))}`);
 }
 
 export function getSessionPpt(sessionId: number): Promise<PptSessionPairs> {

@@ -84,9 +84,13 @@ export async function deleteSession(id: number): Promise<void> {
   throw new Error(typeof body.error === 'string' ? body.error : `the server answered ${response.status}`);
 }
 
-/** Trends with weeks from Monday in this browser's time zone, the dates the page shows. */
+/** The query with this browser's time zone as `tz`: trends' weeks start on Monday there, as the page's dates do. */
+export function inLocalWeeks(query: Query): Query {
+  return { ...query, tz: Intl.DateTimeFormat().resolvedOptions().timeZone };
+}
+
 export function getTrends(query: Query): Promise<Trends> {
-  return request(trendsSchema, `/trends${queryString({ ...query, tz: Intl.DateTimeFormat().resolvedOptions().timeZone })}`);
+  return request(trendsSchema, `/trends${queryString(inLocalWeeks(query))}`);
 }
 
 /** Links to the session's export files. */
