@@ -13,6 +13,7 @@
  * broadcast at once, never behind Redis (`bus.ts`).
  */
 import type { Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Server, type ServerOptions, type Socket } from 'socket.io';
 import type { EngineEvent } from '../engine/results.ts';
 import type { PipelineListener, Readings } from '../pipeline.ts';
@@ -102,12 +103,15 @@ export class LiveBroadcaster implements PipelineListener {
   readonly #pendingZoneChanges = new Map<string, EngineEvent[]>();
   readonly #recent = new Map<string, RecentReadings>();
   readonly #flushTimer: NodeJS.Timeout;
+  /** The connections socket.io upgraded to WebSockets: the HTTP server no longer ends them itself. */
+  readonly #upgraded = new Set<Duplex>();
 
   /** `options`: socket.io's, e.g. `allowRequest` (which connections are let in). */
   constructor(httpServer: HttpServer, control: LiveControl, options: Partial<Pick<ServerOptions, 'allowRequest'>> = {}) {
     this.io = new Server<ClientToServerEvents, ServerToClientEvents>(httpServer, { serveClient: false, ...options });
     this.#control = control;
     this.io.on('connection', (socket) => this.#welcome(socket));
+    httpServer.on('upgrade', (_request, socket: Duplex) => this.#trackUpgraded(socket));
     this.#flushTimer = setInterval(() => this.flush(), FLUSH_INTERVAL_MS);
     this.requests.on('selectPreset', (payload, reply, client) => this.#onSelectPreset(payload, reply, client));
   }
@@ -212,7 +216,18 @@ export class LiveBroadcaster implements PipelineListener {
   async close(): Promise<void> {
     clearInterval(this.#flushTimer);
     this.flush();
+    // Every client is told goodbye (a WebSocket close frame, written at once), then its
+    // connection is ended here: socket.io's close waits for the HTTP server's, which waits for
+    // each WebSocket to end, and one whose client never answers (a tablet asleep, a frozen tab)
+    // would hold the whole server for ws's 30 s closing timeout.
+    this.io.engine.close();
+    for (const socket of this.#upgraded) socket.destroy();
     await this.io.close();
+  }
+
+  #trackUpgraded(socket: Duplex): void {
+    this.#upgraded.add(socket);
+    socket.once('close', () => this.#upgraded.delete(socket));
   }
 
   #recentFor(deviceId: string): RecentReadings {
