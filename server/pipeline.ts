@@ -58,8 +58,8 @@ export interface DeviceNaming {
   subscribe(listener: (deviceId: string, name: string) => void): () => void;
 }
 
-/** What a pipeline talks to: its listeners, as one (`fanOut`). */
-export interface PipelineListeners extends PipelineListener {
+/** What a pipeline talks to: its listeners, as one (`fanOut`). Readings only come in batches. */
+export interface PipelineListeners extends Omit<PipelineListener, 'onReadings'> {
   /**
    * A batch's readings and the engine events they raised (maybe none): each listener gets
    * the readings and then the events before the next listener gets either, so the first
@@ -77,7 +77,6 @@ export function fanOut(...listeners: PipelineListener[]): PipelineListeners {
         listener.onReadings(deviceId, readings);
         if (events.length > 0) listener.onEngineEvents(deviceId, events);
       }),
-    onReadings: (deviceId, readings) => listeners.forEach((listener) => listener.onReadings(deviceId, readings)),
     onEngineEvents: (deviceId, events) => listeners.forEach((listener) => listener.onEngineEvents(deviceId, events)),
     onStatus: (status) => listeners.forEach((listener) => listener.onStatus(status)),
     onInfo: (info, replacesDeviceId) => listeners.forEach((listener) => listener.onInfo(info, replacesDeviceId)),
