@@ -18,10 +18,12 @@ export class Fetched<T> {
   /**
    * `request` runs inside an effect: every state it reads synchronously asks again when it
    * changes. `clear`: forget the old answer and error while a new one is asked (default:
-   * keep showing the old answer until the new one comes).
+   * keep showing the old answer until the new one comes). `askAgainOn`: state the request
+   * does not read but whose change must ask again (a count of saves that change the answer).
    */
-  constructor(request: () => Promise<T>, { clear = false }: { clear?: boolean } = {}) {
+  constructor(request: () => Promise<T>, { clear = false, askAgainOn }: { clear?: boolean; askAgainOn?: () => unknown } = {}) {
     $effect(() => {
+      askAgainOn?.();
       if (clear) {
         this.value = null;
         this.error = null;
