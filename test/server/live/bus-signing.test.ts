@@ -32,6 +32,17 @@ describe('stream entries (broadcasts)', () => {
     expect(refused).toEqual(['not signed with the bus key', 'not signed with the bus key']);
   });
 
+  it('are taken with their fields in any order, and refused when text moves from one field to the next', () => {
+    const { sender, receiver, refused } = pair();
+    const signed = sender.signEntry(ENTRY);
+    const reversed = Object.fromEntries(Object.entries(signed).reverse());
+    expect(receiver.verifyEntry(reversed)).toEqual(ENTRY);
+    // The same characters in the same order, one moved across the boundary between nsp and type.
+    const moved = sender.signEntry({ ...ENTRY, nsp: '/3', type: '' });
+    expect(receiver.verifyEntry({ ...moved, nsp: '/', type: '3' })).toBeNull();
+    expect(refused).toEqual(['not signed with the bus key']);
+  });
+
   it('from a sender not heard yet are taken only within FRESH_MS of this clock', () => {
     const { sender, receiver, refused, clock } = pair();
     const old = sender.signEntry(ENTRY);
