@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboardIfStale } from '../../dashboard/build.ts';
 import type { RunningServer } from '../../server/app.ts';
 import { launchChromium } from '../support/browser.ts';
-import { startTestServer } from '../support/server.ts';
 import { seedPastSessions, startRecordingServer, tempDir } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
@@ -85,9 +84,11 @@ describe('the dashboard on a phone and a tablet', () => {
   }
 });
 
-// Four massagers on one screen, the first warning now and then: the grid shows every
-// panel's number without scrolling on a laptop and a tablet, the big numbers stay a fifth
-// of the screen tall, and nothing on the page moves while readings flow or while a warning
+// Four massagers on one screen, recorded (so each panel has its label row), the first
+// warning now and then: the grid shows every panel's number without scrolling on a laptop
+// and a tablet, each live chart keeps a plot tall enough to read (PLOT_MIN_PX) and no text
+// in a panel is cut, quiet and with the warning strip open; the big numbers stay a fifth of
+// the screen tall, and nothing on the page moves while readings flow or while a warning
 // starts and ends (cumulative layout shift 0, as Chromium measures it).
 describe('four devices on one screen', () => {
   const FOUR = ['sim:over-pressure?rate=100&speed=8', 'sim:kneading?rate=100', 'sim:treatment?rate=100&speed=4', 'sim:treatment?rate=100&speed=8'];
@@ -95,17 +96,22 @@ describe('four devices on one screen', () => {
     { width: 1280, height: 800 },
     { width: 1024, height: 768 },
   ] as const;
+  /** A live chart's plot height, CSS px, from which its force axis shows three numbered ticks or more. */
+  const PLOT_MIN_PX = 90;
+  let dir: ReturnType<typeof tempDir>;
   let server: RunningServer;
   let browser: Browser;
 
   beforeAll(async () => {
     await buildDashboardIfStale();
-    server = await startTestServer(FOUR);
+    dir = tempDir();
+    server = await startRecordingServer({ devices: FOUR, db: join(dir.path, 'four.db') });
     browser = await launchChromium();
   });
   afterAll(async () => {
     await browser.close();
     await server.close();
+    dir.remove();
   });
 
   /** How far the page reaches below the screen, in CSS pixels. */
@@ -117,12 +123,52 @@ describe('four devices on one screen', () => {
       return { top: box.top, bottom: box.bottom, height: box.height };
     }));
 
+  /** Each live chart's plot height in CSS px (NaN until it has drawn). */
+  const plotHeights = (page: Page): Promise<number[]> => page.getByTestId('live-chart').evaluateAll((charts) => charts.map((chart) => Number((chart as HTMLElement).dataset.plotHeight)));
+  /**
+   * Every visible text in a panel that is cut: a box reaching past its panel's, or past a
+   * box between them that hides what overflows it (cut mid-line), named with where it is.
+   * A line shortened sideways with "…" is not counted; a closed <details>' content is not seen.
+   */
+  const cutTexts = (page: Page): Promise<string[]> =>
+    page.getByTestId('device-panel').evaluateAll((panels) =>
+      panels.flatMap((panel) => {
+        const texts = [...panel.querySelectorAll('*')].filter(
+          (element) => element.checkVisibility({ visibilityProperty: true }) && [...element.childNodes].some((node) => node.nodeType === Node.TEXT_NODE && (node.textContent ?? '').trim() !== ''),
+        );
+        return texts.flatMap((element) => {
+          const box = element.getBoundingClientRect();
+          if (box.width === 0 || box.height === 0 || element.closest('.visually-hidden') !== null) return [];
+          const clips: Element[] = [panel];
+          for (let above = element.parentElement; above !== null && above !== panel; above = above.parentElement) {
+            if (getComputedStyle(above).overflowY !== 'visible') clips.push(above);
+          }
+          const cutBy = clips.find((clip) => {
+            const clipBox = clip.getBoundingClientRect();
+            return box.top < clipBox.top - 0.5 || box.bottom > clipBox.bottom + 0.5 || (clip === panel && (box.left < clipBox.left - 0.5 || box.right > clipBox.right + 0.5));
+          });
+          return cutBy === undefined ? [] : [`"${element.textContent.trim().slice(0, 40)}" at ${Math.round(box.top)}-${Math.round(box.bottom)} px, cut by ${cutBy.tagName.toLowerCase()}.${cutBy.className.split(' ')[0]} (${Math.round(cutBy.getBoundingClientRect().bottom)} px)`];
+        });
+      }),
+    );
+  /** The charts readable and no text cut, in the strip's state `warning` (true: a warning shown). */
+  async function checkReadable(page: Page, warning: boolean): Promise<void> {
+    await expect.poll(() => page.getByTestId('over-pressure-banner').count(), { timeout: 30_000 }).toBe(warning ? 1 : 0);
+    await expect.poll(async () => Math.min(...(await plotHeights(page))), WAIT).toBeGreaterThanOrEqual(PLOT_MIN_PX);
+    expect(await plotHeights(page)).toHaveLength(4);
+    expect(await cutTexts(page)).toEqual([]);
+  }
+
   for (const screen of WIDE_SCREENS) {
-    it(`shows all four panels' numbers on ${screen.width}×${screen.height} without scrolling, in normal and big-number mode`, async () => {
+    it(`shows all four panels' numbers on ${screen.width}×${screen.height} without scrolling, in normal and big-number mode; each chart readable and no text cut, quiet and warning`, async () => {
       const page = await browser.newPage({ viewport: screen });
       try {
         await page.goto(server.url);
         await expect.poll(() => page.getByTestId('force').count(), WAIT).toBe(4);
+        // The over-pressure device warns now and then: its strip quiet, then warning (the order it comes in).
+        const warningFirst = (await page.getByTestId('over-pressure-banner').count()) === 1;
+        await checkReadable(page, warningFirst);
+        await checkReadable(page, !warningFirst);
         for (const big of [false, true]) {
           if (big) await page.keyboard.press('b');
           await expect.poll(() => downwardOverflow(page), WAIT).toBeLessThanOrEqual(0);

@@ -11,8 +11,13 @@
  * the gap rather than holding a line that looks live. Redrawing only the moving layer is
  * what keeps four 1 kHz devices smooth with software rendering (BENCHMARKS.md).
  *
+ * A short chart (three or four panels on a tablet) keeps its plot readable: the time axis
+ * drops its title ("seconds ago": the ticks still say "-30 s" … "now") rather than squeeze
+ * the plot or overlap its ticks, and a narrow one ticks every 10 s instead of every 5 s.
+ *
  * The moving layer is the canvas tests find (`data-testid="live-chart"`); it says what it
- * shows in `data-gap` (`none`, `link` or `device`) and `data-warnings-marked`.
+ * shows in `data-gap` (`none`, `link` or `device`), `data-warnings-marked` and
+ * `data-plot-height` (the plot area's height in CSS px).
  */
 import { Chart, LinearScale, LineController, LineElement, PointElement } from 'chart.js';
 import annotationPlugin, { type AnnotationOptions } from 'chartjs-plugin-annotation';
@@ -28,7 +33,17 @@ import { scaleMaxN, ZONE_COLOURS, zoneRanges } from './zones.ts';
 Chart.register(LineController, LineElement, PointElement, LinearScale, annotationPlugin);
 
 const TICK_STEP_S = 5;
+/** Under this width the time axis ticks every 10 s: seven labels would touch. */
+const FINE_TICKS_MIN_WIDTH_PX = 320;
+/** Under this height the time axis has no title: it would take ~17 px of a plot already short. */
+const TIME_TITLE_MIN_HEIGHT_PX = 140;
 const WINDOW_S = CHART_WINDOW_MS / 1000;
+
+/** The time axis's ticks for a scale `widthPx` wide: every 5 s, or 10 s when narrow. */
+function timeTicks(widthPx: number): { value: number }[] {
+  const stepS = widthPx < FINE_TICKS_MIN_WIDTH_PX ? TICK_STEP_S * 2 : TICK_STEP_S;
+  return Array.from({ length: WINDOW_S / stepS + 1 }, (_, index) => ({ value: -WINDOW_S + index * stepS }));
+}
 
 /** A tick `secondsAgo` before now: `-30 s` … `now`. */
 export function secondsAgoLabel(secondsAgo: number): string {
@@ -58,11 +73,17 @@ function setData(element: HTMLElement, key: string, value: string): void {
 
 /** The still layer: axes, grid, zones; x in seconds relative to now (-30 … 0). */
 function createBackground(canvas: HTMLCanvasElement, textColour: string, gridColour: string, shown: { unit: typeof units.unit; areaCm2: number }): Chart<'line'> {
+  const timeTitled = (heightPx: number): boolean => heightPx >= TIME_TITLE_MIN_HEIGHT_PX;
   return new Chart<'line'>(canvas, {
     type: 'line',
     data: { datasets: [] },
     options: {
       ...stillChartOptions(),
+      // Before the layout that follows a resize: the time title only where the plot can spare it.
+      onResize: (chart, size) => {
+        const title = (chart as Chart<'line'>).options.scales?.x?.title;
+        if (title !== undefined) title.display = timeTitled(size.height);
+      },
       parsing: false,
       plugins: { legend: { display: false }, tooltip: { enabled: false }, annotation: { annotations: [] } },
       scales: {
@@ -70,12 +91,13 @@ function createBackground(canvas: HTMLCanvasElement, textColour: string, gridCol
           type: 'linear',
           min: -WINDOW_S,
           max: 0,
-          title: { display: true, text: 'seconds ago', color: textColour },
+          title: { display: timeTitled(canvas.parentElement?.clientHeight ?? 0), text: 'seconds ago', color: textColour },
           afterBuildTicks: (scale) => {
-            scale.ticks = Array.from({ length: WINDOW_S / TICK_STEP_S + 1 }, (_, index) => ({ value: -WINDOW_S + index * TICK_STEP_S }));
+            scale.ticks = timeTicks(scale.width);
           },
           ticks: { callback: (value) => secondsAgoLabel(-Number(value)), color: textColour, maxRotation: 0 },
-          grid: { color: gridColour },
+          // Short tick marks: the plot keeps the height (chart.js draws 8 px).
+          grid: { color: gridColour, tickLength: 4 },
         },
         y: {
           type: 'linear',
@@ -241,6 +263,7 @@ export function startLiveChart(canvas: HTMLCanvasElement, device: DeviceView, se
     context.stroke(segments);
     context.restore();
     setData(canvas, 'warningsMarked', String(marked));
+    setData(canvas, 'plotHeight', String(Math.round(bottom - top)));
     setData(canvas, 'gap', freshness.current ? 'none' : freshness.cause);
     return maxN;
   }
