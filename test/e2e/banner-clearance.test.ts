@@ -1,9 +1,10 @@
 // The over-pressure banner covers no panel's force number and no link of the header's
 // navigation, measured with bounding boxes in Debian's chromium on a laptop (1280×800) and a
 // phone in portrait (390×844), with one warning and with three at once: as the warnings
-// start (the page brings a warning panel into view by itself) and after each Show. Every
-// warning stays announced (an alert each), and the banner of three passes axe (light theme
-// on the laptop, dark on the phone). Three replays hold 40 N, under the shoulders preset's
+// start (the page brings a warning panel into view by itself) and after each Show. The
+// strip keeps its height, quiet or warning (on the laptop the chips of three stay on one
+// line). Every warning stays announced (an alert each), and the banner of three passes axe
+// (light theme on the laptop, dark on the phone). Three replays hold 40 N, under the shoulders preset's
 // 45 N limit; switching a device to the neck preset (25 N) makes it warn, so which warnings
 // are open never depends on timing.
 import { writeFileSync } from 'node:fs';
@@ -40,6 +41,11 @@ function underBanner(page: Page): Promise<string[]> {
   });
 }
 
+/** The alarm strip's height, CSS px. */
+function stripHeight(page: Page): Promise<number> {
+  return page.getByTestId('alarm-strip').evaluate((strip) => strip.getBoundingClientRect().height);
+}
+
 /** Whether the number of the `index`th device's panel lies whole between the banner's bottom and the screen's. */
 function numberInView(page: Page, index: number): Promise<boolean> {
   return page.evaluate((panelIndex) => {
@@ -73,6 +79,8 @@ describe('the over-pressure banner covers no number and no navigation link', { t
   let dashboard: Dashboard;
   let laptop: Page;
   let phone: Page;
+  /** Each page's strip height while quiet. */
+  const quietHeights = new Map<Page, number>();
 
   beforeAll(async () => {
     dir = tempDir('knotmeter-banner-');
@@ -99,6 +107,7 @@ describe('the over-pressure banner covers no number and no navigation link', { t
   async function checkBothScreens(count: number): Promise<void> {
     for (const page of [laptop, phone]) {
       await expect.poll(() => warnings(page).count(), WAIT).toBe(count);
+      expect(await stripHeight(page)).toBe(quietHeights.get(page));
       expect((await page.getByTestId('over-pressure-alert').allTextContents()).map((text) => text.trim())).toEqual(NAMES.slice(0, count).map((name) => `${name}: over the 25 N limit: ease off.`));
       await scrollSettled(page);
       expect(await underBanner(page)).toEqual([]);
@@ -112,7 +121,10 @@ describe('the over-pressure banner covers no number and no navigation link', { t
   }
 
   it('with one warning', async () => {
-    for (const page of [laptop, phone]) await expect.poll(() => page.getByTestId('force').allTextContents(), WAIT).toEqual(NAMES.map(() => HELD_N.toFixed(1)));
+    for (const page of [laptop, phone]) {
+      await expect.poll(() => page.getByTestId('force').allTextContents(), WAIT).toEqual(NAMES.map(() => HELD_N.toFixed(1)));
+      quietHeights.set(page, await stripHeight(page));
+    }
     await warnFrom(0);
     await checkBothScreens(1);
     // At the top of the page the header's links are all in sight, below the banner.
@@ -129,6 +141,9 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     await warnFrom(2);
     await checkBothScreens(3);
     expect(await laptop.getByTestId('over-pressure-count').textContent()).toBe('3 devices over the limit: ease off.');
+    // One line on the laptop: the three chips side by side (scrolling sideways if they must), none wrapped below.
+    const chipTops = await warnings(laptop).evaluateAll((chips) => chips.map((chip) => Math.round(chip.getBoundingClientRect().top)));
+    expect(new Set(chipTops).size).toBe(1);
     // Each chip shows the force and the limit it is over (its alert, with the limit, is hidden).
     for (const page of [laptop, phone]) {
       const chips = (await page.getByTestId('over-pressure-force').allTextContents()).map((text) => text.trim());
