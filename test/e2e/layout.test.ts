@@ -127,8 +127,9 @@ describe('four devices on one screen', () => {
   const plotHeights = (page: Page): Promise<number[]> => page.getByTestId('live-chart').evaluateAll((charts) => charts.map((chart) => Number((chart as HTMLElement).dataset.plotHeight)));
   /**
    * Every visible text in a panel that is cut: a box reaching past its panel's, or past a
-   * box between them that hides what overflows it (cut mid-line), named with where it is.
-   * A line shortened sideways with "…" is not counted; a closed <details>' content is not seen.
+   * box between them that hides what overflows it (cut mid-line), or a box hiding part of
+   * its own text, named with where it is. A line shortened with "…" is not counted; a
+   * closed <details>' content is not seen.
    */
   const cutTexts = (page: Page): Promise<string[]> =>
     page.getByTestId('device-panel').evaluateAll((panels) =>
@@ -143,6 +144,9 @@ describe('four devices on one screen', () => {
           for (let above = element.parentElement; above !== null && above !== panel; above = above.parentElement) {
             if (getComputedStyle(above).overflowY !== 'visible') clips.push(above);
           }
+          const style = getComputedStyle(element);
+          const cutsItself = style.overflow !== 'visible' && style.textOverflow !== 'ellipsis' && (element.scrollWidth > element.clientWidth + 1 || element.scrollHeight > element.clientHeight + 1);
+          if (cutsItself) return [`"${element.textContent.trim().slice(0, 40)}" cut inside its own box (${element.scrollWidth}×${element.scrollHeight} px of text in ${element.clientWidth}×${element.clientHeight})`];
           const cutBy = clips.find((clip) => {
             const clipBox = clip.getBoundingClientRect();
             return box.top < clipBox.top - 0.5 || box.bottom > clipBox.bottom + 0.5 || (clip === panel && (box.left < clipBox.left - 0.5 || box.right > clipBox.right + 0.5));
