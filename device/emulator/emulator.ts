@@ -75,6 +75,8 @@ export const emulatorEventSchema = z.discriminatedUnion('event', [
     /** 0 or 1; under PWM the duty ratio (the pin's mean level). */
     level: z.number().min(0).max(1),
     emulatedUs,
+    /** The host's monotonic clock when the board showed it: what a host-driven pin (a Firmata blink) is timed by. */
+    hostUs: z.number().int().nonnegative(),
     pwm: pwmSchema.nullable(),
   }),
   z.strictObject({ event: z.literal('uart'), baud: z.number().positive(), frameBits: z.number().int().min(7).max(13), emulatedUs }),
@@ -109,6 +111,11 @@ export type EmulatorEvent = z.infer<typeof emulatorEventSchema>;
 export type OutputPin = z.infer<typeof outputPin>;
 /** A change of D13, D6 or D9: its level (0/1, or the duty ratio under PWM) at an emulated time. */
 export type PinChange = Omit<Extract<EmulatorEvent, { event: 'pin' }>, 'event'>;
+
+/** A `pin` event as the change it reports. */
+export function pinChangeOf(event: Extract<EmulatorEvent, { event: 'pin' }>): PinChange {
+  return { pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, hostUs: event.hostUs, pwm: event.pwm };
+}
 /** `Emulator.clocks()`. */
 export type EmulatorClocks = Omit<Extract<EmulatorEvent, { event: 'time' }>, 'event' | 'id'>;
 
@@ -452,7 +459,7 @@ export class Emulator {
   /** Listens to changes of D13, D6 and D9; returns a function that unsubscribes. */
   onPinChange(listener: (change: PinChange) => void): () => void {
     return this.onEvent((event) => {
-      if (event.event === 'pin') listener({ pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, pwm: event.pwm });
+      if (event.event === 'pin') listener(pinChangeOf(event));
     });
   }
 
@@ -734,7 +741,7 @@ export class Emulator {
       return;
     }
     const event = parsed.data;
-    if (event.event === 'pin') this.#pinLevels.set(event.pin, { pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, pwm: event.pwm });
+    if (event.event === 'pin') this.#pinLevels.set(event.pin, pinChangeOf(event));
     if (event.event === 'uart') this.#uart = { baud: event.baud, frameBits: event.frameBits, emulatedUs: event.emulatedUs };
     if ((event.event === 'ok' || event.event === 'time' || event.event === 'error') && typeof event.id === 'number') {
       const pending = this.#pending.get(event.id);

@@ -50,8 +50,10 @@ static void report_pin(watched_pin_t *p, double level, pwm_t pwm)
 	p->reported = 1;
 	p->level = level;
 	p->pwm = pwm;
-	fprintf(events, "{\"event\":\"pin\",\"pin\":\"%s\",\"level\":%.17g,\"emulatedUs\":%" PRIu64 ",\"pwm\":",
-		p->name, level, emulated_us());
+	/* hostUs: when the emulated board showed it, on the host's clock, for what the host
+	 * drives (a Firmata host's blink), which a starved emulator's lag shifts in emulated time. */
+	fprintf(events, "{\"event\":\"pin\",\"pin\":\"%s\",\"level\":%.17g,\"emulatedUs\":%" PRIu64 ",\"hostUs\":%" PRIu64 ",\"pwm\":",
+		p->name, level, emulated_us(), wall_ns() / 1000u);
 	if (!pwm.active)
 		fputs("null", events);
 	else if (pwm.frequency_hz < 0)

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
-import { Emulator, type EmulatorEvent, type EmulatorOptions, type PinChange } from '../../../../../device/emulator/emulator.ts';
+import { Emulator, pinChangeOf, type EmulatorEvent, type EmulatorOptions, type PinChange } from '../../../../../device/emulator/emulator.ts';
 import { decodeDeviceLine, SEQ_MODULUS, type DeviceMessage, type HelloMessage, type SampleMessage } from '../../../../../device/protocol/device-messages.ts';
 import type { DropReason } from '../../../../../device/protocol/drop-reasons.ts';
 import { frame, MAX_LINE_BYTES, unframe } from '../../../../../device/protocol/framing.ts';
@@ -361,7 +361,7 @@ export class EmulatedFirmware {
   }
 
   #onEmulatorEvent(event: EmulatorEvent): void {
-    if (event.event === 'pin') this.pinChanges.push({ pin: event.pin, level: event.level, emulatedUs: event.emulatedUs, pwm: event.pwm });
+    if (event.event === 'pin') this.pinChanges.push(pinChangeOf(event));
     if (event.event === 'hx711Data') this.hx711Data.push({ raw: event.raw, emulatedUs: event.emulatedUs });
     if (event.event === 'serialDropped') this.serialDrops.push(event);
     if (event.event === 'reset') this.#resets.push(event);
