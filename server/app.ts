@@ -72,6 +72,8 @@ export interface StartOptions {
   readonly store?: StoreTarget | null;
   /** `--bus redis://:PASSWORD@HOST:PORT` and the clinic's bus key (`--bus-key`, read): join the other servers on this Redis (absent or null: this server alone). */
   readonly bus?: { readonly url: string; readonly key: Buffer } | null;
+  /** `--room NAME`: what people call this server's room, sent with each of its devices (absent or null: none). */
+  readonly room?: string | null;
 }
 
 export interface RunningServer {
@@ -198,7 +200,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   broadcaster.requests.on('mark', (payload, reply) => marks.answer(payload, reply));
   const listeners = [broadcaster, calibration, terminal, marks, ...(recording?.recorder == null ? [] : [recording.recorder]), ...(bus === null ? [] : [bus])];
   const listener = fanOut(...listeners);
-  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles, names)));
+  pipelines.push(...transports.map((created) => new DevicePipeline(created, options.engine, listener, profiles, names, options.room ?? null)));
   // Every request in one registry: one naming another server's device is answered by that server (live/bus.ts).
   broadcaster.requests.on('renameDevice', renameRequests({ names, pipelines: () => pipelines, audit }));
 

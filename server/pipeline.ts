@@ -113,9 +113,13 @@ export class DevicePipeline {
   readonly #naming: DeviceNaming | null;
   #stopWatchingNames: (() => void) | null = null;
 
-  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListeners, profiles: ProfileStore | null = null, naming: DeviceNaming | null = null) {
+  /** The server's room (`--room`), sent with the device's info (null: none). */
+  readonly #room: string | null;
+
+  constructor(created: CreatedTransport, settings: EngineSettings, listener: PipelineListeners, profiles: ProfileStore | null = null, naming: DeviceNaming | null = null, room: string | null = null) {
     this.#profiles = profiles;
     this.#naming = naming;
+    this.#room = room;
     this.#transport = created.transport;
     this.#fixedCalibration = created.calibration;
     this.#specName = created.name ?? null;
@@ -266,6 +270,7 @@ export class DevicePipeline {
     this.#publishInfo({
       deviceId: status.deviceId,
       name: this.#naming?.nameFor(status.deviceId, this.#specName, transport) ?? this.#specName ?? defaultDeviceName(transport, status.deviceId),
+      room: this.#room,
       spec: this.#transport.spec,
       transport,
       capabilities: this.#transport.capabilities,

@@ -2,10 +2,12 @@
  * The server's command line: `npm start -- [flags]`. Every flag is validated here; a
  * mistake becomes a `UsageError` naming the flag and what it needs (the CLI exits 2).
  */
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_DATA_DIR } from '../../calibration/store.ts';
 import { DEVICE_ID_FORM, DEVICE_ID_PATTERN } from '../../device/device-id.ts';
+import { DEVICE_NAME_MAX_CHARS, deviceNameProblem } from '../../device/device-name.ts';
 import { deviceSpecUsage, kindTakesDeviceId } from '../../device/registry.ts';
 import { withoutPassword } from '../security/url-password.ts';
 import { checkedFlag, parseFlags, pathAsTyped, readEngineConfigFile, UsageError, wholeNumberFlag } from './support.ts';
@@ -49,6 +51,8 @@ export interface ServerOptions {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   /** `--bus redis://:PASSWORD@HOST:PORT --bus-key FILE`: join the other servers on this Redis, signing with the clinic's key (the file is read by startServer's caller; null: this server alone). */
   readonly bus: { readonly url: string; readonly keyFile: string } | null;
+  /** `--room NAME`: what people call this server's room, sent with each of its devices (default: the host's name with `--bus`, else null). */
+  readonly room: string | null;
 }
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -58,7 +62,7 @@ export const DEFAULT_SESSION_IDLE_S = 300;
 
 export function serverUsage(): string {
   return [
-    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE | --store URL] [--session-idle-s N] [--speed X] [--bus redis://:PASSWORD@HOST:PORT --bus-key FILE] [--log-level LEVEL] [--version]',
+    'Usage: npm start -- [--host ADDRESS] [--allowed-host NAME]... [--auth auto|always] [--tls-cert FILE --tls-key FILE] [--port N] [--device SPEC [--device-id ID]]... [--preset NAME | --config FILE] [--seed N] [--data-dir DIR] [--db FILE | --store URL] [--session-idle-s N] [--speed X] [--bus redis://:PASSWORD@HOST:PORT --bus-key FILE] [--room NAME] [--log-level LEVEL] [--version]',
     '',
     'Runs the Knotmeter server: reads each device, converts to newtons and streams live',
     'readings to the dashboard and to any socket.io client.',
@@ -94,6 +98,8 @@ export function serverUsage(): string {
     '                     dashboard shows every server\'s devices; without Redis each server goes on alone (docs/deployment.md)',
     '  --bus-key FILE     the clinic\'s bus key (with --bus; the same file on every server, mode 600): signs every',
     '                     message between the servers, so Redis\'s password alone cannot forge or replay one',
+    '  --room NAME        what people call this server\'s room ("Room 2"), shown with each of its devices on every',
+    `                     dashboard (1 to ${DEVICE_NAME_MAX_CHARS} characters; default: with --bus the host's name, else none)`,
     `  --log-level LEVEL  ${LOG_LEVELS.join(', ')} (default info); logs go to stderr`,
     '  --version          print the version (knotmeter VERSION) and exit',
     '  --help             print this and exit',
@@ -127,6 +133,14 @@ const flagSchemas = {
     .refine((text) => /^rediss?:\/\/[^/\s]+(?::\d+)?(?:\/\d*)?$/.test(text) && URL.canParse(text), '--bus needs a Redis address, redis://:PASSWORD@HOST:PORT (e.g. redis://:s3cret@127.0.0.1:6379)')
     .refine((text) => !URL.canParse(text) || new URL(text).password !== '', "--bus needs Redis's password in the address, redis://:PASSWORD@HOST:PORT: the clinic's Redis must require one (requirepass), or any machine that reaches it could read the live stream and flood the bus (docs/deployment.md)"),
   busKey: z.string().trim().min(1, '--bus-key needs a file name, e.g. /etc/knotmeter/bus.key'),
+  // A device name's rules: the room is shown beside one, in the same places.
+  room: z
+    .string()
+    .trim()
+    .superRefine((name, context) => {
+      const problem = deviceNameProblem(name);
+      if (problem !== null) context.addIssue({ code: 'custom', message: `--room needs what people call this server's room, e.g. "Room 2": it ${problem}` });
+    }),
 };
 
 /**
@@ -182,6 +196,7 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
       'tls-key': { type: 'string' },
       bus: { type: 'string' },
       'bus-key': { type: 'string' },
+      room: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean' },
     },
@@ -211,7 +226,14 @@ export function parseServerArgs(argv: readonly string[]): ServerOptions {
     auth: values.auth === undefined ? 'auto' : checkedFlag(flagSchemas.auth, values.auth, '--auth'),
     tls: tlsFlags(values['tls-cert'], values['tls-key']),
     bus: busFlags(values.bus, values['bus-key']),
+    room: values.room === undefined ? (values.bus === undefined ? null : hostRoom()) : checkedFlag(flagSchemas.room, values.room, '--room'),
   };
+}
+
+/** A server on a bus names its room by default after its host, so that two rooms' devices are told apart (cut to a name's length). */
+function hostRoom(): string | null {
+  const name = hostname().trim().slice(0, DEVICE_NAME_MAX_CHARS);
+  return deviceNameProblem(name) === null ? name : null;
 }
 
 /** `--bus` and `--bus-key`: both or neither (an unsigned bus would let Redis's password alone move an alarm). */

@@ -31,6 +31,12 @@ export const deviceInfoSchema = z.strictObject({
    * else a default from its kind and id ("Simulator 3f2a"). Show this wherever a device is named.
    */
   name: z.string(),
+  /**
+   * What people call the room of the server the device is plugged into (`--room`; with `--bus`
+   * the host's name by default), so that a clinic's tablets tell three rooms' "Couch" apart.
+   * Null: a server with no room name (one server alone): show nothing.
+   */
+  room: deviceNameSchema.nullable(),
   /** The transport spec in canonical form, e.g. `sim:treatment?rate=100&...`. */
   spec: z.string(),
   /** The transport kind, to show people: `sim`, `serial`, `firmata`, `emulator`, `replay`. Code reads `capabilities`. */

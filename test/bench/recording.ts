@@ -84,7 +84,7 @@ async function feedingShare(dir: string, withRecorder: boolean): Promise<{ share
   const traces = Array.from({ length: DEVICES }, (_, device) => treatment(100 + device, RATE_HZ * CPU_WINDOW_S));
   const store = withRecorder ? openSqliteStore(join(dir, `cpu-${DEVICES}.db`)) : null;
   const recorder = store === null ? null : new Recorder({ store, logger: pino({ level: 'silent' }), sessionIdleMs: 60_000 });
-  const infos: DeviceInfo[] = traces.map((_, device) => ({ deviceId: `be0c${String(device).padStart(4, '0')}`, name: `Bench ${device}`, spec: 'sim', transport: 'sim', capabilities: LIVE_DEVICE, sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: presetConfig('shoulders') }));
+  const infos: DeviceInfo[] = traces.map((_, device) => ({ deviceId: `be0c${String(device).padStart(4, '0')}`, name: `Bench ${device}`, room: null, spec: 'sim', transport: 'sim', capabilities: LIVE_DEVICE, sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: presetConfig('shoulders') }));
   for (const info of infos) recorder?.onInfo(info);
   const tickMs = 10;
   const perTick = (RATE_HZ * tickMs) / 1000;

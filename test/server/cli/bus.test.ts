@@ -9,7 +9,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAdapter } from '@socket.io/redis-streams-adapter';
 import { createClient, type RedisClientType } from 'redis';
@@ -63,8 +63,8 @@ class Watcher {
   }
 }
 
-async function startServer(redis: TestRedis, store: string, dataDir: string, device: string, seed: number): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--bus-key', redis.keyFile, '--store', store, '--log-level', 'warn']);
+async function startServer(redis: TestRedis, store: string, dataDir: string, device: string, seed: number, room: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawnTsx(MAIN, ['--port', '0', '--device', device, '--seed', String(seed), '--data-dir', dataDir, '--bus', redis.url, '--bus-key', redis.keyFile, '--store', store, '--room', room, '--log-level', 'warn']);
   const [, url] = await waitForLine(child, /Knotmeter dashboard: (http:\/\/\S+)/);
   if (url === undefined) throw new Error('no URL printed');
   return { child, url };
@@ -84,6 +84,27 @@ describe('--bus', () => {
     expect(() => parseServerArgs(['--bus', 'redis://10.0.0.5:6379', ...key])).toThrow(/^--bus needs Redis's password in the address, redis:\/\/:PASSWORD@HOST:PORT: the clinic's Redis must require one/);
     expect(() => parseServerArgs(['--bus', 'redis://:pw@10.0.0.5:6379'])).toThrow(new UsageError("--bus needs --bus-key FILE, the clinic's bus key (the same file on every server): it signs every message between the servers"));
     expect(() => parseServerArgs(key)).toThrow(new UsageError('--bus-key needs --bus redis://:PASSWORD@HOST:PORT: the key signs what this server says on the bus'));
+  });
+});
+
+describe('--room', () => {
+  const bus = ['--bus', 'redis://:pw@10.0.0.5:6379', '--bus-key', '/etc/knotmeter/bus.key'];
+  it("takes the room's name, trimmed; on a bus the host's name by default, alone none", () => {
+    expect(parseServerArgs(['--room', '  Front treatment room ']).room).toBe('Front treatment room');
+    expect(parseServerArgs(['--room', 'r'.repeat(40), ...bus]).room).toBe('r'.repeat(40));
+    expect(parseServerArgs(bus).room).toBe(hostname().slice(0, 40));
+    expect(parseServerArgs([]).room).toBeNull();
+  });
+
+  const needs = `--room needs what people call this server's room, e.g. "Room 2": it`;
+  it.each([
+    ['', 'must not be empty'],
+    ['   ', 'must not be empty'],
+    ['r'.repeat(41), 'must be at most 40 characters'],
+    ['Room\n2', 'must not contain control characters (line breaks, tabs, U+0000 to U+001F, U+007F to U+009F)'],
+    ['Room \u202e2', 'must not contain bidirectional text controls (U+202A to U+202E, U+2066 to U+2069)'],
+  ])('refuses %j, naming --room and why', (room, why) => {
+    expect(() => parseServerArgs(['--room', room])).toThrow(new UsageError(`${needs} ${why} (got --room ${JSON.stringify(room)})`));
   });
 });
 
@@ -134,8 +155,8 @@ describe('two servers joined by a Redis bus (--bus)', () => {
     folder = await mkdtemp(join(tmpdir(), 'knotmeter-bus-'));
     // A: pushes past the limit every few seconds (10x speed); B: a device at rest.
     [serverA, serverB] = await Promise.all([
-      startServer(redis, store, join(folder, 'a'), 'sim:over-pressure?rate=100&speed=10', 1),
-      startServer(redis, store, join(folder, 'b'), 'sim:idle?rate=50', 2),
+      startServer(redis, store, join(folder, 'a'), 'sim:over-pressure?rate=100&speed=10', 1, 'Room A'),
+      startServer(redis, store, join(folder, 'b'), 'sim:idle?rate=50', 2, 'Room B'),
     ]);
     onA = new Watcher(serverA.url);
     onB = new Watcher(serverB.url);
@@ -163,6 +184,8 @@ describe('two servers joined by a Redis bus (--bus)', () => {
   it("shows A's device on B with its status, readings and over-pressure warnings", { timeout: 30_000 }, async () => {
     await until(() => onB.devices.some((device) => device.deviceId === deviceA) && onA.devices.some((device) => device.deviceId === deviceB), "each server to list the other's device");
     expect(onB.devices.map((device) => device.deviceId).sort()).toEqual([deviceA, deviceB].sort());
+    // Each device names its owner's room (`--room`), on the other server's clients too.
+    expect(Object.fromEntries(onB.devices.map((device) => [device.deviceId, device.room]))).toEqual({ [deviceA]: 'Room A', [deviceB]: 'Room B' });
     await until(() => onB.statuses.get(deviceA)?.state === 'connected', "A's device connected on B");
     await until(() => onB.readingsSince(deviceA, 0), "A's readings on B");
     await until(() => onB.overStarted(deviceA) > 0, "A's over.started on B");

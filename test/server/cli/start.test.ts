@@ -26,7 +26,7 @@ describe('npm start (server/cli/start.ts)', () => {
   it('--help lists every flag and the device specs', async () => {
     const result = await runTsx(MAIN, ['--help']);
     expect(result.code).toBe(0);
-    for (const flag of ['--host', '--port', '--device', '--seed', '--log-level', '--help']) expect(result.stdout).toContain(flag);
+    for (const flag of ['--host', '--port', '--device', '--seed', '--room', '--log-level', '--help']) expect(result.stdout).toContain(flag);
     expect(result.stdout).toContain('sim[:treatment|over-pressure|kneading|idle|ppt]');
   });
 
@@ -49,6 +49,7 @@ describe('npm start (server/cli/start.ts)', () => {
     [['--config', 'test/fixtures/configs/not-json.json'], /--config test\/fixtures\/configs\/not-json.json: not valid JSON/],
     [['--speed', 'fast'], /--speed needs a number from 0\.1 to 1000, or max \(got --speed "fast"\)/],
     [['--help=yes'], /--help takes no value/],
+    [['--room', 'r'.repeat(41)], /--room needs what people call this server's room, e.g. "Room 2": it must be at most 40 characters \(got --room "r{41}"\)/],
   ])('refuses %j with exit 2 and a message naming it', { timeout: 90_000 }, async (args, message) => {
     // A device is checked once the recording is open (replay:ID reads it): keep that out of data/.
     const result = await runTsx(MAIN, [...args, '--data-dir', join(dataDir, 'refused')]);

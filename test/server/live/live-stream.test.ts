@@ -48,6 +48,8 @@ describe('live stream over socket.io', () => {
       await until(() => samplesOf(received, fastId).tMs.length >= 3000 && samplesOf(received, slowId).tMs.length >= 300, '3 s of readings');
       expect(received.devices[0]?.map((device) => device.deviceId)).toEqual([slowId, fastId]);
       expect(received.devices[0]?.every((device) => device.transport === 'sim' && device.calibration === 'exact')).toBe(true);
+      // A server alone, without --room: no room is named.
+      expect(received.devices[0]?.map((device) => device.room)).toEqual([null, null]);
       const statusIds = new Set(received.statuses.map((status) => status.deviceId));
       expect(statusIds).toEqual(new Set([slowId, fastId]));
       expect(received.statuses.every((status) => status.state === 'connected')).toBe(true);

@@ -22,7 +22,7 @@ import { tempDir } from './support.ts';
 
 const DEVICE = 'c0ffee00';
 const CONFIG = presetConfig('shoulders');
-const INFO: DeviceInfo = { deviceId: DEVICE, name: 'Couch 1', spec: 'sim:treatment', transport: 'sim', capabilities: LIVE_DEVICE, sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: CONFIG };
+const INFO: DeviceInfo = { deviceId: DEVICE, name: 'Couch 1', room: null, spec: 'sim:treatment', transport: 'sim', capabilities: LIVE_DEVICE, sensor: 'fsr', calibration: 'exact', preset: 'shoulders', engineConfig: CONFIG };
 const RATE_MS = 10;
 
 /** Counts the commits going through to the real store. */
