@@ -24,6 +24,23 @@ const PAGES = [
   { route: '#/calibration', ready: 'calibration-page' },
 ] as const;
 
+/** How many rows the page header's parts take (1: the whole header on one line). */
+function headerRows(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    // The page's header comes first; each panel's own header comes after it.
+    const boxes = [...(document.querySelector('header')?.children ?? [])].map((part) => part.getBoundingClientRect());
+    let rows = 0;
+    let rowBottom = Number.NEGATIVE_INFINITY;
+    for (const box of boxes.sort((a, b) => a.top - b.top)) {
+      if (box.top >= rowBottom) {
+        rows += 1;
+        rowBottom = box.bottom;
+      }
+    }
+    return rows;
+  });
+}
+
 /** How far the page reaches past the right edge of the screen, in CSS pixels. */
 function sidewaysOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -169,6 +186,8 @@ describe('four devices on one screen', () => {
       try {
         await page.goto(server.url);
         await expect.poll(() => page.getByTestId('force').count(), WAIT).toBe(4);
+        // A second header row would come out of the panels' charts.
+        expect(await headerRows(page)).toBe(1);
         // The over-pressure device warns now and then: its strip quiet, then warning (the order it comes in).
         const warningFirst = (await page.getByTestId('over-pressure-banner').count()) === 1;
         await checkReadable(page, warningFirst);
