@@ -6,18 +6,21 @@
 // line). Every warning stays announced (an alert each), and the banner of three passes axe
 // (light theme on the laptop, dark on the phone). Three replays hold 40 N, under the shoulders preset's
 // 45 N limit; switching a device to the neck preset (25 N) makes it warn, so which warnings
-// are open never depends on timing.
+// are open never depends on timing. The server is a clinic's (`--room`): each panel shows
+// its room on the name's line, and each warning and chip names it ("Chair, Room 2").
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { violations } from '../support/axe.ts';
 import { openDashboard, type Dashboard } from '../support/browser.ts';
+import { startTestServer } from '../support/server.ts';
 import { tempDir } from '../server/recording/support.ts';
 
 const WAIT = { timeout: 20_000 };
 const NAMES = ['Right couch', 'Chair', 'Left couch'] as const;
 const HELD_N = 40;
+const ROOM = 'Room 2';
 /** Long enough for the whole file: the replay ends when its data does. */
 const TRACE_MS = 300_000;
 
@@ -39,6 +42,20 @@ function underBanner(page: Page): Promise<string[]> {
       return meets(box) ? [`"${element.textContent}" at ${Math.round(box.top)}-${Math.round(box.bottom)} px, banner to ${Math.round(banner.bottom)} px`] : [];
     });
   });
+}
+
+/** Per panel: its room's text, when it is shown on the name's line, right of it (the header keeps its height). */
+function roomsBesideNames(page: Page): Promise<(string | null)[]> {
+  return page.getByTestId('device-panel').evaluateAll((panels) =>
+    panels.map((panel) => {
+      const name = panel.querySelector('[data-testid="device-name"]')?.getBoundingClientRect();
+      const room = panel.querySelector('[data-testid="device-room"]');
+      const box = room?.getBoundingClientRect();
+      if (name === undefined || box === undefined || box.width === 0) return null;
+      const middle = (box.top + box.bottom) / 2;
+      return middle > name.top && middle < name.bottom && box.left >= name.right ? room?.textContent ?? null : null;
+    }),
+  );
 }
 
 /** The alarm strip's height, CSS px. */
@@ -87,7 +104,7 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     const trace = join(dir.path, 'held.csv');
     writeFileSync(trace, heldTrace());
     dashboard = await openDashboard({
-      devices: NAMES.map((name) => `replay:${trace}?name=${encodeURIComponent(name)}`),
+      server: () => startTestServer(NAMES.map((name) => `replay:${trace}?name=${encodeURIComponent(name)}`), 0, 'shoulders', { room: ROOM }),
       // bypassCSP: axe-core is injected to check the banner of three warnings.
       page: { viewport: { width: 1280, height: 800 }, bypassCSP: true },
     });
@@ -108,7 +125,7 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     for (const page of [laptop, phone]) {
       await expect.poll(() => warnings(page).count(), WAIT).toBe(count);
       expect(await stripHeight(page)).toBe(quietHeights.get(page));
-      expect((await page.getByTestId('over-pressure-alert').allTextContents()).map((text) => text.trim())).toEqual(NAMES.slice(0, count).map((name) => `${name}: over the 25 N limit: ease off.`));
+      expect((await page.getByTestId('over-pressure-alert').allTextContents()).map((text) => text.trim())).toEqual(NAMES.slice(0, count).map((name) => `${name}, ${ROOM}: over the 25 N limit: ease off.`));
       await scrollSettled(page);
       expect(await underBanner(page)).toEqual([]);
       for (const [index, name] of NAMES.slice(0, count).entries()) {
@@ -124,6 +141,7 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     for (const page of [laptop, phone]) {
       await expect.poll(() => page.getByTestId('force').allTextContents(), WAIT).toEqual(NAMES.map(() => HELD_N.toFixed(1)));
       quietHeights.set(page, await stripHeight(page));
+      expect(await roomsBesideNames(page)).toEqual(NAMES.map(() => ROOM));
     }
     await warnFrom(0);
     await checkBothScreens(1);
@@ -146,6 +164,8 @@ describe('the over-pressure banner covers no number and no navigation link', { t
     expect(new Set(chipTops).size).toBe(1);
     // Each chip shows the force and the limit it is over (its alert, with the limit, is hidden).
     for (const page of [laptop, phone]) {
+      // Each chip names its device's room.
+      for (const name of NAMES) expect(await page.getByRole('button', { name: `Show ${name}, ${ROOM}`, exact: true }).count()).toBe(1);
       const chips = (await page.getByTestId('over-pressure-force').allTextContents()).map((text) => text.trim());
       expect(chips).toHaveLength(3);
       for (const chip of chips) expect(chip).toMatch(/^\d+(\.\d+)? N over 25 N$/);
