@@ -41,6 +41,11 @@ function headerRows(page: Page): Promise<number> {
   });
 }
 
+/** The lowest panel's bottom edge, CSS px from the top of the screen. */
+function panelsBottom(page: Page): Promise<number> {
+  return page.evaluate(() => Math.max(...[...document.querySelectorAll('[data-testid="device-panel"]')].map((panel) => panel.getBoundingClientRect().bottom)));
+}
+
 /** How far the page reaches past the right edge of the screen, in CSS pixels. */
 function sidewaysOverflow(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
@@ -188,6 +193,9 @@ describe('four devices on one screen', () => {
         await expect.poll(() => page.getByTestId('force').count(), WAIT).toBe(4);
         // A second header row would come out of the panels' charts.
         expect(await headerRows(page)).toBe(1);
+        // The panels fill the screen down to the page's bottom padding, sized to the header as
+        // it is once connected (it may wrap while it says "connecting…").
+        await expect.poll(() => panelsBottom(page), WAIT).toBeGreaterThanOrEqual(screen.height - 24);
         // The over-pressure device warns now and then: its strip quiet, then warning (the order it comes in).
         const warningFirst = (await page.getByTestId('over-pressure-banner').count()) === 1;
         await checkReadable(page, warningFirst);
