@@ -142,6 +142,8 @@ describe('the over-pressure banner covers no number and no navigation link', { t
       await expect.poll(() => page.getByTestId('force').allTextContents(), WAIT).toEqual(NAMES.map(() => HELD_N.toFixed(1)));
       quietHeights.set(page, await stripHeight(page));
       expect(await roomsBesideNames(page)).toEqual(NAMES.map(() => ROOM));
+      // A screen reader's region names the room too.
+      expect(await page.getByRole('region', { name: `Device ${NAMES[0]}, ${ROOM}`, exact: true }).count()).toBe(1);
     }
     await warnFrom(0);
     await checkBothScreens(1);
